@@ -3,6 +3,7 @@
  * `cli.ts` parses `Deno.args` and dispatches here; tests call `run` directly.
  * @module
  */
+import { ConfigError } from "./errors.ts";
 
 /** One option of a command, in `node:util` `parseArgs` form plus a description. */
 export interface OptionSpec {
@@ -34,7 +35,11 @@ export interface Command {
 }
 
 /** Builds a help text from a usage line, a description and the options. */
-export function helpText(usage: string, about: string, options: Record<string, OptionSpec>): string {
+export function helpText(
+  usage: string,
+  about: string,
+  options: Record<string, OptionSpec>,
+): string {
   const rows = Object.entries(options).map(([k, o]) => {
     const flag = `--${k}${o.type === "string" ? " <value>" : ""}`;
     const def = o.default !== undefined ? ` (default: ${o.default})` : "";
@@ -45,3 +50,252 @@ export function helpText(usage: string, about: string, options: Record<string, O
 
 /** Every command, by name. Filled in as the library grows. */
 export const COMMANDS: Record<string, Command> = {};
+
+// ---------------------------------------------------------------------------------------------
+// helpers shared by commands
+
+function str(v: unknown, name: string, def?: string): string {
+  if (typeof v === "string") return v;
+  if (def !== undefined) return def;
+  throw new ConfigError(`--${name} is required`);
+}
+
+function int(v: unknown, name: string, def: number): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new ConfigError(`--${name} must be an integer, got ${v}`);
+  return n;
+}
+
+function num(v: unknown, name: string, def: number): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new ConfigError(`--${name} must be a number, got ${v}`);
+  return n;
+}
+
+function list(v: unknown): string[] {
+  return Array.isArray(v) ? v as string[] : typeof v === "string" ? [v] : [];
+}
+
+function define(
+  usage: string,
+  summary: string,
+  about: string,
+  options: Record<string, OptionSpec>,
+  run: Command["run"],
+): Command {
+  return { summary, options, help: () => helpText(usage, about, options), run };
+}
+
+const BACKEND_OPT: OptionSpec = {
+  type: "string",
+  description: "force a backend: tensorflow | webgpu | wasm | cpu (else GPT1_BACKEND, else search)",
+};
+
+// ---------------------------------------------------------------------------------------------
+// commands
+
+COMMANDS["backend"] = define(
+  "backend [--backend B]",
+  "show which TensorFlow.js backend is chosen and why",
+  "Tries tensorflow (tfjs-node-gpu / tfjs-node), webgpu, wasm, cpu in order; prints the choice.",
+  { backend: BACKEND_OPT },
+  async (v) => {
+    const { selectBackend } = await import("./backend.ts");
+    await selectBackend({ force: v.backend as string | undefined });
+  },
+);
+
+COMMANDS["tokenize"] = define(
+  "tokenize [--vocab gpt1|<dir>] <text...>",
+  "encode text with the GPT-1 tokenizer (pieces and ids)",
+  "Runs the released pipeline (ftfy subset, text_standardize, spaCy rules, BPE) on the text.",
+  {
+    vocab: { type: "string", default: "gpt1", description: "vocabulary: gpt1 or a folder" },
+    ids: { type: "boolean", description: "print only the ids" },
+  },
+  async (v, pos) => {
+    const { loadVocab } = await import("./experiments.ts");
+    const tok = await loadVocab(str(v.vocab, "vocab", "gpt1"));
+    const text = pos.length ? pos.join(" ") : await new Response(Deno.stdin.readable).text();
+    const ids = tok.encode(text);
+    if (v.ids) console.log(JSON.stringify(ids));
+    else {
+      const pieces = tok.tokenize(text);
+      console.log(pieces.map((p, i) => `${JSON.stringify(p)}=${ids[i]}`).join(" "));
+    }
+  },
+);
+
+COMMANDS["train-bpe"] = define(
+  "train-bpe --corpus embedded|<dir|file> --merges N --out <dir>",
+  "learn BPE merges on a corpus (writes encoder_bpe.json + vocab.bpe)",
+  "Counts words after the GPT-1 pre-tokenization and learns N merges (ties broken by order).",
+  {
+    corpus: { type: "string", multiple: true, description: "embedded, a folder, or a file" },
+    merges: { type: "string", default: "8000", description: "number of merges" },
+    out: { type: "string", description: "output folder" },
+  },
+  async (v) => {
+    const { openCorpus, collectDocuments } = await import("./data.ts");
+    const { BpeTrainer } = await import("./tokenizer/trainer.ts");
+    const { Gpt1Tokenizer } = await import("./tokenizer/bpe.ts");
+    const { saveVocab } = await import("./experiments.ts");
+    const { terminalProgress } = await import("./progress.ts");
+    const specs = list(v.corpus);
+    const docs = await collectDocuments(specs.flatMap((s) => openCorpus(s)));
+    const p = terminalProgress("train-bpe");
+    const trainer = new BpeTrainer({
+      merges: int(v.merges, "merges", 8000),
+      minCharCount: 2,
+      onProgress: (d, t) => p.update({ done: d, total: t }),
+      progressEvery: 100,
+    });
+    for (const d of docs) trainer.addText(d.text);
+    const voc = trainer.train();
+    const tok = new Gpt1Tokenizer(voc.pieces, voc.merges);
+    const out = str(v.out, "out");
+    await saveVocab(tok, out);
+    p.finish(`${voc.merges.length} merges, vocabulary ${tok.vocabSize} → ${out}`);
+  },
+);
+
+COMMANDS["pretrain"] = define(
+  "pretrain --preset tiny|small|gpt1 --corpus embedded|<dir> --out results/<run> [options]",
+  "pre-train the language model (resumable; checkpoints at 2^k steps)",
+  "Corpus → vocabulary → token cache → LM training with Adam + warmup_cosine.\n" +
+    "Settings default to the preset's (see lib/experiments.ts PRETRAIN_SETTINGS).",
+  {
+    preset: { type: "string", default: "small", description: "model preset" },
+    corpus: { type: "string", multiple: true, description: "embedded | folder | file (repeat)" },
+    out: { type: "string", description: "run folder, e.g. results/small" },
+    steps: { type: "string", description: "total updates" },
+    batch: { type: "string", description: "windows per batch" },
+    lr: { type: "string", description: "peak learning rate" },
+    warmup: { type: "string", description: "warmup updates" },
+    vocab: { type: "string", description: "train | gpt1 | <dir>" },
+    merges: { type: "string", description: "BPE merges when --vocab train" },
+    seed: { type: "string", default: "42", description: "seed" },
+    "eval-every": { type: "string", description: "validation interval (updates)" },
+    "eval-text": { type: "string", description: "held-out text (file|dir) for a final perplexity" },
+    "cache-dir": { type: "string", default: "results/_cache", description: "cache folder" },
+    backend: BACKEND_OPT,
+    resume: { type: "boolean", description: "continue from <out>/latest.safetensors" },
+  },
+  async (v) => {
+    const { selectBackend } = await import("./backend.ts");
+    const { makeConfig } = await import("./config.ts");
+    const { prepareLmData, PRETRAIN_SETTINGS, saveVocab, evaluateText } = await import(
+      "./experiments.ts"
+    );
+    const { pretrain } = await import("./train.ts");
+    const { terminalProgress } = await import("./progress.ts");
+    const preset = str(v.preset, "preset", "small");
+    const s = PRETRAIN_SETTINGS[preset];
+    if (!s) throw new ConfigError(`unknown preset ${preset}`, { fix: "tiny | small | gpt1" });
+    const out = str(v.out, "out");
+    const backend = await selectBackend({ force: v.backend as string | undefined });
+    const corpus = list(v.corpus).length ? list(v.corpus) : ["embedded"];
+    const data = await prepareLmData({
+      corpus,
+      vocab: str(v.vocab, "vocab", s.vocab),
+      merges: int(v.merges, "merges", s.merges),
+      cacheDir: str(v["cache-dir"], "cache-dir", "results/_cache"),
+      progress: terminalProgress("data"),
+      warn: (m) => console.warn(`warning: ${m}`),
+    });
+    await saveVocab(data.tokenizer, `${out}/vocab`);
+    const config = makeConfig(preset as "tiny" | "small" | "gpt1", {
+      vocabSize: data.tokenizer.vocabSize,
+    });
+    const steps = int(v.steps, "steps", s.steps);
+    const r = await pretrain({
+      config,
+      train: data.cache.train,
+      valid: data.cache.valid,
+      outDir: out,
+      steps,
+      batchSize: int(v.batch, "batch", s.batchSize),
+      lr: num(v.lr, "lr", s.lr),
+      warmupSteps: int(v.warmup, "warmup", Math.min(s.warmupSteps, Math.max(1, steps >> 3))),
+      seed: int(v.seed, "seed", 42),
+      evalEvery: int(v["eval-every"], "eval-every", s.evalEvery),
+      ckptEvery: s.ckptEvery,
+      resume: Boolean(v.resume),
+      vocabHash: data.tokenizer.hash,
+      progress: terminalProgress("pretrain"),
+      runInfo: {
+        preset,
+        corpus,
+        vocab: { dir: `${out}/vocab`, size: data.tokenizer.vocabSize, hash: data.tokenizer.hash },
+        cache: data.cache.manifest.counts,
+        backendDetail: backend.detail,
+      },
+    });
+    console.log(
+      `step ${r.step}: train loss ${r.losses.at(-1)?.toFixed(4)}` +
+        (r.validLoss !== undefined
+          ? `, valid loss ${r.validLoss.toFixed(4)} (perplexity ${
+            Math.exp(r.validLoss).toFixed(2)
+          })`
+          : ""),
+    );
+    if (typeof v["eval-text"] === "string") {
+      const ev = await evaluateText(r.model, data.tokenizer, v["eval-text"]);
+      console.log(formatEval(ev));
+    }
+    r.model.dispose();
+  },
+);
+
+COMMANDS["eval-lm"] = define(
+  "eval-lm --ckpt <file> --text <file|dir> [--vocab <dir>]",
+  "loss and perplexity (per token and per word) of a checkpoint on a text",
+  "Evaluates on non-overlapping context-length windows. The vocabulary defaults to\n" +
+    "<checkpoint folder>/vocab (written by pretrain).",
+  {
+    ckpt: { type: "string", description: "checkpoint (.safetensors)" },
+    text: { type: "string", description: "a text file or a folder of .txt/.md" },
+    vocab: { type: "string", description: "vocabulary folder or gpt1" },
+    "max-windows": { type: "string", description: "cap on windows evaluated" },
+    backend: BACKEND_OPT,
+  },
+  async (v) => {
+    const { selectBackend } = await import("./backend.ts");
+    const { loadCheckpoint } = await import("./checkpoint.ts");
+    const { loadVocab, evaluateText } = await import("./experiments.ts");
+    const { dirname, join } = await import("node:path");
+    await selectBackend({ force: v.backend as string | undefined, log: () => {} });
+    const ckpt = str(v.ckpt, "ckpt");
+    const ck = await loadCheckpoint(ckpt);
+    const tok = await loadVocab(str(v.vocab, "vocab", join(dirname(ckpt), "vocab")));
+    if (ck.vocabHash && ck.vocabHash !== tok.hash) {
+      throw new ConfigError("the vocabulary does not match the checkpoint's", {
+        file: ckpt,
+        fix: "pass --vocab with the folder the model was trained with",
+      });
+    }
+    const maxWindows = v["max-windows"] ? int(v["max-windows"], "max-windows", 0) : undefined;
+    const ev = await evaluateText(ck.model, tok, str(v.text, "text"), { maxWindows });
+    console.log(formatEval(ev));
+    ck.model.dispose();
+  },
+);
+
+function formatEval(ev: {
+  loss: number;
+  tokens: number;
+  words: number;
+  perplexity: number;
+  wordPerplexity: number;
+  source: string;
+}): string {
+  return [
+    `text: ${ev.source}`,
+    `tokens evaluated: ${ev.tokens}`,
+    `loss: ${ev.loss.toFixed(4)} nats/token`,
+    `perplexity per token: ${ev.perplexity.toFixed(2)}`,
+    `perplexity per word: ${ev.wordPerplexity.toFixed(2)} (${ev.words} words)`,
+  ].join("\n");
+}

@@ -1,0 +1,311 @@
+/**
+ * Orchestration: the steps the CLI and notebooks run, as functions over the library
+ * (corpus → vocabulary → token cache → pre-training; held-out evaluation).
+ *
+ * @example
+ * ```ts
+ * const data = await prepareLmData({ corpus: ["embedded"], vocab: "train", merges: 8000,
+ *   cacheDir: "results/_cache" });
+ * console.log(data.tokenizer.vocabSize, data.cache.manifest.counts);
+ * ```
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { formatEncoderJson, formatMerges, Gpt1Tokenizer } from "./tokenizer/bpe.ts";
+import { BpeTrainer } from "./tokenizer/trainer.ts";
+import {
+  buildTokenCache,
+  type BuiltTokenCache,
+  collectDocuments,
+  type CorpusSource,
+  openCorpus,
+  sha256Hex,
+  splitDocuments,
+  type SplitOptions,
+  type TokenEncoder,
+  type WarnFn,
+} from "./data.ts";
+import { ConfigError, DataError } from "./errors.ts";
+import { exists, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
+import { type Progress, silentProgress } from "./progress.ts";
+import type { Gpt1Model } from "./model.ts";
+import { evaluateLm } from "./train.ts";
+
+/** The repository root (the folder holding `lib/`). */
+export const REPO_ROOT: string = resolve(fileURLToPath(new URL("..", import.meta.url)));
+
+/** File names of a vocabulary folder (the released names). */
+export const VOCAB_FILES = { encoder: "encoder_bpe.json", merges: "vocab.bpe" } as const;
+
+/**
+ * Where the released GPT-1 vocabulary is: `$GPT1_VOCAB`, else `../shared/gpt1-vocab` beside the
+ * checkout. Returns the two file paths, or throws DataError saying where to get them.
+ */
+export async function releasedVocabFiles(): Promise<{ encoder: string; merges: string }> {
+  const dir = Deno.env.get("GPT1_VOCAB") ?? resolve(REPO_ROOT, "..", "shared", "gpt1-vocab");
+  const encoder = join(dir, "encoder_bpe_40000.json"), merges = join(dir, "vocab_40000.bpe");
+  if (!(await exists(encoder)) || !(await exists(merges))) {
+    throw new DataError("the released GPT-1 vocabulary is not here", {
+      file: dir,
+      fix: "set GPT1_VOCAB to a folder with encoder_bpe_40000.json and vocab_40000.bpe " +
+        "(from github.com/openai/finetune-transformer-lm, folder model/)",
+    });
+  }
+  return { encoder, merges };
+}
+
+/** Loads a tokenizer from a vocabulary folder written by {@link saveVocab} or the released one. */
+export async function loadVocab(dir: string): Promise<Gpt1Tokenizer> {
+  if (dir === "gpt1") {
+    const f = await releasedVocabFiles();
+    return await Gpt1Tokenizer.fromFiles(f.encoder, f.merges);
+  }
+  const released = join(dir, "encoder_bpe_40000.json");
+  if (await exists(released)) {
+    return await Gpt1Tokenizer.fromFiles(released, join(dir, "vocab_40000.bpe"));
+  }
+  return await Gpt1Tokenizer.fromFiles(
+    join(dir, VOCAB_FILES.encoder),
+    join(dir, VOCAB_FILES.merges),
+  );
+}
+
+/** Writes a tokenizer's two files into `dir` (atomically). */
+export async function saveVocab(tok: Gpt1Tokenizer, dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const { encoderJson, merges } = tokenizerFiles(tok);
+  await writeFileAtomic(join(dir, VOCAB_FILES.encoder), encoderJson);
+  await writeFileAtomic(join(dir, VOCAB_FILES.merges), merges);
+}
+
+function tokenizerFiles(tok: Gpt1Tokenizer): { encoderJson: string; merges: string } {
+  return { encoderJson: formatEncoderJson(tok.pieces), merges: formatMerges(tok.bpe.merges) };
+}
+
+/** The tokenizer as a {@link TokenEncoder} for the token cache (separator: `\n</w>` if known). */
+export function asEncoder(tok: Gpt1Tokenizer): TokenEncoder {
+  const sep = tok.tokenToId("\n</w>");
+  return {
+    encode: (t) => tok.encode(t),
+    vocabSize: tok.vocabSize,
+    hash: tok.hash,
+    separatorId: sep > 0 ? sep : undefined,
+  };
+}
+
+/** Options of {@link prepareLmData}. */
+export interface PrepareLmDataOptions {
+  /** Corpus specs: `embedded`, a folder of .txt/.md files, or a file (several are concatenated). */
+  corpus: string[];
+  /** `train` (learn BPE merges on the training documents), `gpt1` (released), or a folder. */
+  vocab: string;
+  /** Merges to learn when `vocab` is `train`. */
+  merges?: number;
+  /** Cache folder (vocabularies and token caches live under it, keyed by content). */
+  cacheDir: string;
+  /** Document-level train/validation split. */
+  split?: SplitOptions;
+  /** Progress display. */
+  progress?: Progress;
+  /** Warnings (undecodable files etc.). */
+  warn?: WarnFn;
+}
+
+/** What {@link prepareLmData} returns. */
+export interface LmData {
+  /** The tokenizer. */
+  tokenizer: Gpt1Tokenizer;
+  /** The folder holding the tokenizer's files. */
+  vocabDir: string;
+  /** The token cache (train + valid splits). */
+  cache: BuiltTokenCache;
+  /** The corpus sources. */
+  sources: CorpusSource[];
+}
+
+/**
+ * Corpus → vocabulary → token cache, reusing what is already built. A trained vocabulary is
+ * learned on the training documents only (validation text stays unseen) and stored under
+ * `cacheDir/vocab-<hash>/`, where the hash covers the documents and the number of merges.
+ */
+export async function prepareLmData(opts: PrepareLmDataOptions): Promise<LmData> {
+  const progress = opts.progress ?? silentProgress;
+  const sources = opts.corpus.flatMap((c) => openCorpus(c, { warn: opts.warn }));
+  if (sources.length === 0) throw new ConfigError("no corpus given", { fix: "--corpus embedded" });
+  let tokenizer: Gpt1Tokenizer, vocabDir: string;
+  if (opts.vocab === "train") {
+    const merges = opts.merges ?? 8000;
+    const docs = await collectDocuments(sources);
+    const { train } = splitDocuments(docs, opts.split);
+    const key = sha256Hex(`${merges}\n` + train.map((d) => `${d.id} ${d.sha256}`).join("\n"))
+      .slice(0, 16);
+    vocabDir = join(opts.cacheDir, `vocab-${key}`);
+    if (await exists(join(vocabDir, VOCAB_FILES.merges))) {
+      tokenizer = await loadVocab(vocabDir);
+    } else {
+      const trainer = new BpeTrainer({
+        merges,
+        minCharCount: 2,
+        onProgress: (d, t) =>
+          progress.update({ done: d, total: t, fields: { stage: "bpe merges" } }),
+        progressEvery: 100,
+      });
+      let bytes = 0;
+      const total = train.reduce((s, d) => s + d.bytes, 0);
+      for (const d of train) {
+        trainer.addText(d.text);
+        bytes += d.bytes;
+        progress.update({ done: bytes, total, fields: { stage: "bpe words" } });
+      }
+      const v = trainer.train();
+      tokenizer = new Gpt1Tokenizer(v.pieces, v.merges);
+      await saveVocab(tokenizer, vocabDir);
+      await writeJsonAtomic(join(vocabDir, "vocab.json"), {
+        merges,
+        learned: v.merges.length,
+        vocabSize: tokenizer.vocabSize,
+        documents: train.length,
+        hash: tokenizer.hash,
+      });
+    }
+  } else {
+    vocabDir = opts.vocab === "gpt1"
+      ? resolve((await releasedVocabFiles()).encoder, "..")
+      : opts.vocab;
+    tokenizer = await loadVocab(opts.vocab);
+  }
+  const encoder = asEncoder(tokenizer);
+  const cacheKey = sha256Hex(
+    sources.map((s) => `${s.name}\t${s.origin}`).join("\n") + `\n${tokenizer.hash}`,
+  ).slice(0, 16);
+  const cache = await buildTokenCache({
+    sources,
+    encoder,
+    dir: join(opts.cacheDir, `tokens-${cacheKey}`),
+    split: opts.split,
+    warn: opts.warn,
+    onProgress: (d, t) => progress.update({ done: d, total: t, fields: { stage: "tokenize" } }),
+  });
+  progress.finish(
+    `data ready: ${cache.manifest.counts.train.tokens} train / ${cache.manifest.counts.valid.tokens}` +
+      ` valid tokens (${cache.reused ? "cache reused" : cache.reason})`,
+  );
+  return { tokenizer, vocabDir, cache, sources };
+}
+
+/** Number of whitespace-separated words in a text (for per-word perplexity). */
+export function countWords(text: string): number {
+  const m = text.match(/\S+/g);
+  return m ? m.length : 0;
+}
+
+/** Training settings per preset for `pretrain` (the model shape comes from `PRESETS`). */
+export interface PretrainSettings {
+  /** Windows per batch. */
+  batchSize: number;
+  /** Total updates. */
+  steps: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Warmup updates. */
+  warmupSteps: number;
+  /** Default vocabulary (`train` = BPE on the corpus, `gpt1` = released). */
+  vocab: string;
+  /** Merges learned when `vocab` is `train`. */
+  merges: number;
+  /** Validation every N updates. */
+  evalEvery: number;
+  /** Latest-checkpoint interval. */
+  ckptEvery: number;
+}
+
+/**
+ * Run settings by preset. `gpt1` is the paper (batch 64 × 512, lr 2.5e-4, 2000 warmup updates,
+ * the released 40k-merge vocabulary; the paper's total number of updates is not stated: 100
+ * epochs of BooksCorpus). `small` and `tiny` are ours: a larger learning rate and shorter warmup
+ * suit the smaller models and shorter runs (deviation, written down in the README).
+ */
+export const PRETRAIN_SETTINGS: Readonly<Record<string, Readonly<PretrainSettings>>> = Object
+  .freeze({
+    tiny: Object.freeze({
+      batchSize: 8,
+      steps: 300,
+      lr: 1e-3,
+      warmupSteps: 30,
+      vocab: "train",
+      merges: 1000,
+      evalEvery: 100,
+      ckptEvery: 100,
+    }),
+    small: Object.freeze({
+      batchSize: 16,
+      steps: 4000,
+      lr: 6e-4,
+      warmupSteps: 200,
+      vocab: "train",
+      merges: 8000,
+      evalEvery: 250,
+      ckptEvery: 250,
+    }),
+    gpt1: Object.freeze({
+      batchSize: 64,
+      steps: 100_000,
+      lr: 2.5e-4,
+      warmupSteps: 2000,
+      vocab: "gpt1",
+      merges: 40_000,
+      evalEvery: 1000,
+      ckptEvery: 1000,
+    }),
+  });
+
+/** Result of {@link evaluateText}. */
+export interface TextEval {
+  /** What was evaluated. */
+  source: string;
+  /** Mean cross-entropy, nats per predicted token. */
+  loss: number;
+  /** Tokens predicted. */
+  tokens: number;
+  /** Whitespace-separated words in the evaluated text (scaled to the windows evaluated). */
+  words: number;
+  /** exp(loss). */
+  perplexity: number;
+  /** exp(total NLL / words): comparable across tokenizers. */
+  wordPerplexity: number;
+}
+
+/**
+ * Perplexity of `model` on a held-out text (file or folder), per token and per word. Documents
+ * are tokenized and joined with the separator token; windows as in {@link evaluateLm}.
+ */
+export async function evaluateText(
+  model: Gpt1Model,
+  tok: Gpt1Tokenizer,
+  path: string,
+  opts: { maxWindows?: number; batchSize?: number } = {},
+): Promise<TextEval> {
+  const sources = openCorpus(path);
+  const docs = await collectDocuments(sources);
+  const sep = asEncoder(tok).separatorId;
+  const ids: number[] = [];
+  let words = 0;
+  for (const d of docs) {
+    for (const t of tok.encode(d.text)) ids.push(t);
+    if (sep !== undefined) ids.push(sep);
+    words += countWords(d.text);
+  }
+  const r = await evaluateLm(model, ids, opts);
+  // Per-word: scale the word count to the share of tokens evaluated (all of them unless capped).
+  const share = r.tokens / Math.max(1, ids.length - 1);
+  const w = Math.max(1, Math.round(words * Math.min(1, share)));
+  return {
+    source: path,
+    loss: r.loss,
+    tokens: r.tokens,
+    words: w,
+    perplexity: Math.exp(r.loss),
+    wordPerplexity: Math.exp((r.loss * r.tokens) / w),
+  };
+}
