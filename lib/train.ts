@@ -9,8 +9,8 @@
  * ```
  * config.json              everything needed to rerun (model config, options, data, backend)
  * log.jsonl                one object per logged step ({kind:"train"|"valid", step, ...})
- * ckpt-<step>.safetensors  at steps 2^k (k >= logCkptFrom) and at the end: the zero-shot curve
- * latest.safetensors       every `ckptEvery` steps and at the end: what --resume continues from
+ * ckpt-<step>.safetensors  weights (f16 by default) at steps 2^k (k >= logCkptFrom) and at the end
+ * latest.safetensors       f32 weights + optimizer state, every `ckptEvery` steps: what --resume uses
  * ```
  *
  * @example
@@ -109,6 +109,8 @@ export interface PretrainOptions {
   ckptEvery?: number;
   /** Smallest k of the 2^k checkpoints (default 4: steps 16, 32, 64, ...). */
   logCkptFrom?: number;
+  /** Storage type of the `ckpt-<step>` files (default F16; `latest` is always F32). */
+  ckptDtype?: "F16" | "F32";
   /** Continue from `outDir/latest.safetensors` when it exists. */
   resume?: boolean;
   /** Progress display. */
@@ -232,6 +234,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     logEvery: 10,
     ckptEvery: 100,
     logCkptFrom: 4,
+    ckptDtype: "F16" as "F16" | "F32",
     resume: false,
     progress: silentProgress,
     ...opts,
@@ -301,8 +304,16 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   });
 
   const checkpoints: string[] = [];
-  const save = async (path: string, step: number) => {
-    await saveCheckpoint(path, { model, optimizer: opt, step, vocabHash: o.vocabHash });
+  // latest.safetensors: f32 weights + optimizer state (for --resume). ckpt-<step>: weights only,
+  // in `ckptDtype` (f16 by default: half the size, for the zero-shot curves and for committing).
+  const save = async (path: string, step: number, full: boolean) => {
+    await saveCheckpoint(path, {
+      model,
+      optimizer: full ? opt : undefined,
+      step,
+      vocabHash: o.vocabHash,
+      dtype: full ? "F32" : o.ckptDtype,
+    });
     checkpoints.push(path);
   };
   const tokensPerStep = o.batchSize * (T - 1);
@@ -382,9 +393,9 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     });
     if (done % o.evalEvery === 0 && done !== o.steps) await validate(done);
     if (isLogCheckpoint(done, o.logCkptFrom) || done === o.steps) {
-      await save(join(o.outDir, checkpointName(done)), done);
+      await save(join(o.outDir, checkpointName(done)), done, false);
     }
-    if (done % o.ckptEvery === 0 || done === end) await save(latestPath, done);
+    if (done % o.ckptEvery === 0 || done === end) await save(latestPath, done, true);
   }
   if (end === o.steps && start < end) await validate(o.steps);
   o.progress.finish(
