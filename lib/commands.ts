@@ -299,3 +299,135 @@ function formatEval(ev: {
     `perplexity per word: ${ev.wordPerplexity.toFixed(2)} (${ev.words} words)`,
   ].join("\n");
 }
+
+const FT_OPTS: Record<string, OptionSpec> = {
+  task: {
+    type: "string",
+    description: "task: CoLA, SST-2, MRPC, STS-B, RTE, SNLI, StoryCloze, ...",
+  },
+  data: {
+    type: "string",
+    default: "../shared/datasets",
+    description: "folder of benchmark folders",
+  },
+  init: { type: "string", description: "pre-trained checkpoint, or none" },
+  vocab: { type: "string", description: "vocabulary folder (default: <checkpoint folder>/vocab)" },
+  "aux-lm": { type: "string", default: "0.5", description: "auxiliary LM weight λ (0 disables)" },
+  "transfer-layers": { type: "string", description: "blocks transferred (-1..L; default all)" },
+  epochs: { type: "string", default: "3", description: "epochs" },
+  batch: { type: "string", default: "32", description: "batch size" },
+  lr: { type: "string", default: "6.25e-5", description: "peak learning rate" },
+  "max-train": { type: "string", description: "cap on training examples (seeded sample)" },
+  "max-eval": { type: "string", description: "cap on evaluation examples (seeded sample)" },
+  "eval-file": { type: "string", description: "evaluate on this labeled file/folder instead" },
+  seed: { type: "string", default: "42", description: "seed" },
+  out: { type: "string", description: "run folder, e.g. results/ft-sst2" },
+  backend: BACKEND_OPT,
+};
+
+async function ftArgs(v: Record<string, unknown>) {
+  const { loadVocab } = await import("./experiments.ts");
+  const { dirname, join } = await import("node:path");
+  const init = str(v.init, "init");
+  const vocabDir = str(v.vocab, "vocab", init === "none" ? "" : join(dirname(init), "vocab"));
+  if (!vocabDir) throw new ConfigError("--init none needs --vocab <dir>");
+  return {
+    init,
+    tokenizer: await loadVocab(vocabDir),
+    dataRoot: str(v.data, "data", "../shared/datasets"),
+    auxLm: num(v["aux-lm"], "aux-lm", 0.5),
+    transferLayers: v["transfer-layers"] === undefined
+      ? undefined
+      : int(v["transfer-layers"], "transfer-layers", 0),
+    epochs: int(v.epochs, "epochs", 3),
+    batchSize: int(v.batch, "batch", 32),
+    lr: num(v.lr, "lr", 6.25e-5),
+    maxTrain: v["max-train"] === undefined ? undefined : int(v["max-train"], "max-train", 0),
+    maxEval: v["max-eval"] === undefined ? undefined : int(v["max-eval"], "max-eval", 0),
+    evalFile: v["eval-file"] as string | undefined,
+    seed: int(v.seed, "seed", 42),
+  };
+}
+
+COMMANDS["finetune"] = define(
+  "finetune --task SST-2 --data <dir> --init <checkpoint|none> --out results/<run> [options]",
+  "fine-tune on a benchmark (writes metrics.json and predictions.jsonl)",
+  "One linear head on the _classify_ state, input transforms of the paper's Figure 1,\n" +
+    "L = task loss + λ·LM loss, Adam with warmup_linear, best validation model kept.\n" +
+    "--init none is the paper's 'Transformer w/o pre-training' row (then --vocab is needed).",
+  FT_OPTS,
+  async (v) => {
+    const { selectBackend } = await import("./backend.ts");
+    const { finetune } = await import("./finetune.ts");
+    const { terminalProgress } = await import("./progress.ts");
+    await selectBackend({ force: v.backend as string | undefined });
+    const a = await ftArgs(v);
+    const r = await finetune({
+      ...a,
+      task: str(v.task, "task"),
+      outDir: str(v.out, "out"),
+      progress: terminalProgress("finetune"),
+    });
+    console.log(
+      `${r.task}: ${r.eval.metric} ${
+        r.eval.value.toFixed(2)
+      } on ${r.eval.split} (n=${r.eval.n}); ` +
+        `valid ${r.valid.value.toFixed(2)}, train ${
+          r.train.value.toFixed(2)
+        }, best epoch ${r.bestEpoch}`,
+    );
+  },
+);
+
+COMMANDS["table5"] = define(
+  "table5 --init <checkpoint> --out results/table5 [--data <dir>] [--max-train N] [options]",
+  "Table 5 at our scale: full / w/o pre-training / w/o aux LM on every task with data",
+  "Fine-tunes each task three times from the same checkpoint and settings; writes\n" +
+    "<out>/table5.json (rewritten after each run; --resume skips finished cells) and table5.md.",
+  {
+    init: { type: "string", description: "pre-trained checkpoint" },
+    vocab: {
+      type: "string",
+      description: "vocabulary folder (default: <checkpoint folder>/vocab)",
+    },
+    data: { type: "string", default: "../shared/datasets", description: "benchmark folders" },
+    out: { type: "string", default: "results/table5", description: "output folder" },
+    task: { type: "string", multiple: true, description: "only these tasks (repeat)" },
+    variant: { type: "string", multiple: true, description: "only these: full no-pretrain no-aux" },
+    "max-train": { type: "string", description: "cap on training examples per task" },
+    "max-eval": { type: "string", description: "cap on evaluation examples per task" },
+    epochs: { type: "string", default: "3", description: "epochs" },
+    lr: { type: "string", default: "6.25e-5", description: "peak learning rate" },
+    seed: { type: "string", default: "42", description: "seed" },
+    resume: { type: "boolean", description: "keep finished cells of <out>/table5.json" },
+    backend: BACKEND_OPT,
+  },
+  async (v) => {
+    const { selectBackend } = await import("./backend.ts");
+    const { runTable5, table5Markdown, loadVocab } = await import("./experiments.ts");
+    const { terminalProgress } = await import("./progress.ts");
+    const { writeFileAtomic } = await import("./fsutil.ts");
+    const { dirname, join } = await import("node:path");
+    await selectBackend({ force: v.backend as string | undefined });
+    const ckpt = str(v.init, "init");
+    const out = str(v.out, "out", "results/table5");
+    const cells = await runTable5({
+      ckpt,
+      tokenizer: await loadVocab(str(v.vocab, "vocab", join(dirname(ckpt), "vocab"))),
+      dataRoot: str(v.data, "data", "../shared/datasets"),
+      outDir: out,
+      tasks: list(v.task).length ? list(v.task) : undefined,
+      variants: list(v.variant).length ? list(v.variant) : undefined,
+      maxTrain: v["max-train"] === undefined ? undefined : int(v["max-train"], "max-train", 0),
+      maxEval: v["max-eval"] === undefined ? undefined : int(v["max-eval"], "max-eval", 0),
+      epochs: int(v.epochs, "epochs", 3),
+      lr: num(v.lr, "lr", 6.25e-5),
+      seed: int(v.seed, "seed", 42),
+      skipDone: Boolean(v.resume),
+      progress: (t, k) => terminalProgress(`${t} ${k}`),
+    });
+    const md = table5Markdown(cells);
+    await writeFileAtomic(join(out, "table5.md"), md);
+    console.log(md);
+  },
+);

@@ -309,3 +309,145 @@ export async function evaluateText(
     wordPerplexity: Math.exp((r.loss * r.tokens) / w),
   };
 }
+
+/** The three Table 5 rows we can run (the LSTM row belongs to the LSTM baseline). */
+export const TABLE5_VARIANTS = [
+  { key: "full", method: "Transformer w/ aux LM (full)", pretrained: true, auxLm: 0.5 },
+  { key: "no-pretrain", method: "Transformer w/o pre-training", pretrained: false, auxLm: 0.5 },
+  { key: "no-aux", method: "Transformer w/o aux LM", pretrained: true, auxLm: 0 },
+] as const;
+
+/** Tasks of our Table 5 run (those with data in `../shared/datasets`), by registry name. */
+export const TABLE5_TASKS = ["cola", "sst2", "mrpc", "stsb", "rte", "snli", "storycloze"] as const;
+
+/** One cell of our Table 5. */
+export interface Table5Cell {
+  /** Task registry name. */
+  task: string;
+  /** Variant key (`full`, `no-pretrain`, `no-aux`). */
+  variant: string;
+  /** The paper's metric. */
+  metric: string;
+  /** Our score (paper points). */
+  value: number;
+  /** Split reported. */
+  split: string;
+  /** Examples scored. */
+  n: number;
+  /** Training examples used. */
+  nTrain: number;
+  /** The paper's score for this cell, when Table 5 has it. */
+  paper: number | null;
+  /** Run folder. */
+  run: string;
+}
+
+/**
+ * Runs Table 5 at our scale: for each task with data, the full model, w/o pre-training and w/o
+ * aux LM, all from the same checkpoint and settings. Each run writes its own folder under
+ * `outDir`; `outDir/table5.json` collects the cells (rewritten after every run, so a killed
+ * sweep keeps what finished and `skipDone` continues it).
+ */
+export async function runTable5(opts: {
+  ckpt: string;
+  tokenizer: Gpt1Tokenizer;
+  dataRoot: string;
+  outDir: string;
+  tasks?: readonly string[];
+  variants?: readonly string[];
+  maxTrain?: number;
+  maxEval?: number;
+  epochs?: number;
+  lr?: number;
+  seed?: number;
+  skipDone?: boolean;
+  progress?: (task: string, variant: string) => Progress;
+}): Promise<Table5Cell[]> {
+  const { finetune } = await import("./finetune.ts");
+  const { getTask } = await import("./tasks/mod.ts");
+  const { loadCheckpoint } = await import("./checkpoint.ts");
+  const { TABLE5 } = await import("./paper.ts");
+  const ck = await loadCheckpoint(opts.ckpt);
+  const config = ck.config;
+  ck.model.dispose();
+  const jsonPath = join(opts.outDir, "table5.json");
+  await Deno.mkdir(opts.outDir, { recursive: true });
+  let cells: Table5Cell[] = [];
+  if (opts.skipDone && (await exists(jsonPath))) {
+    cells = JSON.parse(await Deno.readTextFile(jsonPath)).cells ?? [];
+  }
+  const paperRow = (method: string) => TABLE5.rows.find((r) => r.method === method)?.scores ?? {};
+  for (const name of opts.tasks ?? TABLE5_TASKS) {
+    const task = getTask(name);
+    if (!(await exists(join(opts.dataRoot, task.folder)))) {
+      console.error(
+        `table5: skipping ${task.title}: no data in ${join(opts.dataRoot, task.folder)}`,
+      );
+      continue;
+    }
+    for (const v of TABLE5_VARIANTS) {
+      if (opts.variants && !opts.variants.includes(v.key)) continue;
+      if (cells.some((c) => c.task === task.name && c.variant === v.key)) continue;
+      const run = join(opts.outDir, `${task.name}-${v.key}`);
+      const r = await finetune({
+        task: task.name,
+        dataRoot: opts.dataRoot,
+        init: v.pretrained ? opts.ckpt : "none",
+        config,
+        tokenizer: opts.tokenizer,
+        auxLm: v.auxLm,
+        maxTrain: opts.maxTrain,
+        maxEval: opts.maxEval,
+        epochs: opts.epochs ?? 3,
+        lr: opts.lr ?? 6.25e-5,
+        seed: opts.seed ?? 42,
+        outDir: run,
+        progress: opts.progress?.(task.title, v.key),
+      });
+      const cfg = JSON.parse(await Deno.readTextFile(join(run, "config.json")));
+      const paperKey = task.name === "snli" || task.name === "storycloze" ? null : task.name;
+      const p = paperKey ? (paperRow(v.method) as Record<string, number>)[paperKey] : undefined;
+      cells.push({
+        task: task.name,
+        variant: v.key,
+        metric: r.eval.metric,
+        value: r.eval.value,
+        split: r.eval.split,
+        n: r.eval.n,
+        nTrain: cfg.sizes.train,
+        paper: p ?? null,
+        run,
+      });
+      await writeJsonAtomic(jsonPath, {
+        checkpoint: opts.ckpt,
+        settings: {
+          maxTrain: opts.maxTrain ?? null,
+          maxEval: opts.maxEval ?? null,
+          epochs: opts.epochs ?? 3,
+          lr: opts.lr ?? 6.25e-5,
+          seed: opts.seed ?? 42,
+        },
+        cells,
+      });
+    }
+  }
+  return cells;
+}
+
+/** Our Table 5 next to the paper's, as a Markdown table (rows: variants; columns: tasks). */
+export function table5Markdown(cells: Table5Cell[]): string {
+  const tasks = [...new Set(cells.map((c) => c.task))];
+  const head = `| method | ${
+    tasks.map((t) => `${t} (${cells.find((c) => c.task === t)!.metric})`).join(" | ")
+  } |`;
+  const sep = `|---|${tasks.map(() => "---").join("|")}|`;
+  const rows = TABLE5_VARIANTS.map((v) => {
+    const vals = tasks.map((t) => {
+      const c = cells.find((c) => c.task === t && c.variant === v.key);
+      if (!c) return "–";
+      return `${c.value.toFixed(1)}${c.paper !== null ? ` (paper ${c.paper})` : ""}`;
+    });
+    return `| ${v.method} | ${vals.join(" | ")} |`;
+  });
+  return [head, sep, ...rows].join("\n") + "\n";
+}

@@ -1,6 +1,46 @@
 /**
  * gpt1-lab: the public API. Notebooks, `cli.ts`, tests and users import from here.
+ *
+ * @example
+ * ```ts
+ * import { Gpt1Tokenizer, makeConfig, createModel, selectBackend } from "./lib/mod.ts";
+ * await selectBackend();
+ * const model = createModel(makeConfig("tiny"), { seed: 42 });
+ * console.log(await model.lmLoss([[1, 2, 3, 4]]));
+ * ```
  * @module
  */
 export * from "./errors.ts";
 export * from "./fsutil.ts";
+export * from "./progress.ts";
+export * from "./tokenizer/mod.ts";
+export * from "./config.ts";
+export * from "./backend.ts";
+export { mixSeed as mixModelSeed } from "./model.ts";
+export {
+  createModel,
+  crossEntropy,
+  dropoutMask,
+  type ForwardOptions,
+  type Ids,
+  gelu,
+  Gpt1Model,
+  layerNorm,
+  linear,
+  type LmLossOptions,
+  type ModelOptions,
+  parameterShapes,
+  randn,
+  sumRows,
+  tiedLogits,
+} from "./model.ts";
+export * from "./optim.ts";
+export * from "./checkpoint.ts";
+export * from "./data.ts";
+export * from "./tasks/mod.ts";
+export * from "./transforms.ts";
+export * from "./metrics.ts";
+export * from "./paper.ts";
+export * from "./train.ts";
+export * from "./finetune.ts";
+export * from "./experiments.ts";

@@ -1,0 +1,455 @@
+/**
+ * Fine-tuning: the paper's step two. The pre-trained model plus one linear head, fed through
+ * the input transformations of Figure 1; loss `L3 = L2 + λ·L1` (classifier CE + auxiliary LM
+ * loss on the task inputs, λ = 0.5); Adam (opt.py) with lr 6.25e-5, batch 32, 3 epochs, linear
+ * warmup over 0.2% of training then linear decay; classifier dropout 0.1; the model with the best
+ * validation score is kept, as the original does.
+ *
+ * Splits (a choice the paper leaves to us, written down here and in the README):
+ * - model selection uses a validation set that is never reported: Story Cloze's official
+ *   374-story cut of the validation file; otherwise a seeded 10% (at most 1,000 examples) held
+ *   out of the training data;
+ * - the reported score is on the task's labeled evaluation split: GLUE dev (the paper's GLUE
+ *   numbers are test-server numbers), Story Cloze test, SNLI test;
+ * - SNLI's 550k training pairs are not in `../shared/datasets`: SNLI then trains on its dev file.
+ *
+ * STS-B is regression: one output on the summed similarity feature, mean squared error against
+ * the 0–5 score (the original code hints at 6-bin soft labels instead; not used here).
+ *
+ * @example
+ * ```ts
+ * const r = await finetune({ task: "SST-2", dataRoot: "../shared/datasets", init: "results/small/ckpt-001200.safetensors",
+ *   tokenizer, outDir: "results/ft-sst2", maxTrain: 2000 });
+ * console.log(r.eval.value);
+ * ```
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import type { Gpt1Config } from "./config.ts";
+import { makeConfig } from "./config.ts";
+import { createModel, type Gpt1Model } from "./model.ts";
+import { OpenAIAdam } from "./optim.ts";
+import { loadCheckpoint } from "./checkpoint.ts";
+import { mixSeed, Rng } from "./data.ts";
+import { buildInputs, type Example, getTask, type Split, type TaskSpec } from "./tasks/mod.ts";
+import { padBatch, type Specials, specialsFor } from "./transforms.ts";
+import { taskMetric, type TaskScore } from "./metrics.ts";
+import { ConfigError, DataError } from "./errors.ts";
+import { writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
+import { type Progress, silentProgress } from "./progress.ts";
+
+/** Anything with `encode(text) → ids` and a vocabulary size (the GPT-1 tokenizer). */
+export interface TaskEncoder {
+  /** Text → token ids. */
+  encode(text: string): number[];
+  /** Vocabulary size without the special tokens. */
+  vocabSize: number;
+}
+
+/** One example turned into token sequences (1 for classification, 2 orderings, K candidates). */
+export interface EncodedExample {
+  /** The sequences, each ending in `_classify_`. */
+  seqs: number[][];
+  /** Class index, or the score for regression. */
+  label: number;
+  /** `file:line` of the example. */
+  source: string;
+}
+
+/** Options of {@link finetune}. */
+export interface FinetuneOptions {
+  /** Task name (`SST-2`, `cola`, `StoryCloze`, ...; see `TASKS`). */
+  task: string;
+  /** Folder holding the benchmark folders (e.g. `../shared/datasets`). */
+  dataRoot: string;
+  /** Pre-trained checkpoint, or `none` (the paper's "w/o pre-training" row). */
+  init: string;
+  /** The tokenizer the checkpoint was trained with. */
+  tokenizer: TaskEncoder;
+  /** Model config when `init` is `none` (default: the `small` preset with the tokenizer's vocabulary). */
+  config?: Gpt1Config;
+  /** Output folder. */
+  outDir?: string;
+  /** Auxiliary LM weight λ (paper 0.5; 0 disables). */
+  auxLm?: number;
+  /** Blocks transferred (-1 nothing, 0 embeddings only, L all; default all). */
+  transferLayers?: number;
+  /** Epochs (paper 3). */
+  epochs?: number;
+  /** Batch size (paper 32). */
+  batchSize?: number;
+  /** Peak learning rate (paper 6.25e-5). */
+  lr?: number;
+  /** Warmup as a fraction of training (paper 0.002). */
+  warmup?: number;
+  /** Use at most this many training examples (seeded sample). */
+  maxTrain?: number;
+  /** Use at most this many evaluation examples (seeded sample). */
+  maxEval?: number;
+  /** Evaluate on this labeled file instead of the task's evaluation split. */
+  evalFile?: string;
+  /** Seed (paper code: 42). */
+  seed?: number;
+  /** Progress display. */
+  progress?: Progress;
+}
+
+/** What {@link finetune} returns (also written to `outDir/metrics.json`). */
+export interface FinetuneResult {
+  /** Task registry name. */
+  task: string;
+  /** Score on the reported evaluation split (paper points). */
+  eval: TaskScore & { split: string };
+  /** Score of the kept model on the validation set used for selection. */
+  valid: TaskScore;
+  /** Score of the kept model on (a sample of) the training data. */
+  train: TaskScore;
+  /** Epoch whose model was kept (1-based). */
+  bestEpoch: number;
+  /** Validation score after each epoch. */
+  validByEpoch: number[];
+  /** Mean training loss per epoch. */
+  lossByEpoch: number[];
+  /** Names of the weights transferred from the checkpoint. */
+  transferred: string[];
+  /** Predictions on the evaluation split. */
+  predictions: number[];
+}
+
+/** Turns examples into token sequences with the task's transform (drops unlabeled ones). */
+export function encodeExamples(
+  task: TaskSpec,
+  examples: Example[],
+  tok: TaskEncoder,
+  nCtx: number,
+): EncodedExample[] {
+  const sp = specialsFor(tok.vocabSize);
+  const cache = new Map<string, number[]>();
+  const enc = (t: string) => {
+    let ids = cache.get(t);
+    if (!ids) cache.set(t, ids = tok.encode(t));
+    return ids;
+  };
+  const out: EncodedExample[] = [];
+  for (const ex of examples) {
+    const label = (ex as { label?: number }).label;
+    if (label === undefined) continue;
+    out.push({ seqs: buildInputs(task, ex, enc, sp, nCtx), label, source: ex.source });
+  }
+  return out;
+}
+
+function sample<T>(xs: T[], n: number | undefined, seed: number): T[] {
+  if (n === undefined || xs.length <= n) return xs;
+  const idx = new Rng(seed).shuffle(xs.map((_, i) => i)).slice(0, n).sort((a, b) => a - b);
+  return idx.map((i) => xs[i]);
+}
+
+/** Output size of the head: classes, or 1 for multiple choice (per candidate) and regression. */
+export function headSize(task: TaskSpec): number {
+  if (task.inputType === "multiple_choice" || task.inputType === "regression-similarity") return 1;
+  return task.labels!.length;
+}
+
+/**
+ * Forward pass of a batch for any input type: returns the task logits (`[B, nOut]`, `[B, K]`
+ * for multiple choice, `[B, 1]` for regression) and the auxiliary LM loss on the inputs.
+ */
+export function taskForward(
+  model: Gpt1Model,
+  task: TaskSpec,
+  batch: EncodedExample[],
+  sp: Specials,
+  opts: { training: boolean; seed?: number },
+): { logits: tf.Tensor2D; lm: tf.Scalar } {
+  const K = batch[0].seqs.length; // sequences per example
+  const flat = batch.flatMap((e) => e.seqs); // [B*K] sequences, example-major
+  const p = padBatch(flat, sp.classify);
+  const T = p.ids[0].length, B = batch.length, C = model.config.nEmbd;
+  const ids = tf.tensor2d(p.ids, [B * K, T], "int32"); // [B*K, T]
+  const mask = tf.tensor2d(p.mask, [B * K, T], "float32");
+  const h = model.hidden(ids, opts); // [B*K, T, C]
+  const lm = model.lmLossFromHidden(h, ids, mask);
+  const feats = model.pool(h, tf.tensor1d(p.clfPos, "int32")); // [B*K, C]
+  let logits: tf.Tensor2D;
+  if (task.inputType === "multiple_choice") {
+    // one scalar per candidate; the classifier dropout mask is shared across the K candidates
+    const z = model.classifierHead(tf.reshape(feats, [B, K, C]), opts, [B, 1, C]);
+    logits = tf.reshape(z, [B, K]);
+  } else if (K === 2) {
+    // similarity: the features of both orderings are summed, then the linear head
+    const f = tf.reshape(feats, [B, 2, C]);
+    logits = model.classifierHead(tf.sum(f, 1), opts);
+  } else {
+    logits = model.classifierHead(feats, opts);
+  }
+  return { logits, lm };
+}
+
+function taskLoss(task: TaskSpec, logits: tf.Tensor2D, labels: number[]): tf.Scalar {
+  if (task.inputType === "regression-similarity") {
+    const y = tf.tensor2d(labels, [labels.length, 1]);
+    return tf.mean(tf.square(tf.sub(logits, y))) as tf.Scalar;
+  }
+  const n = logits.shape[1];
+  const oneHot = tf.oneHot(tf.tensor1d(labels, "int32"), n); // tiny: n classes or candidates
+  return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
+}
+
+/** Predictions of `model` on encoded examples (eval mode): class index, candidate, or score. */
+export async function predict(
+  model: Gpt1Model,
+  task: TaskSpec,
+  data: EncodedExample[],
+  sp: Specials,
+  batchSize = 32,
+): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < data.length; i += batchSize) {
+    const batch = data.slice(i, i + batchSize);
+    const z = tf.tidy(() => {
+      const { logits } = taskForward(model, task, batch, sp, { training: false });
+      return task.inputType === "regression-similarity" ? tf.reshape(logits, [-1]) : tf.argMax(
+        logits,
+        1,
+      );
+    });
+    out.push(...(await z.data()));
+    z.dispose();
+  }
+  return out;
+}
+
+async function score(
+  model: Gpt1Model,
+  task: TaskSpec,
+  data: EncodedExample[],
+  sp: Specials,
+): Promise<{ score: TaskScore; preds: number[] }> {
+  const preds = await predict(model, task, data, sp);
+  return { score: taskMetric(task.name, preds, data.map((d) => d.label)), preds };
+}
+
+/** Where a task's train / selection / reported data come from (see the module doc). */
+export function taskSplits(task: TaskSpec): { train: Split; report: Split; valid: Split | null } {
+  if (task.name === "storycloze") return { train: "train", valid: "dev", report: "test" };
+  if (task.name === "snli") return { train: "dev", valid: null, report: "test" };
+  return { train: "train", valid: null, report: task.evalSplit };
+}
+
+/**
+ * Builds the fine-tuning model: the checkpoint's config with the 3 special tokens, its
+ * embeddings and first `transferLayers` blocks transferred (or nothing with `init: "none"`),
+ * and a fresh head.
+ */
+export async function buildFinetuneModel(
+  init: string,
+  opts: { config?: Gpt1Config; transferLayers?: number; seed: number; nOut: number },
+): Promise<{ model: Gpt1Model; transferred: string[] }> {
+  let config: Gpt1Config, weights: Map<string, Float32Array> | null = null;
+  if (init === "none") {
+    if (!opts.config) throw new ConfigError("init none needs a model config");
+    config = opts.config;
+  } else {
+    const ck = await loadCheckpoint(init);
+    config = ck.config;
+    weights = await ck.model.readWeights();
+    ck.model.dispose();
+  }
+  const model = createModel(makeConfig({ ...config, nSpecial: 3 }), { seed: opts.seed });
+  const transferred = weights
+    ? model.transferFrom(weights, opts.transferLayers ?? config.nLayer)
+    : [];
+  model.addClassifier(opts.nOut);
+  return { model, transferred };
+}
+
+/** Fine-tunes on one task; writes `config.json`, `metrics.json`, `predictions.jsonl`, `log.jsonl`. */
+export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
+  const o = {
+    auxLm: 0.5,
+    epochs: 3,
+    batchSize: 32,
+    lr: 6.25e-5,
+    warmup: 0.002,
+    seed: 42,
+    progress: silentProgress,
+    ...opts,
+  };
+  const task = getTask(o.task);
+  const splits = taskSplits(task);
+  const nOut = headSize(task);
+  const baseConfig = o.config ??
+    makeConfig("small", { vocabSize: o.tokenizer.vocabSize });
+  const { model, transferred } = await buildFinetuneModel(o.init, {
+    config: baseConfig,
+    transferLayers: o.transferLayers,
+    seed: o.seed,
+    nOut,
+  });
+  const nCtx = model.config.nCtx;
+  if (model.config.vocabSize !== o.tokenizer.vocabSize) {
+    model.dispose();
+    throw new ConfigError(
+      `checkpoint vocabulary ${model.config.vocabSize} != tokenizer ${o.tokenizer.vocabSize}`,
+      { file: o.init, fix: "use the vocabulary the checkpoint was trained with" },
+    );
+  }
+  const sp = specialsFor(o.tokenizer.vocabSize);
+  const dir = join(o.dataRoot, task.folder);
+  const load = async (split: Split) => (await task.load(dir, split)).examples;
+  let trainEx = await load(splits.train);
+  let validEx: Example[];
+  if (splits.valid) validEx = await load(splits.valid);
+  else {
+    // seeded hold-out of the training data for model selection
+    const order = new Rng(mixSeed(o.seed, 7)).shuffle(trainEx.map((_, i) => i));
+    const nValid = Math.min(1000, Math.max(1, Math.round(trainEx.length * 0.1)));
+    const held = new Set(order.slice(0, nValid));
+    validEx = trainEx.filter((_, i) => held.has(i));
+    trainEx = trainEx.filter((_, i) => !held.has(i));
+  }
+  const reportEx = o.evalFile
+    ? (await task.load(o.evalFile, splits.report).catch(() => task.load(o.evalFile!, "dev")))
+      .examples
+    : await load(splits.report);
+  const train = encodeExamples(
+    task,
+    sample(trainEx, o.maxTrain, mixSeed(o.seed, 1)),
+    o.tokenizer,
+    nCtx,
+  );
+  const valid = encodeExamples(
+    task,
+    sample(validEx, o.maxEval, mixSeed(o.seed, 2)),
+    o.tokenizer,
+    nCtx,
+  );
+  const report = encodeExamples(
+    task,
+    sample(reportEx, o.maxEval, mixSeed(o.seed, 3)),
+    o.tokenizer,
+    nCtx,
+  );
+  if (train.length === 0 || report.length === 0) {
+    model.dispose();
+    throw new DataError(`no labeled examples for ${task.title}`, { file: dir });
+  }
+
+  const B = Math.min(o.batchSize, train.length);
+  const perEpoch = Math.floor(train.length / B); // full batches only, as the original
+  const tTotal = perEpoch * o.epochs;
+  const opt = new OpenAIAdam(model.params, {
+    lr: o.lr,
+    schedule: "warmup_linear",
+    warmup: o.warmup,
+    tTotal,
+  });
+  if (o.outDir) {
+    await Deno.mkdir(o.outDir, { recursive: true });
+    await writeJsonAtomic(join(o.outDir, "config.json"), {
+      task: task.name,
+      init: o.init,
+      model: model.config,
+      auxLm: o.auxLm,
+      transferLayers: o.transferLayers ?? (o.init === "none" ? -1 : model.config.nLayer),
+      epochs: o.epochs,
+      batchSize: B,
+      lr: o.lr,
+      warmup: o.warmup,
+      schedule: "warmup_linear",
+      seed: o.seed,
+      splits,
+      sizes: { train: train.length, valid: valid.length, eval: report.length },
+      backend: tf.getBackend(),
+    });
+  }
+  const log: string[] = [];
+  const validByEpoch: number[] = [], lossByEpoch: number[] = [];
+  let best = -Infinity, bestEpoch = 0, bestWeights: Map<string, Float32Array> | null = null;
+  let step = 0;
+  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    const order = new Rng(mixSeed(o.seed, 100 + epoch)).shuffle(train.map((_, i) => i));
+    let lossSum = 0;
+    for (let b = 0; b < perEpoch; b++) {
+      const batch = order.slice(b * B, (b + 1) * B).map((i) => train[i]);
+      const labels = batch.map((e) => e.label);
+      const { value, grads } = model.valueAndGrads(() => {
+        const { logits, lm } = taskForward(model, task, batch, sp, {
+          training: true,
+          seed: mixSeed(o.seed, step, 3),
+        });
+        const clf = taskLoss(task, logits, labels);
+        return (o.auxLm > 0 ? tf.add(clf, tf.mul(lm, o.auxLm)) : clf) as tf.Scalar;
+      });
+      const norm = opt.step(grads);
+      tf.dispose([...grads.values()]);
+      const loss = (await value.data())[0];
+      value.dispose();
+      norm.dispose();
+      if (!Number.isFinite(loss)) {
+        opt.dispose();
+        model.dispose();
+        throw new ConfigError(`non-finite fine-tuning loss at step ${step} (${task.title})`, {
+          fix: "lower --lr",
+        });
+      }
+      lossSum += loss;
+      step++;
+      o.progress.update({
+        done: step,
+        total: tTotal,
+        fields: { task: task.title, epoch, loss },
+      });
+      log.push(JSON.stringify({ kind: "train", step, epoch, loss, lr: opt.lrAt(step - 1) }));
+    }
+    lossByEpoch.push(lossSum / Math.max(1, perEpoch));
+    const v = valid.length
+      ? (await score(model, task, valid, sp)).score.value
+      : -lossByEpoch[epoch - 1];
+    validByEpoch.push(v);
+    log.push(JSON.stringify({ kind: "valid", step, epoch, value: v }));
+    if (v > best) {
+      best = v;
+      bestEpoch = epoch;
+      bestWeights = await model.readWeights();
+    }
+  }
+  if (bestWeights) model.setWeights(bestWeights);
+  const validScore = (await score(model, task, valid.length ? valid : train, sp)).score;
+  const trainScore = (await score(model, task, sample(train, 1000, mixSeed(o.seed, 4)), sp)).score;
+  const rep = await score(model, task, report, sp);
+  const result: FinetuneResult = {
+    task: task.name,
+    eval: { ...rep.score, split: o.evalFile ?? splits.report },
+    valid: validScore,
+    train: trainScore,
+    bestEpoch,
+    validByEpoch,
+    lossByEpoch,
+    transferred,
+    predictions: rep.preds,
+  };
+  o.progress.finish(
+    `${task.title}: ${rep.score.metric} ${rep.score.value.toFixed(1)} on ${result.eval.split} ` +
+      `(n=${rep.score.n}, best epoch ${bestEpoch})`,
+  );
+  if (o.outDir) {
+    const rows = [
+      { ...result.eval, checkpoint: o.init },
+      { ...validScore, split: "valid", checkpoint: o.init },
+      { ...trainScore, split: "train", checkpoint: o.init },
+    ];
+    await writeJsonAtomic(join(o.outDir, "metrics.json"), rows);
+    await writeFileAtomic(
+      join(o.outDir, "predictions.jsonl"),
+      report.map((e, i) => JSON.stringify({ source: e.source, label: e.label, pred: rep.preds[i] }))
+        .join("\n") + "\n",
+    );
+    await writeFileAtomic(join(o.outDir, "log.jsonl"), log.join("\n") + "\n");
+  }
+  opt.dispose();
+  model.dispose();
+  return result;
+}
