@@ -22,9 +22,9 @@ export {
   crossEntropy,
   dropoutMask,
   type ForwardOptions,
-  type Ids,
   gelu,
   Gpt1Model,
+  type Ids,
   layerNorm,
   linear,
   type LmLossOptions,
@@ -44,3 +44,6 @@ export * from "./paper.ts";
 export * from "./train.ts";
 export * from "./finetune.ts";
 export * from "./experiments.ts";
+export * from "./plot.ts";
+export * from "./report.ts";
+export * from "./jupyter.ts";

@@ -1,0 +1,850 @@
+/**
+ * GPT-1 (Radford et al. 2018) in TensorFlow.js: parameters named as HuggingFace `openai-gpt`,
+ * the forward pass, the LM / classification / multiple-choice / similarity heads, and layer
+ * transfer.
+ *
+ * Architecture (paper.md §1.1, finetune-transformer-lm `train.py`):
+ * - `h0 = tokens_embed[ids] + positions_embed[0..T-1]` (learned positions), dropout `embdPdrop`;
+ * - `nLayer` **post-LN** blocks: `n = LN1(x + Attn(x)); h = LN2(n + MLP(n))`; no final LN;
+ * - attention: fused `c_attn` projection split into q, k, v (in that order), heads are
+ *   contiguous column slices, `softmax(q·kᵀ/√d + causal mask)`, dropout `attnPdrop`, `·v`,
+ *   merge heads, `c_proj`, dropout `residPdrop`;
+ * - MLP: `c_fc` → tanh-approximation GELU → `c_proj` → dropout `residPdrop`;
+ * - LM head tied to the token embedding: `logits = h · tokens_embedᵀ`.
+ *
+ * Speed on CPU (wasm): every weight matMul is 2-D `[B*T, C]·W` with a custom gradient that uses
+ * explicit transposes (plain 2-D matMuls run on XNNPACK); LayerNorm, GELU, the tied logits and
+ * the cross-entropy have fused custom gradients; the cross-entropy gathers the target logit
+ * instead of building a one-hot over the vocabulary; dropout masks come from a fast seeded
+ * hash, not `tf.dropout`. See `backend.ts` for the kernel shims.
+ *
+ * Determinism: initialization is a pure function of `seed`; each dropout mask is a pure
+ * function of (model seed, the `seed` passed to the forward call, layer, site), computed in JS,
+ * so the masks are the same on every backend.
+ *
+ * Where this differs from the released TF code (paper.md §1.6), following HF `transformers`:
+ * embedding dropout acts on `tokens + positions` after the sum (TF drops entries of the whole
+ * embedding matrix, also used by the LM head); the LM softmax runs over the `vocabSize +
+ * nSpecial` token rows (TF's merged table also offers the position rows); positions are a
+ * separate table. The causal mask is added (`+ -1e9`) rather than multiplied in; after the
+ * softmax both give exactly 0.
+ *
+ * @example
+ * ```ts
+ * import { makeConfig } from "./config.ts";
+ * import { Gpt1Model } from "./model.ts";
+ * const model = new Gpt1Model(makeConfig("tiny"), { seed: 42 });
+ * const loss = await model.lmLoss([[1, 2, 3, 4]]);   // ≈ ln(512) at init
+ * const logits = await model.logits([[1, 2, 3]]);     // [1][3][512]
+ * model.dispose();
+ * ```
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { ensureKernels, mutableFloat32 } from "./backend.ts";
+import type { Gpt1Config } from "./config.ts";
+import { CheckpointError, ConfigError } from "./errors.ts";
+
+// ---------------------------------------------------------------------------------------------
+// seeded randomness (pure JS: identical on every backend)
+
+/** Mixes numbers into one 32-bit seed (FNV-1a over the words, then a murmur3 finalizer). */
+export function mixSeed(...parts: number[]): number {
+  let h = 0x811c9dc5;
+  for (const p of parts) {
+    h = Math.imul(h ^ (p | 0), 0x01000193);
+    h = Math.imul(h ^ Math.floor(p / 4294967296), 0x01000193);
+  }
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** A counter-based stream of uniform 32-bit words: word i is a hash of (seed, i). */
+function hashWords(seed: number, i: number): number {
+  let z = (seed + Math.imul(i + 1, 0x9e3779b9)) | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+/**
+ * `n` samples of N(0, std²) (Box–Muller over {@link hashWords}), a pure function of `seed`.
+ *
+ * @example
+ * ```ts
+ * randn(4, 7, 0.02); // Float32Array of 4 values, the same for every run and backend
+ * ```
+ */
+export function randn(n: number, seed: number, std = 1): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const u1 = (hashWords(seed, i) + 0.5) / 4294967296; // (0, 1)
+    const u2 = hashWords(seed, i + 1) / 4294967296;
+    const r = std * Math.sqrt(-2 * Math.log(u1));
+    out[i] = r * Math.cos(2 * Math.PI * u2);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
+  }
+  return out;
+}
+
+/**
+ * An inverted-dropout mask: each of `n` entries is 0 with probability `p`, else `1/(1-p)`.
+ * A pure function of `seed`.
+ */
+export function dropoutMask(n: number, p: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  const keep = 1 / (1 - p), thr = Math.floor(p * 4294967296);
+  for (let i = 0; i < n; i++) out[i] = hashWords(seed, i) < thr ? 0 : keep;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ops with fused custom gradients (all 2-D: [N, C] with N = B*T)
+
+const GELU_K0 = 2 * Math.sqrt(2 / Math.PI);
+const GELU_K1 = GELU_K0 * 0.044715;
+
+/**
+ * GELU, tanh approximation `0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))`, computed as the
+ * identical `x·sigmoid(2√(2/π)(x + 0.044715x³))` (sigmoid is vectorized on wasm, tanh is not).
+ *
+ * @example
+ * ```ts
+ * gelu(tf.tensor([1, -1])).dataSync(); // [0.8411920, -0.1588080]
+ * ```
+ */
+export function gelu<T extends tf.Tensor>(x: T): T {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const x2 = tf.mul(x, x);
+    const s = tf.sigmoid(tf.mul(x, tf.add(tf.mul(x2, GELU_K1), GELU_K0)));
+    save([x, x2, s]);
+    return {
+      value: tf.mul(x, s),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [x, x2, s] = saved;
+        // d/dx x·s(u) = s + x·s·(1-s)·u',  u' = k0 + 3·k1·x²
+        const du = tf.add(tf.mul(x2, 3 * GELU_K1), GELU_K0);
+        const ds = tf.mul(tf.mul(s, tf.sub(1, s)), tf.mul(x, du));
+        return [tf.mul(dy, tf.add(s, ds))];
+      },
+    };
+  });
+  return f(x) as T;
+}
+
+/**
+ * Column sums of a 2-D tensor, `[N, C] → [C]`, as a last-axis sum of the transpose: on wasm a
+ * sum over axis 0 goes through the slow stock transpose, and `ones[1, N]·x` makes XNNPACK pack
+ * all of `x` for one output row.
+ */
+export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
+  return tf.sum(tf.transpose(x), 1);
+}
+
+/**
+ * LayerNorm over the last axis of `[N, C]` with biased variance and eps inside the square root,
+ * `(x - mean) / sqrt(var + eps) · g + b`, as in the original `norm()`.
+ *
+ * @example
+ * ```ts
+ * layerNorm(tf.tensor2d([[1, 2, 3, 4]]), tf.ones([4]), tf.zeros([4]), 1e-5);
+ * // [[-1.3416354, -0.4472118, 0.4472118, 1.3416354]]
+ * ```
+ */
+export function layerNorm(
+  x: tf.Tensor2D,
+  g: tf.Tensor1D,
+  b: tf.Tensor1D,
+  eps: number,
+): tf.Tensor2D {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, g, b, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const xc = tf.sub(x, tf.mean(x, -1, true)); // [N, C]
+    const rstd = tf.rsqrt(tf.add(tf.mean(tf.mul(xc, xc), -1, true), eps)); // [N, 1]
+    const xhat = tf.mul(xc, rstd); // [N, C]
+    save([xhat, rstd, g]);
+    return {
+      value: tf.add(tf.mul(xhat, g), b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xhat, rstd, g] = saved;
+        const dxhat = tf.mul(dy, g);
+        const a = tf.mean(dxhat, -1, true), c = tf.mean(tf.mul(dxhat, xhat), -1, true);
+        const dx = tf.mul(tf.sub(tf.sub(dxhat, a), tf.mul(xhat, c)), rstd);
+        return [dx, sumRows(tf.mul(dy, xhat) as tf.Tensor2D), sumRows(dy as tf.Tensor2D)];
+      },
+    };
+  });
+  return f(x, g, b) as tf.Tensor2D;
+}
+
+/** `x·W + b` for `x [N, in]`, `W [in, out]`, `b [out]` with explicit-transpose gradients. */
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    save([x, w]);
+    return {
+      value: tf.fused.matMul({ a: x, b: w, bias: b }),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [x, w] = saved as tf.Tensor2D[];
+        const d = dy as tf.Tensor2D; // [N, out]
+        const dx = tf.matMul(d, tf.transpose(w));
+        if (w.shape[1] <= w.shape[0]) return [dx, tf.matMul(tf.transpose(x), d), sumRows(d)];
+        // out > in: dW = (dyᵀ·x)ᵀ, so that the second operand (packed by XNNPACK on every
+        // call) is the narrower x; dyᵀ also gives the bias gradient
+        const dt = tf.transpose(d); // [out, N]
+        return [dx, tf.transpose(tf.matMul(dt, x)), tf.sum(dt, 1)];
+      },
+    };
+  });
+  return f(x, w, b) as tf.Tensor2D;
+}
+
+/** Tied LM head `x·Eᵀ` for `x [N, C]`, `E [V, C]` → `[N, V]`, with plain-matMul gradients. */
+export function tiedLogits(x: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, e, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    save([x, e]);
+    return {
+      value: tf.matMul(x, tf.transpose(e)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [x, e] = saved as tf.Tensor2D[];
+        const d = dy as tf.Tensor2D; // [N, V]
+        // dE = dyᵀ·x: transposing dy costs less than XNNPACK streaming a packed [N, V] operand
+        return [tf.matMul(d, e), tf.matMul(tf.transpose(d), x)];
+      },
+    };
+  });
+  return f(x, e) as tf.Tensor2D;
+}
+
+/**
+ * `Σ_i w_i · CE(logits_i, targets_i)` for `logits [N, V]`, int32 `targets [N]`, `w [N]` (pass
+ * `1/N` everywhere for the mean). The target logit is gathered, no one-hot is built; the
+ * gradient `(softmax - onehot)·w` subtracts in place on cpu/wasm.
+ */
+export function crossEntropy(
+  logits: tf.Tensor2D,
+  targets: tf.Tensor1D,
+  w: tf.Tensor1D,
+): tf.Scalar {
+  const [N, V] = logits.shape;
+  const flat = tf.add(tf.mul(tf.range(0, N, 1, "int32"), tf.scalar(V, "int32")), targets);
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [z, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    const p = tf.softmax(z); // [N, V]
+    // logsumexp = max + log Σ exp(z - max) = max - log(max softmax): exact, never underflows
+    const lse = tf.sub(tf.max(z, 1), tf.log(tf.max(p, 1))); // [N]
+    const zy = tf.gather(tf.reshape(z, [N * V]), flat); // [N]
+    // tensors made outside are gone by backward time (variableGrads tidies the forward): save
+    save([p, w, targets]);
+    return {
+      value: tf.sum(tf.mul(tf.sub(lse, zy), w)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [p, w, targets] = saved;
+        const c = tf.mul(w, dy); // [N]
+        const g = tf.mul(p, tf.reshape(c, [N, 1])); // [N, V], new and ours alone
+        if (tf.getBackend() !== "cpu" && tf.getBackend() !== "wasm") {
+          return [tf.sub(g, tf.mul(tf.oneHot(targets as tf.Tensor1D, V), tf.reshape(c, [N, 1])))];
+        }
+        const cv = c.dataSync(), tv = targets.dataSync(); // synchronous backends: cheap
+        const live = mutableFloat32(g)!; // taken after the reads: a heap view dies on growth
+        for (let i = 0; i < N; i++) live[i * V + tv[i]] -= cv[i];
+        return [g];
+      },
+    };
+  });
+  return f(logits) as tf.Scalar;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the model
+
+/** Options of a forward pass. */
+export interface ForwardOptions {
+  /** Training mode: dropout on (default false = eval, no dropout). */
+  training?: boolean;
+  /**
+   * Dropout seed of this call (e.g. the step number): the masks are a pure function of it and
+   * the model seed. Without it, training calls draw from a per-model counter.
+   */
+  seed?: number;
+}
+
+/** Options of the LM loss. */
+export interface LmLossOptions extends ForwardOptions {
+  /**
+   * `[B, T]` float weights of the tokens (1 real, 0 padding). With a mask the loss is, as in
+   * the original, the per-sequence mean of the CE of the masked next tokens, then the batch
+   * mean; a sequence with no masked token counts 0.
+   */
+  mask?: tf.Tensor2D;
+}
+
+/** Options of {@link Gpt1Model}. */
+export interface ModelOptions {
+  /** Seed of the initialization and of the dropout masks (default 0). */
+  seed?: number;
+}
+
+/** The 12 tensors of block `l` in `params_shapes.json` order, with their shapes (width C, FFN F). */
+const BLOCK_TENSORS: readonly [string, (C: number, F: number) => number[]][] = [
+  ["attn.c_attn.weight", (C) => [C, 3 * C]],
+  ["attn.c_attn.bias", (C) => [3 * C]],
+  ["attn.c_proj.weight", (C) => [C, C]],
+  ["attn.c_proj.bias", (C) => [C]],
+  ["ln_1.weight", (C) => [C]],
+  ["ln_1.bias", (C) => [C]],
+  ["mlp.c_fc.weight", (C, F) => [C, F]],
+  ["mlp.c_fc.bias", (_, F) => [F]],
+  ["mlp.c_proj.weight", (C, F) => [F, C]],
+  ["mlp.c_proj.bias", (C) => [C]],
+  ["ln_2.weight", (C) => [C]],
+  ["ln_2.bias", (C) => [C]],
+];
+
+/**
+ * The parameter names and shapes of the base model in the order of the released
+ * `params_shapes.json` (conv1d weights squeezed to `[in, out]`), HuggingFace `openai-gpt` names.
+ *
+ * @example
+ * ```ts
+ * parameterShapes(PRESETS.gpt1)[2]; // ["h.0.attn.c_attn.weight", [768, 2304]]
+ * ```
+ */
+export function parameterShapes(c: Gpt1Config): [string, number[]][] {
+  const out: [string, number[]][] = [
+    ["positions_embed.weight", [c.nCtx, c.nEmbd]],
+    ["tokens_embed.weight", [c.vocabSize + c.nSpecial, c.nEmbd]],
+  ];
+  for (let l = 0; l < c.nLayer; l++) {
+    for (const [n, shape] of BLOCK_TENSORS) out.push([`h.${l}.${n}`, shape(c.nEmbd, c.nInner)]);
+  }
+  return out;
+}
+
+/** Token ids or positions: an int32 tensor or nested plain arrays. */
+export type Ids = tf.Tensor | number[] | number[][] | number[][][];
+
+function asInt32(x: Ids): tf.Tensor {
+  if (x instanceof tf.Tensor) return x.dtype === "int32" ? x : tf.cast(x, "int32");
+  return tf.tensor(x as number[], undefined, "int32");
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** Drops leading 1s (`[1, 768, 2304]` of the released conv1d weights → `[768, 2304]`). */
+const squeezeLead = (s: readonly number[]) => {
+  let i = 0;
+  while (i < s.length - 1 && s[i] === 1) i++;
+  return s.slice(i);
+};
+
+/**
+ * GPT-1 with its task heads. All tensor methods return new tensors the caller owns (run them
+ * inside `tf.tidy`); the plain-array helpers `logits` and `lmLoss` clean up after themselves.
+ */
+export class Gpt1Model {
+  /** The frozen configuration. */
+  readonly config: Gpt1Config;
+  /** Trainable weights by HuggingFace name, in `params_shapes.json` order (+ `clf.*`). */
+  readonly params: Map<string, tf.Variable> = new Map();
+  /** The seed of the initialization and of the dropout masks. */
+  readonly seed: number;
+  #dropoutCalls = 0;
+
+  /** Creates the base model with N(0, initStd) weights, zero biases and unit LN gains. */
+  constructor(config: Gpt1Config, opts: ModelOptions = {}) {
+    this.config = config;
+    this.seed = opts.seed ?? 0;
+    parameterShapes(config).forEach(([name, shape], i) => {
+      this.params.set(name, this.#init(name, shape, i));
+    });
+  }
+
+  #init(name: string, shape: number[], index: number): tf.Variable {
+    const n = shape.reduce((a, b) => a * b, 1);
+    let data: Float32Array;
+    if (name.endsWith(".bias")) data = new Float32Array(n);
+    else if (/ln_\d\.weight$/.test(name)) data = new Float32Array(n).fill(1);
+    else data = randn(n, mixSeed(this.seed, 0x1417, index), this.config.initStd);
+    return tf.tidy(() => tf.variable(tf.tensor(data, shape, "float32"), true));
+  }
+
+  /** Number of scalar parameters (base model + classifier when added). */
+  numParams(): number {
+    let n = 0;
+    for (const p of this.params.values()) n += p.size;
+    return n;
+  }
+
+  /**
+   * Adds (or replaces) the task classifier `clf.weight [C, nOut]` ~ N(0, initStd) and
+   * `clf.bias [nOut]` = 0. Multiple choice uses `nOut = 1`.
+   */
+  addClassifier(nOut: number): void {
+    if (!Number.isInteger(nOut) || nOut < 1) {
+      throw new ConfigError(`classifier needs an integer nOut >= 1, got ${nOut}`);
+    }
+    for (const k of ["clf.weight", "clf.bias"]) {
+      this.params.get(k)?.dispose();
+      this.params.delete(k);
+    }
+    const base = parameterShapes(this.config).length;
+    this.params.set("clf.weight", this.#init("clf.weight", [this.config.nEmbd, nOut], base));
+    this.params.set("clf.bias", this.#init("clf.bias", [nOut], base + 1));
+  }
+
+  #p(name: string): tf.Variable {
+    const p = this.params.get(name);
+    if (!p) throw new ConfigError(`model has no parameter ${name}`, { fix: "addClassifier()" });
+    return p;
+  }
+
+  #dropout(x: tf.Tensor, p: number, opts: ForwardOptions, site: number, shape?: number[]) {
+    if (!opts.training || p === 0) return x;
+    const s = shape ?? x.shape;
+    const n = s.reduce((a, b) => a * b, 1);
+    const mask = dropoutMask(n, p, mixSeed(this.seed, opts.seed ?? 0, site));
+    return tf.mul(x, tf.tensor(mask, s, "float32"));
+  }
+
+  #opts(opts: ForwardOptions): ForwardOptions {
+    if (!opts.training || opts.seed !== undefined) return opts;
+    return { ...opts, seed: 0x7fff0000 + this.#dropoutCalls++ };
+  }
+
+  // -- forward pieces (2-D inside: x [N, C], N = B*T) --------------------------------------
+
+  /** Token + position embedding of int32 `ids [B, T]` → `[B*T, C]` (before dropout). */
+  #embed(ids: tf.Tensor2D): tf.Tensor2D {
+    const [B, T] = ids.shape, C = this.config.nEmbd, nCtx = this.config.nCtx;
+    const V = this.config.vocabSize + this.config.nSpecial;
+    const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [wte, wpe, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+      const flat = tf.reshape(ids, [B * T]) as tf.Tensor1D;
+      save([flat]);
+      const tok = tf.reshape(tf.gather(wte, flat), [B, T, C]);
+      const h = tf.add(tok, tf.slice(wpe, [0, 0], [T, C])); // [B, T, C]
+      return {
+        value: tf.reshape(h, [B * T, C]),
+        gradFunc: (dy: tf.Tensor, [flat]: tf.Tensor[]) => {
+          const dTok = tf.unsortedSegmentSum(dy, flat as tf.Tensor1D, V); // [V, C]
+          const dPos = tf.reshape(sumRows(tf.reshape(dy, [B, T * C]) as tf.Tensor2D), [T, C]);
+          return [dTok, T < nCtx ? tf.pad(dPos, [[0, nCtx - T], [0, 0]]) : dPos];
+        },
+      };
+    });
+    return f(this.#p("tokens_embed.weight"), this.#p("positions_embed.weight")) as tf.Tensor2D;
+  }
+
+  /** The linear layer `name` (`name.weight [in, out]`, `name.bias [out]`) on `x [N, in]`. */
+  #linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
+    const w = this.#p(`${name}.weight`) as tf.Tensor2D, b = this.#p(`${name}.bias`) as tf.Tensor1D;
+    return linear(x, w, b);
+  }
+
+  #attention(x: tf.Tensor2D, l: number, B: number, T: number, o: ForwardOptions): tf.Tensor2D {
+    const { nEmbd: C, nHead: H } = this.config, D = C / H;
+    const qkv = this.#linear(x, `h.${l}.attn.c_attn`); // [N, 3C]
+    const heads = (t: tf.Tensor) =>
+      tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, D]), [0, 2, 1, 3]), [B * H, T, D]);
+    const [q, k, v] = tf.split(qkv, 3, 1).map(heads); // [B*H, T, D] each
+    const w = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D)), causalBias(T));
+    const a = this.#dropout(tf.softmax(w), this.config.attnPdrop, o, 10 * l + 1); // [B*H, T, T]
+    const y = tf.reshape(
+      tf.transpose(tf.reshape(tf.matMul(a, v), [B, H, T, D]), [0, 2, 1, 3]),
+      [B * T, C],
+    ) as tf.Tensor2D; // heads merged back: [N, C]
+    const out = this.#linear(y, `h.${l}.attn.c_proj`);
+    return this.#dropout(out, this.config.residPdrop, o, 10 * l + 2) as tf.Tensor2D;
+  }
+
+  #mlp(x: tf.Tensor2D, l: number, o: ForwardOptions): tf.Tensor2D {
+    const hid = gelu(this.#linear(x, `h.${l}.mlp.c_fc`)); // [N, F]
+    const out = this.#linear(hid, `h.${l}.mlp.c_proj`);
+    return this.#dropout(out, this.config.residPdrop, o, 10 * l + 3) as tf.Tensor2D;
+  }
+
+  #ln(x: tf.Tensor2D, name: string): tf.Tensor2D {
+    return layerNorm(
+      x,
+      this.#p(name + ".weight") as tf.Tensor1D,
+      this.#p(name + ".bias") as tf.Tensor1D,
+      this.config.layerNormEps,
+    );
+  }
+
+  #block(x: tf.Tensor2D, l: number, B: number, T: number, o: ForwardOptions): tf.Tensor2D {
+    const n = this.#ln(tf.add(x, this.#attention(x, l, B, T, o)), `h.${l}.ln_1`);
+    return this.#ln(tf.add(n, this.#mlp(n, l, o)), `h.${l}.ln_2`);
+  }
+
+  #checkIds(ids: tf.Tensor): [number, number] {
+    if (ids.rank !== 2) throw new ConfigError(`ids must be [B, T], got [${ids.shape}]`);
+    const [B, T] = ids.shape;
+    if (T > this.config.nCtx || T < 1) {
+      throw new ConfigError(`sequence length ${T} not in [1, nCtx=${this.config.nCtx}]`, {
+        fix: "truncate the input or use a config with a longer context",
+      });
+    }
+    return [B, T];
+  }
+
+  /**
+   * The post-LN block `l` on `x [B, T, C]`: `n = LN1(x + Attn(x)); LN2(n + MLP(n))`.
+   * Exposed for tests and analysis.
+   */
+  block(x: tf.Tensor3D, l: number, opts: ForwardOptions = {}): tf.Tensor3D {
+    const [B, T, C] = x.shape;
+    return tf.reshape(
+      this.#block(tf.reshape(x, [B * T, C]), l, B, T, this.#opts(opts)),
+      [B, T, C],
+    );
+  }
+
+  /** The attention sub-layer of block `l` (with its output projection) on `x [B, T, C]`. */
+  attention(x: tf.Tensor3D, l: number, opts: ForwardOptions = {}): tf.Tensor3D {
+    const [B, T, C] = x.shape;
+    return tf.reshape(
+      this.#attention(tf.reshape(x, [B * T, C]), l, B, T, this.#opts(opts)),
+      [B, T, C],
+    );
+  }
+
+  /** The MLP sub-layer of block `l` on `x [B, T, C]`. */
+  mlp(x: tf.Tensor3D, l: number, opts: ForwardOptions = {}): tf.Tensor3D {
+    const [B, T, C] = x.shape;
+    return tf.reshape(this.#mlp(tf.reshape(x, [B * T, C]), l, this.#opts(opts)), [B, T, C]);
+  }
+
+  /** LayerNorm `name` (e.g. `h.0.ln_1`) of the model on `x [..., C]`. */
+  layerNorm<T extends tf.Tensor>(x: T, name: string): T {
+    const C = this.config.nEmbd;
+    return tf.reshape(this.#ln(tf.reshape(x, [-1, C]) as tf.Tensor2D, name), x.shape) as T;
+  }
+
+  /** The embedding `tokens_embed[ids] + positions_embed[:T]` of int32 `ids [B, T]` (no dropout). */
+  embed(ids: Ids): tf.Tensor3D {
+    ensureKernels();
+    const t = asInt32(ids) as tf.Tensor2D;
+    const [B, T] = this.#checkIds(t);
+    return tf.reshape(this.#embed(t), [B, T, this.config.nEmbd]);
+  }
+
+  /**
+   * Final hidden states `[B, T, C]` (output of the last block, no final LayerNorm) of int32
+   * `ids [B, T]`.
+   */
+  hidden(ids: Ids, opts: ForwardOptions = {}): tf.Tensor3D {
+    ensureKernels();
+    const o = this.#opts(opts);
+    const t = asInt32(ids) as tf.Tensor2D;
+    const [B, T] = this.#checkIds(t);
+    let x = this.#dropout(this.#embed(t), this.config.embdPdrop, o, 0) as tf.Tensor2D;
+    for (let l = 0; l < this.config.nLayer; l++) x = this.#block(x, l, B, T, o);
+    return tf.reshape(x, [B, T, this.config.nEmbd]);
+  }
+
+  /** LM logits `[..., V + nSpecial]` of hidden states `h [..., C]` (tied to `tokens_embed`). */
+  lmHead(h: tf.Tensor): tf.Tensor {
+    const C = this.config.nEmbd;
+    const z = tiedLogits(
+      tf.reshape(h, [-1, C]) as tf.Tensor2D,
+      this.#p("tokens_embed.weight") as tf.Tensor2D,
+    );
+    return tf.reshape(z, [...h.shape.slice(0, -1), z.shape[1]]);
+  }
+
+  /** LM logits `[B, T, V + nSpecial]` of int32 `ids [B, T]`. */
+  lmLogitsTensor(ids: Ids, opts: ForwardOptions = {}): tf.Tensor3D {
+    return this.lmHead(this.hidden(ids, opts)) as tf.Tensor3D;
+  }
+
+  /**
+   * Mean next-token cross-entropy of hidden states `h [B, T, C]` against `ids [B, T]`
+   * (positions 0..T-2 predict 1..T-1); see {@link LmLossOptions} for the mask.
+   */
+  lmLossFromHidden(h: tf.Tensor3D, ids: Ids, mask?: tf.Tensor2D): tf.Scalar {
+    const [B, T, C] = h.shape;
+    if (T < 2) throw new ConfigError("the LM loss needs sequences of at least 2 tokens");
+    const t = asInt32(ids) as tf.Tensor2D;
+    const N = B * (T - 1);
+    const hs = tf.reshape(tf.slice(h, [0, 0, 0], [B, T - 1, C]), [N, C]) as tf.Tensor2D;
+    const targets = tf.reshape(tf.slice(t, [0, 1], [B, T - 1]), [N]) as tf.Tensor1D;
+    let w: tf.Tensor1D;
+    if (mask) {
+      const m = tf.slice(tf.cast(mask, "float32"), [0, 1], [B, T - 1]); // [B, T-1]
+      const den = tf.maximum(tf.sum(m, 1, true), 1e-30); // [B, 1]
+      w = tf.reshape(tf.div(m, tf.mul(den, B)), [N]) as tf.Tensor1D;
+    } else {
+      w = tf.fill([N], 1 / N) as tf.Tensor1D;
+    }
+    const z = tiedLogits(hs, this.#p("tokens_embed.weight") as tf.Tensor2D); // [N, V]
+    return crossEntropy(z, targets, w);
+  }
+
+  /** Mean next-token cross-entropy of int32 `ids [B, T]` (see {@link LmLossOptions}). */
+  lmLossTensor(ids: Ids, opts: LmLossOptions = {}): tf.Scalar {
+    const t = asInt32(ids);
+    return this.lmLossFromHidden(this.hidden(t, opts), t, opts.mask);
+  }
+
+  /** Hidden state at position `pos[b]` of each sequence: `h [B, T, C]`, int32 `pos [B]` → `[B, C]`. */
+  pool(h: tf.Tensor3D, pos: Ids): tf.Tensor2D {
+    const [B, T, C] = h.shape;
+    const p = asInt32(pos);
+    const idx = tf.add(tf.mul(tf.range(0, B, 1, "int32"), tf.scalar(T, "int32")), p);
+    return tf.gather(tf.reshape(h, [B * T, C]), idx) as tf.Tensor2D;
+  }
+
+  /**
+   * The classifier on features `[M, C]` → `[M, nOut]`: dropout `clfPdrop` (mask shape
+   * `maskShape`, default the features' shape) then `clf`.
+   */
+  classifierHead(feats: tf.Tensor, opts: ForwardOptions = {}, maskShape?: number[]): tf.Tensor2D {
+    const d = this.#dropout(feats, this.config.clfPdrop, this.#opts(opts), 0x7f0, maskShape);
+    return this.#linear(tf.reshape(d, [-1, this.config.nEmbd]) as tf.Tensor2D, "clf");
+  }
+
+  /**
+   * Classification / entailment logits `[B, nOut]` from the hidden state at the `_classify_`
+   * token: int32 `ids [B, T]`, `clfPos [B]` (index of the first `_classify_` of each row).
+   */
+  classifyLogits(ids: Ids, clfPos: Ids, opts: ForwardOptions = {}): tf.Tensor2D {
+    const o = this.#opts(opts);
+    return this.classifierHead(this.pool(this.hidden(ids, o), clfPos), o);
+  }
+
+  /**
+   * Multiple choice: int32 `ids [B, K, T]`, `clfPos [B, K]` → one scalar per candidate
+   * `[B, K]` (softmax over K is the caller's loss). Needs `addClassifier(1)`. The classifier
+   * dropout mask `[B, 1, C]` is shared by the K candidates, as in the original.
+   */
+  multipleChoiceLogits(ids: Ids, clfPos: Ids, opts: ForwardOptions = {}): tf.Tensor2D {
+    const o = this.#opts(opts);
+    const t = asInt32(ids);
+    if (t.rank !== 3) throw new ConfigError(`ids must be [B, K, T], got [${t.shape}]`);
+    const [B, K, T] = t.shape, C = this.config.nEmbd;
+    const h = this.hidden(tf.reshape(t, [B * K, T]), o);
+    const feats = tf.reshape(this.pool(h, tf.reshape(asInt32(clfPos), [B * K])), [B, K, C]);
+    const z = this.classifierHead(feats, o, [B, 1, C]); // [B*K, 1]
+    return tf.reshape(z, [B, K]);
+  }
+
+  /**
+   * Similarity features `[B, C]`: the `_classify_` states of both orderings (`ids1 [B, T]` =
+   * `[s] a [$] b [e]`, `ids2` = `[s] b [$] a [e]`, positions `pos1`, `pos2 [B]`) summed.
+   */
+  similarityFeatures(
+    ids1: Ids,
+    ids2: Ids,
+    pos1: Ids,
+    pos2: Ids,
+    opts: ForwardOptions = {},
+  ): tf.Tensor2D {
+    const a = asInt32(ids1), b = asInt32(ids2);
+    const B = a.shape[0];
+    const h = this.hidden(tf.concat([a, b], 0), this.#opts(opts)); // [2B, T, C]
+    const f = this.pool(h, tf.concat([asInt32(pos1), asInt32(pos2)], 0)); // [2B, C]
+    return tf.add(tf.slice(f, [0, 0], [B, -1]), tf.slice(f, [B, 0], [B, -1]));
+  }
+
+  /** Similarity logits `[B, nOut]`: {@link similarityFeatures} then the classifier. */
+  similarityLogits(
+    ids1: Ids,
+    ids2: Ids,
+    pos1: Ids,
+    pos2: Ids,
+    opts: ForwardOptions = {},
+  ): tf.Tensor2D {
+    const o = this.#opts(opts);
+    return this.classifierHead(this.similarityFeatures(ids1, ids2, pos1, pos2, o), o);
+  }
+
+  // -- gradients ---------------------------------------------------------------------------
+
+  /**
+   * Value and gradients of `f` with respect to every parameter, keyed by parameter name.
+   * Run inside `tf.tidy` (or dispose the results).
+   *
+   * @example
+   * ```ts
+   * const { value, grads } = model.valueAndGrads(() => model.lmLossTensor(ids, { training: true, seed: step }));
+   * ```
+   */
+  valueAndGrads(f: () => tf.Scalar): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
+    const byVar = new Map<string, string>();
+    for (const [name, v] of this.params) byVar.set(v.name, name);
+    const { value, grads } = tf.variableGrads(f, [...this.params.values()]);
+    const out = new Map<string, tf.Tensor>();
+    for (const [vname, g] of Object.entries(grads)) out.set(byVar.get(vname)!, g);
+    return { value, grads: out };
+  }
+
+  // -- plain-array helpers (eval mode) -----------------------------------------------------
+
+  #checkPlain(ids: number[][]): void {
+    const V = this.config.vocabSize + this.config.nSpecial;
+    if (!Array.isArray(ids) || ids.length === 0 || !Array.isArray(ids[0])) {
+      throw new ConfigError("ids must be a non-empty number[][]");
+    }
+    const T = ids[0].length;
+    for (const row of ids) {
+      if (row.length !== T) throw new ConfigError("all rows of ids must have the same length");
+      for (const v of row) {
+        if (!Number.isInteger(v) || v < 0 || v >= V) {
+          throw new ConfigError(`token id ${v} is not in [0, ${V - 1}]`);
+        }
+      }
+    }
+  }
+
+  /** LM logits `[B][T][V + nSpecial]` of `ids` in eval mode, as plain arrays. */
+  async logits(ids: number[][]): Promise<number[][][]> {
+    this.#checkPlain(ids);
+    const z = tf.tidy(() => this.lmLogitsTensor(ids));
+    try {
+      return await z.array();
+    } finally {
+      z.dispose();
+    }
+  }
+
+  /** Mean next-token cross-entropy over all shifted positions of `ids`, eval mode. */
+  async lmLoss(ids: number[][]): Promise<number> {
+    this.#checkPlain(ids);
+    const l = tf.tidy(() => this.lmLossTensor(ids));
+    try {
+      return (await l.data())[0];
+    } finally {
+      l.dispose();
+    }
+  }
+
+  // -- weights -----------------------------------------------------------------------------
+
+  /**
+   * Sets weights by name. Every name must be a parameter and every shape must match (a
+   * `Float32Array` by length, a tensor by shape after dropping leading 1s); everything is
+   * checked before anything is written. Throws CheckpointError naming the tensor and shapes.
+   */
+  setWeights(named: Map<string, Float32Array | tf.Tensor>): void {
+    for (const [name, v] of named) {
+      const p = this.params.get(name);
+      if (!p) {
+        throw new CheckpointError(`unknown tensor "${name}" for this model`, {
+          fix: name.startsWith("clf.")
+            ? "call addClassifier(nOut) first"
+            : "map the checkpoint to openai-gpt names (see parameterShapes())",
+        });
+      }
+      const ok = v instanceof tf.Tensor
+        ? sameShape(squeezeLead(v.shape), squeezeLead(p.shape))
+        : v.length === p.size;
+      if (!ok) {
+        const got = v instanceof tf.Tensor ? `shape [${v.shape}]` : `${v.length} values`;
+        throw new CheckpointError(
+          `tensor "${name}" has ${got}, the model expects [${p.shape}] (${p.size} values)`,
+          { fix: "check the config (vocabSize, nSpecial, nCtx, nEmbd, nInner) of the checkpoint" },
+        );
+      }
+    }
+    for (const [name, v] of named) {
+      const p = this.params.get(name)!;
+      tf.tidy(() => {
+        const t = v instanceof tf.Tensor ? v : tf.tensor(v, p.shape, "float32");
+        p.assign(tf.reshape(tf.cast(t, "float32"), p.shape));
+      });
+    }
+  }
+
+  /** All weights as `Float32Array`s (cpu/wasm/tensorflow; on webgpu use {@link readWeights}). */
+  getWeights(): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    for (const [name, p] of this.params) out.set(name, p.dataSync() as Float32Array);
+    return out;
+  }
+
+  /** All weights as `Float32Array`s, read asynchronously (works on every backend). */
+  async readWeights(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const [name, p] of this.params) out.set(name, (await p.data()) as Float32Array);
+    return out;
+  }
+
+  /**
+   * Layer transfer as in the original `n_transfer`: `-1` transfers nothing, `0` the
+   * embeddings, `n` the embeddings and blocks `0..n-1`. Positions copy `min` of both tables'
+   * rows; tokens copy `min(source rows, vocabSize)` rows so the special tokens keep their fresh
+   * N(0, initStd) init. Returns the names written.
+   */
+  transferFrom(src: Map<string, Float32Array>, nTransfer: number): string[] {
+    const L = this.config.nLayer, C = this.config.nEmbd;
+    if (!Number.isInteger(nTransfer) || nTransfer < -1 || nTransfer > L) {
+      throw new ConfigError(`nTransfer must be an integer in [-1, ${L}], got ${nTransfer}`);
+    }
+    if (nTransfer < 0) return [];
+    const need = (name: string) => {
+      const a = src.get(name);
+      if (!a) throw new CheckpointError(`source weights lack "${name}"`);
+      return a;
+    };
+    const blocks: [string, Float32Array][] = [];
+    for (let l = 0; l < nTransfer; l++) {
+      for (const [t] of BLOCK_TENSORS) blocks.push([`h.${l}.${t}`, need(`h.${l}.${t}`)]);
+    }
+    const updates = new Map<string, Float32Array | tf.Tensor>();
+    try {
+      for (
+        const [name, maxRows] of [
+          ["positions_embed.weight", this.config.nCtx],
+          ["tokens_embed.weight", this.config.vocabSize],
+        ] as const
+      ) {
+        const a = need(name);
+        if (a.length % C !== 0) {
+          throw new CheckpointError(`"${name}" has ${a.length} values, not a multiple of C=${C}`, {
+            fix: "transfer between models of the same width",
+          });
+        }
+        const p = this.params.get(name)!, rows = Math.min(a.length / C, maxRows);
+        // the rows past the source's (and the special tokens) keep their current values
+        updates.set(
+          name,
+          tf.tidy(() =>
+            tf.concat([
+              tf.tensor2d(a.subarray(0, rows * C), [rows, C]),
+              tf.slice(p, [rows, 0], [p.shape[0] - rows, C]),
+            ], 0)
+          ),
+        );
+      }
+      for (const [name, a] of blocks) updates.set(name, a);
+      this.setWeights(updates);
+    } finally {
+      for (const v of updates.values()) if (v instanceof tf.Tensor) v.dispose();
+    }
+    return [...updates.keys()];
+  }
+
+  /** Frees every parameter. */
+  dispose(): void {
+    for (const p of this.params.values()) p.dispose();
+    this.params.clear();
+  }
+}
+
+/** `new Gpt1Model(config, opts)`. */
+export function createModel(config: Gpt1Config, opts: ModelOptions = {}): Gpt1Model {
+  return new Gpt1Model(config, opts);
+}
+
+/** The additive causal mask `[T, T]`: 0 on and below the diagonal, -1e9 above (`w·b - 1e9(1-b)`). */
+function causalBias(T: number): tf.Tensor2D {
+  const m = new Float32Array(T * T);
+  for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) m[i * T + j] = -1e9;
+  return tf.tensor2d(m, [T, T]);
+}

@@ -1,0 +1,745 @@
+/**
+ * Plotly figure builders: pure functions from results (log records, Table 5 cells, ablation and
+ * zero-shot rows, paper tables) to plain plotly JSON `{data, layout, config}`. No DOM, no
+ * plotly.js: a notebook shows a figure as the `application/vnd.plotly.v1+json` MIME type
+ * ({@link plotBundle}, via `jupyter.ts`), and `report.ts` draws it in an HTML page that inlines
+ * plotly.js once. Every chart has axis titles with units and, where the paper has the number,
+ * the paper's values overlaid (dashed lines, hatched bars).
+ *
+ * @example
+ * ```ts
+ * import { lossCurve, plotBundle } from "./plot.ts";
+ * const fig = lossCurve([{ kind: "train", step: 10, loss: 9.0, tokens: 0, backend: "cpu", wallSec: 1 }]);
+ * plotBundle(fig)["text/plain"]; // "Pre-training loss\n  train loss: 1 points, ..."
+ * ```
+ * @module
+ */
+import {
+  FIGURE2_LAYERS,
+  FIGURE2_ZEROSHOT,
+  PAPER_FACTS,
+  type PaperTable,
+  TABLE5,
+  type ZeroShotTask,
+} from "./paper.ts";
+
+/** One plotly trace (plain JSON; only the fields this module sets are typed). */
+export interface Trace {
+  /** `scatter` or `bar`. */
+  type: "scatter" | "bar";
+  /** Legend entry. */
+  name: string;
+  /** x values (numbers or category labels). */
+  x: (number | string)[];
+  /** y values; null leaves a gap (no bar / no point). */
+  y: (number | null)[];
+  /** Any other plotly trace attribute (mode, line, marker, text, ...). */
+  [attr: string]: unknown;
+}
+
+/** A plotly figure as plain JSON (what `Plotly.newPlot(div, data, layout, config)` takes). */
+export interface Figure {
+  /** Traces. */
+  data: Trace[];
+  /** Layout (title, axes, legend, ...). */
+  layout: Record<string, unknown>;
+  /** Plotly config (responsive, no logo). */
+  config?: Record<string, unknown>;
+}
+
+/** The plotly MIME type Jupyter front ends render (JupyterLab with the `plotly` package). */
+export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
+
+/** A Jupyter MIME bundle: MIME type → payload. */
+export type MimeBundle = Record<string, unknown>;
+
+/** Colours used by every chart (one per series, in order; paper overlays reuse the colour). */
+export const PALETTE = [
+  "#1f77b4",
+  "#d62728",
+  "#2ca02c",
+  "#9467bd",
+  "#ff7f0e",
+  "#8c564b",
+  "#e377c2",
+  "#17becf",
+] as const;
+
+/** Grey for the paper's reference lines that belong to no series. */
+const PAPER_GREY = "#555555";
+
+const CONFIG = { responsive: true, displaylogo: false } as const;
+
+/** Text of a plotly title object, or "" (for summaries and HTML captions). */
+export function titleText(t: unknown): string {
+  if (typeof t === "string") return t;
+  if (t && typeof t === "object" && "text" in t) return String((t as { text: unknown }).text);
+  return "";
+}
+
+/** A layout with title, axis titles (with units) and the legend below the plot. */
+function layout(
+  title: string,
+  xTitle: string,
+  yTitle: string,
+  extra:
+    & { xaxis?: Record<string, unknown>; yaxis?: Record<string, unknown> }
+    & Record<
+      string,
+      unknown
+    > = {},
+): Record<string, unknown> {
+  const { xaxis = {}, yaxis = {}, ...rest } = extra;
+  return {
+    title: { text: title },
+    xaxis: { title: { text: xTitle }, zeroline: false, ...xaxis },
+    yaxis: { title: { text: yTitle }, zeroline: false, ...yaxis },
+    legend: { orientation: "h", y: -0.22 },
+    margin: { l: 70, r: 30, t: 60, b: 90 },
+    height: 460,
+    hovermode: "closest",
+    ...rest,
+  };
+}
+
+function line(
+  name: string,
+  x: number[],
+  y: (number | null)[],
+  color: string,
+  opts: { dash?: string; width?: number; markers?: boolean; legendgroup?: string } = {},
+): Trace {
+  return {
+    type: "scatter",
+    name,
+    x,
+    y,
+    mode: opts.markers ? "lines+markers" : "lines",
+    line: { color, dash: opts.dash ?? "solid", width: opts.width ?? 2 },
+    marker: { color, size: 6 },
+    ...(opts.legendgroup ? { legendgroup: opts.legendgroup } : {}),
+  };
+}
+
+/** A horizontal reference line across `[x0, x1]` as a trace (so it shows in the legend). */
+function hline(name: string, y: number, x0: number, x1: number, color = PAPER_GREY): Trace {
+  return {
+    ...line(name, [x0, x1], [y, y], color, { dash: "dash", width: 1.5 }),
+    hoverinfo: "name+y",
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// pre-training curves
+
+/** The fields of a `log.jsonl` record the curves read (see `train.ts` `LogRecord`). */
+export interface LogPoint {
+  /** `train` or `valid`. */
+  kind: "train" | "valid";
+  /** Update number. */
+  step: number;
+  /** Cross-entropy, nats per token. */
+  loss: number;
+  /** exp(loss) (valid records). */
+  perplexity?: number;
+}
+
+/** Options of {@link lossCurve} and {@link perplexityCurve}. */
+export interface CurveOptions {
+  /** Chart title. */
+  title?: string;
+  /** Draw the paper's BooksCorpus perplexity 18.4 as a dashed reference (default true). */
+  paper?: boolean;
+  /** Exponential moving average weight for the train curve, 0 = raw (default 0). */
+  smooth?: number;
+}
+
+function ema(ys: number[], w: number): number[] {
+  if (!(w > 0)) return ys;
+  const out: number[] = [];
+  let m = ys[0];
+  for (const y of ys) {
+    m = w * m + (1 - w) * y;
+    out.push(m);
+  }
+  return out;
+}
+
+function stepRange(recs: LogPoint[]): [number, number] {
+  if (recs.length === 0) return [0, 1];
+  let lo = Infinity, hi = -Infinity;
+  for (const r of recs) {
+    lo = Math.min(lo, r.step);
+    hi = Math.max(hi, r.step);
+  }
+  return lo === hi ? [lo - 1, hi + 1] : [lo, hi];
+}
+
+/**
+ * Pre-training loss against updates: the train loss (a line) and the validation loss
+ * (markers), with the paper's final BooksCorpus loss ln 18.4 = 2.91 nats as a dashed line
+ * (only comparable with the released 40k vocabulary on BooksCorpus).
+ *
+ * @example
+ * ```ts
+ * const recs = (await Deno.readTextFile("results/small/log.jsonl")).trim().split("\n").map((l) => JSON.parse(l));
+ * const fig = lossCurve(recs, { smooth: 0.6 });
+ * ```
+ */
+export function lossCurve(records: readonly LogPoint[], opts: CurveOptions = {}): Figure {
+  const train = records.filter((r) => r.kind === "train" && Number.isFinite(r.loss));
+  const valid = records.filter((r) => r.kind === "valid" && Number.isFinite(r.loss));
+  const data: Trace[] = [
+    line(
+      "train loss",
+      train.map((r) => r.step),
+      ema(train.map((r) => r.loss), opts.smooth ?? 0),
+      PALETTE[0],
+    ),
+    {
+      ...line("validation loss", valid.map((r) => r.step), valid.map((r) => r.loss), PALETTE[1], {
+        markers: true,
+      }),
+    },
+  ];
+  if (opts.paper ?? true) {
+    const [x0, x1] = stepRange([...train, ...valid]);
+    const y = Math.log(PAPER_FACTS.pretrainPerplexity);
+    data.push(
+      hline(
+        `paper: ln ${PAPER_FACTS.pretrainPerplexity} = ${y.toFixed(2)} (BooksCorpus)`,
+        y,
+        x0,
+        x1,
+      ),
+    );
+  }
+  return {
+    data,
+    layout: layout(
+      opts.title ?? "Pre-training loss",
+      "update (optimizer steps)",
+      "cross-entropy (nats / token)",
+    ),
+    config: { ...CONFIG },
+  };
+}
+
+/**
+ * Validation perplexity (exp of the loss, log y axis) against updates, with the paper's
+ * BooksCorpus perplexity 18.4 dashed; the train perplexity is drawn thin for comparison.
+ */
+export function perplexityCurve(records: readonly LogPoint[], opts: CurveOptions = {}): Figure {
+  const train = records.filter((r) => r.kind === "train" && Number.isFinite(r.loss));
+  const valid = records.filter((r) => r.kind === "valid" && Number.isFinite(r.loss));
+  const data: Trace[] = [
+    line(
+      "train perplexity",
+      train.map((r) => r.step),
+      ema(train.map((r) => r.loss), opts.smooth ?? 0).map(Math.exp),
+      PALETTE[0],
+      { width: 1 },
+    ),
+    line(
+      "validation perplexity",
+      valid.map((r) => r.step),
+      valid.map((r) => r.perplexity ?? Math.exp(r.loss)),
+      PALETTE[1],
+      { markers: true },
+    ),
+  ];
+  if (opts.paper ?? true) {
+    const [x0, x1] = stepRange([...train, ...valid]);
+    data.push(
+      hline(
+        `paper: ${PAPER_FACTS.pretrainPerplexity} (BooksCorpus, 40k BPE)`,
+        PAPER_FACTS.pretrainPerplexity,
+        x0,
+        x1,
+      ),
+    );
+  }
+  return {
+    data,
+    layout: layout(
+      opts.title ?? "Pre-training perplexity",
+      "update (optimizer steps)",
+      "perplexity (per token, log scale)",
+      {
+        yaxis: { type: "log" },
+      },
+    ),
+    config: { ...CONFIG },
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// tables as bars
+
+/** The fields of a Table 5 cell the chart reads (see `experiments.ts` `Table5Cell`). */
+export interface Table5Point {
+  /** Task registry name. */
+  task: string;
+  /** `full`, `no-pretrain` or `no-aux` (or `lstm`). */
+  variant: string;
+  /** Metric name. */
+  metric: string;
+  /** Our score (points). */
+  value: number;
+  /** The paper's score for the cell, or null. */
+  paper: number | null;
+}
+
+/** Table 5 variant keys → the paper's row names, in the paper's order. */
+export const TABLE5_VARIANT_NAMES: Readonly<Record<string, string>> = {
+  full: "Transformer w/ aux LM (full)",
+  "no-pretrain": "Transformer w/o pre-training",
+  "no-aux": "Transformer w/o aux LM",
+  lstm: "LSTM w/ aux LM",
+};
+
+const METRIC_SHORT: Record<string, string> = {
+  acc: "acc",
+  accuracy: "acc",
+  f1: "F1",
+  mcc: "mc",
+  matthews: "mc",
+  pearson: "pc",
+  spearman: "sc",
+  score: "score",
+};
+
+const Y_POINTS = "score (points, 0–100; mc and pc × 100)";
+
+/**
+ * Table 5 as grouped bars: one group per task, one solid bar per variant (this run) next to a
+ * hatched bar of the same colour (the paper's Table 5 value, where it has one).
+ */
+export function table5Chart(cells: readonly Table5Point[], opts: { title?: string } = {}): Figure {
+  const tasks = [...new Set(cells.map((c) => c.task))];
+  const label = (t: string) => {
+    const m = cells.find((c) => c.task === t)!.metric;
+    return `${t} (${METRIC_SHORT[m] ?? m})`;
+  };
+  const x = tasks.map(label);
+  const variants = [
+    ...Object.keys(TABLE5_VARIANT_NAMES).filter((v) => cells.some((c) => c.variant === v)),
+    ...[...new Set(cells.map((c) => c.variant))].filter((v) => !(v in TABLE5_VARIANT_NAMES)),
+  ];
+  const data: Trace[] = [];
+  variants.forEach((v, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    const name = TABLE5_VARIANT_NAMES[v] ?? v;
+    const cell = (t: string) => cells.find((c) => c.task === t && c.variant === v);
+    data.push({
+      type: "bar",
+      name: `this run: ${name}`,
+      x,
+      y: tasks.map((t) => cell(t)?.value ?? null),
+      marker: { color },
+      offsetgroup: `ours-${v}`,
+      legendgroup: v,
+    });
+    const paper = tasks.map((t) => cell(t)?.paper ?? null);
+    if (paper.some((p) => p !== null)) {
+      data.push({
+        type: "bar",
+        name: `paper: ${name}`,
+        x,
+        y: paper,
+        marker: { color, opacity: 0.45, pattern: { shape: "/", fgcolor: color } },
+        offsetgroup: `paper-${v}`,
+        legendgroup: v,
+      });
+    }
+  });
+  return {
+    data,
+    layout: layout(
+      opts.title ?? "Table 5: ablations (this run vs paper)",
+      "task (metric)",
+      Y_POINTS,
+      {
+        barmode: "group",
+      },
+    ),
+    config: { ...CONFIG },
+  };
+}
+
+/** Options of {@link barsVsPaper}. */
+export interface BarsVsPaperOptions {
+  /** Chart title (default: the table's caption). */
+  title?: string;
+  /** Legend name of our bars (default "this run"). */
+  label?: string;
+  /** Also draw the best other method of the paper's table per column (default true). */
+  previousBest?: boolean;
+}
+
+/**
+ * One of the paper's Tables 2–4 (or 5) as grouped bars per column: this run (keyed by column
+ * key, e.g. `{ cola: 21.3, sst2: 80.1 }`), GPT-1 as published (hatched), and the best other
+ * method the paper lists (grey, method name on hover).
+ *
+ * @example
+ * ```ts
+ * import { TABLE4 } from "./paper.ts";
+ * const fig = barsVsPaper(TABLE4, { cola: 12.5, sst2: 81.0 });
+ * ```
+ */
+export function barsVsPaper(
+  table: PaperTable,
+  ours: Readonly<Record<string, number | null | undefined>>,
+  opts: BarsVsPaperOptions = {},
+): Figure {
+  const cols = table.columns;
+  const x = cols.map((c) => c.label);
+  const gpt = table.rows.find((r) => r.ours);
+  const data: Trace[] = [
+    {
+      type: "bar",
+      name: opts.label ?? "this run",
+      x,
+      y: cols.map((c) => ours[c.key] ?? null),
+      marker: { color: PALETTE[0] },
+    },
+  ];
+  if (gpt) {
+    data.push({
+      type: "bar",
+      name: "paper: GPT-1 (Finetuned Transformer LM)",
+      x,
+      y: cols.map((c) => gpt.scores[c.key] ?? null),
+      marker: { color: PALETTE[0], opacity: 0.45, pattern: { shape: "/", fgcolor: PALETTE[0] } },
+    });
+  }
+  if (opts.previousBest ?? true) {
+    const best = cols.map((c) => {
+      let b: { v: number; m: string } | null = null;
+      for (const r of table.rows) {
+        const v = r.scores[c.key];
+        if (!r.ours && v !== undefined && (b === null || v > b.v)) b = { v, m: r.method };
+      }
+      return b;
+    });
+    if (best.some((b) => b !== null)) {
+      data.push({
+        type: "bar",
+        name: "paper: best other method",
+        x,
+        y: best.map((b) => b?.v ?? null),
+        text: best.map((b) => b?.m ?? ""),
+        hovertemplate: "%{x}: %{y}<br>%{text}<extra></extra>",
+        textposition: "none",
+        marker: { color: "#9e9e9e" },
+      });
+    }
+  }
+  const id = table.id.replace("table", "Table ");
+  return {
+    data,
+    layout: layout(opts.title ?? `${id}: ${table.title}`, "task (metric)", Y_POINTS, {
+      barmode: "group",
+    }),
+    config: { ...CONFIG },
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Figure 2
+
+/** One point of a layer-transfer ablation (Figure 2 left). Accuracies in points (0–100). */
+export interface LayerRow {
+  /** Layers transferred, on the paper's axis (0 = none, 1 = embeddings, k = embeddings + k−1 blocks). */
+  nTransfer: number;
+  /** Train accuracy (points). */
+  train: number;
+  /** Validation accuracy (points). */
+  valid: number;
+  /** Task, when one file holds several. */
+  task?: string;
+}
+
+/** Options of {@link layersChart}. */
+export interface LayersChartOptions {
+  /** Chart title. */
+  title?: string;
+  /** Which of the paper's curves to overlay: `race`, `mnli`, `both` (default) or `none`. */
+  paper?: "race" | "mnli" | "both" | "none";
+  /** Name of our task (legend), when rows carry none. */
+  task?: string;
+}
+
+/**
+ * Figure 2 left: accuracy against the number of layers transferred from the pre-trained model.
+ * This run's validation (solid) and train (dotted) accuracy per task, and the paper's digitized
+ * RACE / MultiNLI dev (dashed) and train (dash-dot) curves.
+ */
+export function layersChart(
+  rows: readonly LayerRow[],
+  paperRows: typeof FIGURE2_LAYERS | null = FIGURE2_LAYERS,
+  opts: LayersChartOptions = {},
+): Figure {
+  const tasks = [...new Set(rows.map((r) => r.task ?? opts.task ?? "this run"))];
+  const data: Trace[] = [];
+  tasks.forEach((t, i) => {
+    const rs = rows.filter((r) => (r.task ?? opts.task ?? "this run") === t)
+      .slice().sort((a, b) => a.nTransfer - b.nTransfer);
+    const color = PALETTE[i % PALETTE.length];
+    const x = rs.map((r) => r.nTransfer);
+    data.push(
+      line(`${t}: validation`, x, rs.map((r) => r.valid), color, { markers: true, legendgroup: t }),
+    );
+    data.push(
+      line(`${t}: train`, x, rs.map((r) => r.train), color, {
+        dash: "dot",
+        markers: true,
+        legendgroup: t,
+      }),
+    );
+  });
+  const which = opts.paper ?? "both";
+  if (paperRows && which !== "none") {
+    const x = [...paperRows.x];
+    const add = (name: string, dev: readonly number[], train: readonly number[], color: string) => {
+      data.push(
+        line(`paper: ${name} dev`, x, [...dev], color, {
+          dash: "dash",
+          width: 1.5,
+          legendgroup: name,
+        }),
+      );
+      data.push(
+        line(`paper: ${name} train`, x, [...train], color, {
+          dash: "dashdot",
+          width: 1.5,
+          legendgroup: name,
+        }),
+      );
+    };
+    if (which === "race" || which === "both") {
+      add("RACE", paperRows.raceDev, paperRows.raceTrain, "#7f7f7f");
+    }
+    if (which === "mnli" || which === "both") {
+      add("MultiNLI", paperRows.mnliDev, paperRows.mnliTrain, "#bcbd22");
+    }
+  }
+  return {
+    data,
+    layout: layout(
+      opts.title ?? "Figure 2 (left): transferring pre-trained layers",
+      "layers transferred (0 = none, 1 = embeddings, k = embeddings + k−1 blocks)",
+      "accuracy (%)",
+      { xaxis: { dtick: 1 } },
+    ),
+    config: { ...CONFIG },
+  };
+}
+
+/** One point of a zero-shot curve (see `zeroshot.ts`); `relative` is 0 = chance, 1 = reference. */
+export interface ZeroShotPoint {
+  /** Pre-training updates of the checkpoint. */
+  step: number;
+  /** Task (`sst2`, `cola`, `race`, `storycloze`, `wsc`, ...) or heuristic name. */
+  task: string;
+  /** Figure 2's heuristic (`sentiment`, `winograd`, `acceptability`, `qa`); else from `task`. */
+  heuristic?: string;
+  /** Dataset as printed (legend), e.g. `Story Cloze`. */
+  dataset?: string;
+  /** Normalised score (0 = chance, 1 = the reference score). */
+  relative: number;
+  /** Raw score in points (for hover). */
+  raw?: number;
+}
+
+/** Task names our zero-shot rows may use → the heuristic of Figure 2 right. */
+export const ZERO_SHOT_ALIASES: Readonly<Record<string, ZeroShotTask>> = {
+  sentiment: "sentiment",
+  sst2: "sentiment",
+  winograd: "winograd",
+  wsc: "winograd",
+  dprd: "winograd",
+  acceptability: "acceptability",
+  cola: "acceptability",
+  qa: "qa",
+  race: "qa",
+};
+
+const ZS_ORDER: ZeroShotTask[] = ["sentiment", "winograd", "acceptability", "qa"];
+const ZS_LABEL: Record<ZeroShotTask, string> = {
+  sentiment: "sentiment (SST-2)",
+  winograd: "Winograd (DPRD/WSC)",
+  acceptability: "acceptability (CoLA)",
+  qa: "question answering (RACE)",
+};
+
+/** Options of {@link zeroShotChart}. */
+export interface ZeroShotChartOptions {
+  /** Chart title. */
+  title?: string;
+  /** Show the paper's LSTM curves (default: in the legend, hidden until clicked). */
+  lstm?: "show" | "legendonly" | "none";
+}
+
+/**
+ * Figure 2 right: zero-shot relative performance against pre-training updates (log x axis).
+ * This run's curves (solid, markers) and the paper's digitized Transformer curves (dashed, same
+ * colour per heuristic); the paper's LSTM curves dotted. Steps ≤ 0 cannot sit on a log axis and
+ * are left out.
+ */
+export function zeroShotChart(
+  rows: readonly ZeroShotPoint[],
+  paper: typeof FIGURE2_ZEROSHOT | null = FIGURE2_ZEROSHOT,
+  opts: ZeroShotChartOptions = {},
+): Figure {
+  const heur = (r: ZeroShotPoint): string =>
+    r.heuristic ?? ZERO_SHOT_ALIASES[r.task.toLowerCase()] ?? r.task;
+  const tasks = [...new Set(rows.map((r) => r.task))];
+  const hs = [...new Set(rows.map(heur))];
+  const order: string[] = [...ZS_ORDER, ...hs.filter((h) => !ZS_ORDER.includes(h as ZeroShotTask))];
+  const color = (h: string) => PALETTE[order.indexOf(h) % PALETTE.length];
+  // our curves: one per task, coloured by heuristic (two tasks of one heuristic differ by marker)
+  const symbols = ["circle", "square", "diamond", "triangle-up"];
+  const used = new Map<string, number>();
+  const ordered = tasks.slice().sort((a, b) =>
+    order.indexOf(heur(rows.find((r) => r.task === a)!)) -
+    order.indexOf(heur(rows.find((r) => r.task === b)!))
+  );
+  const data: Trace[] = [];
+  for (const t of ordered) {
+    const rs = rows.filter((r) => r.task === t && r.step > 0).sort((a, b) => a.step - b.step);
+    const first = rows.find((r) => r.task === t)!;
+    const h = heur(first);
+    const k = used.get(h) ?? 0;
+    used.set(h, k + 1);
+    const label = ZS_LABEL[h as ZeroShotTask]?.replace(/ \(.*\)$/, "") ?? h;
+    const name = first.dataset ? `${label} (${first.dataset})` : ZS_LABEL[h as ZeroShotTask] ?? t;
+    const tr = line(
+      `this run: ${name}`,
+      rs.map((r) => r.step),
+      rs.map((r) => r.relative),
+      color(h),
+      {
+        markers: true,
+        legendgroup: h,
+      },
+    );
+    tr.marker = { color: color(h), size: 7, symbol: symbols[k % symbols.length] };
+    tr.text = rs.map((r) => (r.raw === undefined ? "" : `raw ${r.raw.toFixed(1)}`));
+    data.push(tr);
+  }
+  if (paper) {
+    const lstm = opts.lstm ?? "legendonly";
+    for (const c of paper.curves) {
+      if (c.model === "lstm" && lstm === "none") continue;
+      const tr = line(
+        `paper ${c.model === "lstm" ? "LSTM" : "Transformer"}: ${ZS_LABEL[c.task]}`,
+        [...paper.updates],
+        [...c.values],
+        color(c.task),
+        { dash: c.model === "lstm" ? "dot" : "dash", width: 1.5, legendgroup: c.task },
+      );
+      if (c.model === "lstm" && lstm === "legendonly") tr.visible = "legendonly";
+      data.push(tr);
+    }
+  }
+  return {
+    data,
+    layout: layout(
+      opts.title ?? "Figure 2 (right): zero-shot behaviour during pre-training",
+      "pre-training updates (log scale)",
+      "relative task performance (0 = chance, 1 = reference score)",
+      { xaxis: { type: "log" } },
+    ),
+    config: { ...CONFIG },
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// generic line chart, summaries, MIME bundle
+
+/** One series of {@link lineChart}. */
+export interface Series {
+  /** Legend name. */
+  name: string;
+  /** x values. */
+  x: number[];
+  /** y values. */
+  y: (number | null)[];
+  /** `solid` (default), `dash` (paper values), `dot`, `dashdot`. */
+  dash?: string;
+  /** Draw markers too. */
+  markers?: boolean;
+}
+
+/**
+ * A line chart for the figures the paper does not have (throughput, tokens per word, ...):
+ * series, axis titles (give units) and optional log axes.
+ *
+ * @example
+ * ```ts
+ * lineChart([{ name: "tokens/s", x: [1, 2], y: [900, 950] }], {
+ *   title: "Throughput", x: "update", y: "tokens / second",
+ * });
+ * ```
+ */
+export function lineChart(
+  series: readonly Series[],
+  opts: { title: string; x: string; y: string; logX?: boolean; logY?: boolean },
+): Figure {
+  return {
+    data: series.map((s, i) =>
+      line(s.name, s.x, s.y, PALETTE[i % PALETTE.length], { dash: s.dash, markers: s.markers })
+    ),
+    layout: layout(opts.title, opts.x, opts.y, {
+      xaxis: opts.logX ? { type: "log" } : {},
+      yaxis: opts.logY ? { type: "log" } : {},
+    }),
+    config: { ...CONFIG },
+  };
+}
+
+function fmt(v: number): string {
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(2);
+  return String(Number(v.toPrecision(4)));
+}
+
+/**
+ * A short text description of a figure (the `text/plain` fallback shown where plotly does not
+ * render): the title, then one line per trace with its point count and y range.
+ */
+export function figureSummary(fig: Figure): string {
+  const lines = [titleText(fig.layout.title) || "Plotly figure"];
+  for (const t of fig.data) {
+    const ys = t.y.filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+    const range = ys.length === 0
+      ? "no data"
+      : ys.length === 1
+      ? `y = ${fmt(ys[0])}`
+      : `y ${fmt(Math.min(...ys))} … ${fmt(Math.max(...ys))}, last ${fmt(ys[ys.length - 1])}`;
+    lines.push(`  ${t.name}: ${ys.length} points, ${range}`);
+  }
+  return lines.join("\n");
+}
+
+/**
+ * The MIME bundle a notebook displays: the plotly JSON and its text summary. plotly.js itself is
+ * never included (it is 4–11 MB and would break the kernel's output stream; see the notes).
+ */
+export function plotBundle(fig: Figure): MimeBundle {
+  return { [PLOTLY_MIME]: fig, "text/plain": figureSummary(fig) };
+}
+
+/** True when `x` looks like a {@link Figure} (an object with `data` array and `layout`). */
+export function isFigure(x: unknown): x is Figure {
+  return typeof x === "object" && x !== null && Array.isArray((x as Figure).data) &&
+    typeof (x as Figure).layout === "object";
+}
+
+/** The paper's Table 5 value for a variant and task key, or null (for callers building cells). */
+export function table5Paper(variant: string, task: string): number | null {
+  const row = TABLE5.rows.find((r) => r.method === TABLE5_VARIANT_NAMES[variant]);
+  return row?.scores[task] ?? null;
+}
