@@ -431,3 +431,105 @@ COMMANDS["table5"] = define(
     console.log(md);
   },
 );
+
+COMMANDS["ablate-layers"] = define(
+  "ablate-layers --task <task> --init <checkpoint> --out results/<run> [--layers -1,0,1,...]",
+  "Figure 2 left: fine-tune once per number of transferred layers",
+  "Transfers nothing (-1), the embeddings (0), or the embeddings and the first k blocks, then\n" +
+    "fine-tunes; writes <out>/layers.json with train and evaluation scores per count.",
+  {
+    task: { type: "string", description: "task (e.g. RTE, StoryCloze, MNLI-m, RACE)" },
+    init: { type: "string", description: "pre-trained checkpoint" },
+    vocab: {
+      type: "string",
+      description: "vocabulary folder (default: <checkpoint folder>/vocab)",
+    },
+    data: { type: "string", default: "../shared/datasets", description: "benchmark folders" },
+    out: { type: "string", description: "output folder" },
+    layers: { type: "string", description: "comma-separated transfer counts (default -1..L)" },
+    "max-train": { type: "string", description: "cap on training examples" },
+    "max-eval": { type: "string", description: "cap on evaluation examples" },
+    epochs: { type: "string", default: "3", description: "epochs" },
+    lr: { type: "string", default: "6.25e-5", description: "peak learning rate" },
+    "aux-lm": { type: "string", default: "0.5", description: "auxiliary LM weight" },
+    seed: { type: "string", default: "42", description: "seed" },
+    resume: { type: "boolean", description: "keep finished counts of <out>/layers.json" },
+    backend: BACKEND_OPT,
+  },
+  async (v) => {
+    const { selectBackend } = await import("./backend.ts");
+    const { ablateLayers, loadVocab } = await import("./experiments.ts");
+    const { terminalProgress } = await import("./progress.ts");
+    const { dirname, join } = await import("node:path");
+    await selectBackend({ force: v.backend as string | undefined });
+    const ckpt = str(v.init, "init");
+    const layers = typeof v.layers === "string"
+      ? v.layers.split(",").map((s) => int(s.trim(), "layers", 0))
+      : undefined;
+    const rows = await ablateLayers({
+      task: str(v.task, "task"),
+      ckpt,
+      tokenizer: await loadVocab(str(v.vocab, "vocab", join(dirname(ckpt), "vocab"))),
+      dataRoot: str(v.data, "data", "../shared/datasets"),
+      outDir: str(v.out, "out"),
+      layers,
+      maxTrain: v["max-train"] === undefined ? undefined : int(v["max-train"], "max-train", 0),
+      maxEval: v["max-eval"] === undefined ? undefined : int(v["max-eval"], "max-eval", 0),
+      epochs: int(v.epochs, "epochs", 3),
+      lr: num(v.lr, "lr", 6.25e-5),
+      auxLm: num(v["aux-lm"], "aux-lm", 0.5),
+      seed: int(v.seed, "seed", 42),
+      skipDone: Boolean(v.resume),
+      progress: (n) => terminalProgress(`transfer ${n}`),
+    });
+    for (const r of rows) {
+      console.log(
+        `transfer ${String(r.nTransfer).padStart(2)}: train ${r.train.toFixed(1)}  ` +
+          `${r.split} ${r.valid.toFixed(1)} (${r.metric})`,
+      );
+    }
+  },
+);
+
+COMMANDS["zeroshot"] = define(
+  "zeroshot --run results/<run> [--data <dir>] [--tasks sst2,cola,storycloze,wsc,race]",
+  "Figure 2 right: zero-shot heuristics over every checkpoint of a pre-training run",
+  "Scores each ckpt-<step>.safetensors with the paper's four heuristics (no fine-tuning, no\n" +
+    "special tokens); writes <run>/zeroshot.json (raw score and relative performance per step).",
+  {
+    run: { type: "string", description: "pre-training run folder" },
+    data: { type: "string", default: "../shared/datasets", description: "benchmark folders" },
+    tasks: { type: "string", description: "comma-separated tasks (default: all with data)" },
+    batch: { type: "string", default: "16", description: "batch size" },
+    force: { type: "boolean", description: "recompute points already in zeroshot.json" },
+    backend: BACKEND_OPT,
+  },
+  async (v) => {
+    const { selectBackend } = await import("./backend.ts");
+    const { zeroShotCurves, zeroShotTaskName } = await import("./zeroshot.ts");
+    const { terminalProgress } = await import("./progress.ts");
+    await selectBackend({ force: v.backend as string | undefined });
+    const run = str(v.run, "run");
+    const tasks = typeof v.tasks === "string"
+      ? v.tasks.split(",").map((t) => zeroShotTaskName(t.trim()))
+      : undefined;
+    const { path, rows } = await zeroShotCurves(run, {
+      dataRoot: str(v.data, "data", "../shared/datasets"),
+      tasks,
+      batchSize: int(v.batch, "batch", 16),
+      force: Boolean(v.force),
+      progress: terminalProgress("zeroshot"),
+    });
+    const steps = [...new Set(rows.map((r) => r.step))].sort((a, b) => a - b);
+    const names = [...new Set(rows.map((r) => r.task))];
+    console.log(`step     ${names.map((n) => n.padStart(12)).join("")}`);
+    for (const s of steps) {
+      const cells = names.map((n) => {
+        const r = rows.find((r) => r.step === s && r.task === n);
+        return (r ? `${r.raw.toFixed(1)} (${r.relative.toFixed(2)})` : "–").padStart(12);
+      });
+      console.log(`${String(s).padEnd(8)} ${cells.join("")}`);
+    }
+    console.log(`written ${path}`);
+  },
+);

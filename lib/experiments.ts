@@ -451,3 +451,106 @@ export function table5Markdown(cells: Table5Cell[]): string {
   });
   return [head, sep, ...rows].join("\n") + "\n";
 }
+
+/** One point of the layers-transferred ablation (Figure 2 left). */
+export interface LayersRow {
+  /** Task registry name. */
+  task: string;
+  /** Blocks transferred as in the original `n_transfer`: -1 nothing, 0 embeddings, k blocks. */
+  nTransfer: number;
+  /** The paper's x axis: `nTransfer + 1` (0 = nothing, 1 = embeddings, ...). */
+  x: number;
+  /** Metric name. */
+  metric: string;
+  /** Score on (a sample of) the training data, paper points. */
+  train: number;
+  /** Score on the evaluation split, paper points. */
+  valid: number;
+  /** Evaluation split. */
+  split: string;
+  /** Examples scored on the evaluation split. */
+  n: number;
+  /** Run folder. */
+  run: string;
+}
+
+/**
+ * The layers-transferred ablation: fine-tunes once per transfer count (-1 nothing, 0
+ * embeddings only, 1..L blocks) from the same checkpoint and settings; writes
+ * `outDir/layers.json` after each run (a killed sweep keeps what finished; `skipDone` continues).
+ */
+export async function ablateLayers(opts: {
+  task: string;
+  ckpt: string;
+  tokenizer: Gpt1Tokenizer;
+  dataRoot: string;
+  outDir: string;
+  layers?: number[];
+  maxTrain?: number;
+  maxEval?: number;
+  epochs?: number;
+  lr?: number;
+  auxLm?: number;
+  seed?: number;
+  skipDone?: boolean;
+  progress?: (n: number) => Progress;
+}): Promise<LayersRow[]> {
+  const { finetune } = await import("./finetune.ts");
+  const { getTask } = await import("./tasks/mod.ts");
+  const { readSafetensorsHeader } = await import("./checkpoint.ts");
+  const task = getTask(opts.task);
+  const meta = (await readSafetensorsHeader(opts.ckpt)).metadata ?? {};
+  const L = meta.config ? (JSON.parse(meta.config) as { nLayer: number }).nLayer : 12;
+  const counts = opts.layers ?? Array.from({ length: L + 2 }, (_, i) => i - 1);
+  const jsonPath = join(opts.outDir, "layers.json");
+  await Deno.mkdir(opts.outDir, { recursive: true });
+  let rows: LayersRow[] = [];
+  if (opts.skipDone && (await exists(jsonPath))) {
+    rows = JSON.parse(await Deno.readTextFile(jsonPath)).rows ?? [];
+  }
+  for (const n of counts) {
+    if (rows.some((r) => r.nTransfer === n)) continue;
+    const run = join(opts.outDir, `transfer${n}`);
+    const r = await finetune({
+      task: task.name,
+      dataRoot: opts.dataRoot,
+      init: opts.ckpt,
+      tokenizer: opts.tokenizer,
+      transferLayers: n,
+      auxLm: opts.auxLm ?? 0.5,
+      maxTrain: opts.maxTrain,
+      maxEval: opts.maxEval,
+      epochs: opts.epochs ?? 3,
+      lr: opts.lr ?? 6.25e-5,
+      seed: opts.seed ?? 42,
+      outDir: run,
+      progress: opts.progress?.(n),
+    });
+    rows.push({
+      task: task.name,
+      nTransfer: n,
+      x: n + 1,
+      metric: r.eval.metric,
+      train: r.train.value,
+      valid: r.eval.value,
+      split: r.eval.split,
+      n: r.eval.n,
+      run,
+    });
+    rows.sort((a, b) => a.nTransfer - b.nTransfer);
+    await writeJsonAtomic(jsonPath, {
+      task: task.name,
+      checkpoint: opts.ckpt,
+      settings: {
+        maxTrain: opts.maxTrain ?? null,
+        maxEval: opts.maxEval ?? null,
+        epochs: opts.epochs ?? 3,
+        lr: opts.lr ?? 6.25e-5,
+        auxLm: opts.auxLm ?? 0.5,
+        seed: opts.seed ?? 42,
+      },
+      rows,
+    });
+  }
+  return rows;
+}

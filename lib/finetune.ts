@@ -152,6 +152,42 @@ export function headSize(task: TaskSpec): number {
   return task.labels!.length;
 }
 
+/** A batch as tensors: `ids`/`mask` `[B*K, T]`, `clfPos` `[B*K]` (example-major). */
+export interface TaskBatch {
+  /** Token ids, right-padded with 0. */
+  ids: tf.Tensor2D;
+  /** 1 on real tokens. */
+  mask: tf.Tensor2D;
+  /** Index of the `_classify_` token of each sequence. */
+  clfPos: tf.Tensor1D;
+  /** Examples. */
+  B: number;
+  /** Sequences per example. */
+  K: number;
+}
+
+/**
+ * Pads a batch of encoded examples into tensors (caller disposes with {@link disposeBatch}).
+ * Made outside the gradient closure: tensors created inside it are freed before the backward pass.
+ */
+export function taskBatch(batch: EncodedExample[], sp: Specials): TaskBatch {
+  const K = batch[0].seqs.length; // sequences per example
+  const p = padBatch(batch.flatMap((e) => e.seqs), sp.classify);
+  const T = p.ids[0].length, B = batch.length;
+  return {
+    ids: tf.tensor2d(p.ids, [B * K, T], "int32"),
+    mask: tf.tensor2d(p.mask, [B * K, T], "float32"),
+    clfPos: tf.tensor1d(p.clfPos, "int32"),
+    B,
+    K,
+  };
+}
+
+/** Frees the tensors of a {@link TaskBatch}. */
+export function disposeBatch(b: TaskBatch): void {
+  tf.dispose([b.ids, b.mask, b.clfPos]);
+}
+
 /**
  * Forward pass of a batch for any input type: returns the task logits (`[B, nOut]`, `[B, K]`
  * for multiple choice, `[B, 1]` for regression) and the auxiliary LM loss on the inputs.
@@ -159,19 +195,13 @@ export function headSize(task: TaskSpec): number {
 export function taskForward(
   model: Gpt1Model,
   task: TaskSpec,
-  batch: EncodedExample[],
-  sp: Specials,
+  batch: TaskBatch,
   opts: { training: boolean; seed?: number },
 ): { logits: tf.Tensor2D; lm: tf.Scalar } {
-  const K = batch[0].seqs.length; // sequences per example
-  const flat = batch.flatMap((e) => e.seqs); // [B*K] sequences, example-major
-  const p = padBatch(flat, sp.classify);
-  const T = p.ids[0].length, B = batch.length, C = model.config.nEmbd;
-  const ids = tf.tensor2d(p.ids, [B * K, T], "int32"); // [B*K, T]
-  const mask = tf.tensor2d(p.mask, [B * K, T], "float32");
-  const h = model.hidden(ids, opts); // [B*K, T, C]
-  const lm = model.lmLossFromHidden(h, ids, mask);
-  const feats = model.pool(h, tf.tensor1d(p.clfPos, "int32")); // [B*K, C]
+  const { B, K } = batch, C = model.config.nEmbd;
+  const h = model.hidden(batch.ids, opts); // [B*K, T, C]
+  const lm = model.lmLossFromHidden(h, batch.ids, batch.mask);
+  const feats = model.pool(h, batch.clfPos); // [B*K, C]
   let logits: tf.Tensor2D;
   if (task.inputType === "multiple_choice") {
     // one scalar per candidate; the classifier dropout mask is shared across the K candidates
@@ -179,22 +209,24 @@ export function taskForward(
     logits = tf.reshape(z, [B, K]);
   } else if (K === 2) {
     // similarity: the features of both orderings are summed, then the linear head
-    const f = tf.reshape(feats, [B, 2, C]);
-    logits = model.classifierHead(tf.sum(f, 1), opts);
+    logits = model.classifierHead(tf.sum(tf.reshape(feats, [B, 2, C]), 1), opts);
   } else {
     logits = model.classifierHead(feats, opts);
   }
   return { logits, lm };
 }
 
-function taskLoss(task: TaskSpec, logits: tf.Tensor2D, labels: number[]): tf.Scalar {
+/** Task targets as a tensor: one-hot `[B, nOut]` for classes/candidates, `[B, 1]` scores for regression. */
+function taskTargets(task: TaskSpec, labels: number[], nOut: number): tf.Tensor2D {
+  if (task.inputType === "regression-similarity") return tf.tensor2d(labels, [labels.length, 1]);
+  return tf.tidy(() => tf.oneHot(tf.tensor1d(labels, "int32"), nOut).toFloat() as tf.Tensor2D);
+}
+
+function taskLoss(task: TaskSpec, logits: tf.Tensor2D, y: tf.Tensor2D): tf.Scalar {
   if (task.inputType === "regression-similarity") {
-    const y = tf.tensor2d(labels, [labels.length, 1]);
     return tf.mean(tf.square(tf.sub(logits, y))) as tf.Scalar;
   }
-  const n = logits.shape[1];
-  const oneHot = tf.oneHot(tf.tensor1d(labels, "int32"), n); // tiny: n classes or candidates
-  return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
+  return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
 }
 
 /** Predictions of `model` on encoded examples (eval mode): class index, candidate, or score. */
@@ -207,9 +239,9 @@ export async function predict(
 ): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < data.length; i += batchSize) {
-    const batch = data.slice(i, i + batchSize);
+    const batch = taskBatch(data.slice(i, i + batchSize), sp);
     const z = tf.tidy(() => {
-      const { logits } = taskForward(model, task, batch, sp, { training: false });
+      const { logits } = taskForward(model, task, batch, { training: false });
       return task.inputType === "regression-similarity" ? tf.reshape(logits, [-1]) : tf.argMax(
         logits,
         1,
@@ -217,6 +249,7 @@ export async function predict(
     });
     out.push(...(await z.data()));
     z.dispose();
+    disposeBatch(batch);
   }
   return out;
 }
@@ -375,16 +408,20 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     for (let b = 0; b < perEpoch; b++) {
       const batch = order.slice(b * B, (b + 1) * B).map((i) => train[i]);
       const labels = batch.map((e) => e.label);
+      const inputs = taskBatch(batch, sp);
+      const y = taskTargets(task, labels, task.inputType === "multiple_choice" ? inputs.K : nOut);
       const { value, grads } = model.valueAndGrads(() => {
-        const { logits, lm } = taskForward(model, task, batch, sp, {
+        const { logits, lm } = taskForward(model, task, inputs, {
           training: true,
           seed: mixSeed(o.seed, step, 3),
         });
-        const clf = taskLoss(task, logits, labels);
+        const clf = taskLoss(task, logits, y);
         return (o.auxLm > 0 ? tf.add(clf, tf.mul(lm, o.auxLm)) : clf) as tf.Scalar;
       });
       const norm = opt.step(grads);
       tf.dispose([...grads.values()]);
+      disposeBatch(inputs);
+      y.dispose();
       const loss = (await value.data())[0];
       value.dispose();
       norm.dispose();

@@ -47,3 +47,4 @@ export * from "./experiments.ts";
 export * from "./plot.ts";
 export * from "./report.ts";
 export * from "./jupyter.ts";
+export * from "./zeroshot.ts";
