@@ -61,7 +61,8 @@ Deno.test("head sizes per input type", () => {
 });
 
 Deno.test({
-  name: "a CI-sized fine-tune (1,500 SST-2 examples, tiny model, random init) beats the majority class",
+  name:
+    "a CI-sized fine-tune (1,500 SST-2 examples, tiny model, random init) beats the majority class",
   ignore: !needShared("SST-2 fine-tune"),
   fn: async () => {
     const root = sharedPath("datasets")!;
