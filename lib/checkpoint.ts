@@ -29,7 +29,18 @@ import { basename, join } from "node:path";
 import { CheckpointError, ConfigError } from "./errors.ts";
 import { writeFileAtomic } from "./fsutil.ts";
 import { type Gpt1Config, makeConfig } from "./config.ts";
-import { createModel, type Gpt1Model, parameterShapes } from "./model.ts";
+import { type Gpt1Model, parameterShapes } from "./model.ts";
+import {
+  createLanguageModel,
+  isLstmConfig,
+  type LanguageModel,
+  lstmParameterShapes,
+  makeModelConfig,
+  type ModelConfig,
+  type ModelFor,
+  type ModelKind,
+  modelKind,
+} from "./lstm.ts";
 import { type AdamOptions, adamOptions, type AdamState, type OpenAIAdam } from "./optim.ts";
 
 // =============================================================================================
@@ -437,11 +448,13 @@ export function inferConfigFromShapes(
 /** The shape checks of {@link modelFromWeights}, before anything is created. */
 function checkWeights(
   weights: Map<string, { shape: number[] }>,
-  config: Gpt1Config,
+  config: ModelConfig,
   file: string,
 ): void {
   const fix = "the weights do not fit this config: check the file and the config options";
-  const want = new Map(parameterShapes(config));
+  const want = new Map(
+    isLstmConfig(config) ? lstmParameterShapes(config) : parameterShapes(config),
+  );
   const C = config.nEmbd;
   for (const [name, shape] of want) {
     const w = weights.get(name);
@@ -488,15 +501,15 @@ function checkWeights(
  * `clf.bias [n]` add a classifier. Everything is checked before the model is created; the
  * model is disposed if setting the weights fails.
  */
-async function modelFromWeights(
+async function modelFromWeights<C extends ModelConfig>(
   weights: Map<string, { shape: number[]; data: Float32Array }>,
-  config: Gpt1Config,
+  config: C,
   seed: number,
   file: string,
-): Promise<Gpt1Model> {
+): Promise<ModelFor<C>> {
   checkWeights(weights, config, file);
   const C = config.nEmbd, clfW = weights.get("clf.weight");
-  const model = createModel(config, { seed });
+  const model = createLanguageModel(config, { seed });
   try {
     if (clfW) model.addClassifier(clfW.shape[1]);
     const out = new Map<string, Float32Array>();
@@ -507,8 +520,8 @@ async function modelFromWeights(
       full.set(tok.data);
       out.set("tokens_embed.weight", full);
     }
-    const pos = weights.get("positions_embed.weight")!;
-    out.set("positions_embed.weight", pos.data.subarray(0, config.nCtx * C));
+    const pos = weights.get("positions_embed.weight"); // GPT-1 only
+    if (pos) out.set("positions_embed.weight", pos.data.subarray(0, config.nCtx * C));
     model.setWeights(out);
     return model;
   } catch (e) {
@@ -524,8 +537,11 @@ const FORMAT = "gpt1-lab/checkpoint-1";
 
 /** What {@link saveCheckpoint} stores. */
 export interface SaveCheckpointOptions {
-  /** The model: all of `model.params` are saved under their (HF) names. */
-  model: Gpt1Model;
+  /**
+   * The model (GPT-1 or LSTM): all of `model.params` are saved under their names (HF names for
+   * GPT-1); its kind goes into the `model_kind` metadata.
+   */
+  model: LanguageModel;
   /** The optimizer: moments as `optim.m.*` / `optim.v.*`, step and hyperparameters in metadata. */
   optimizer?: OpenAIAdam;
   /** Training step (number of updates done). */
@@ -540,12 +556,17 @@ export interface SaveCheckpointOptions {
   dtype?: "F32" | "F16";
 }
 
-/** What {@link loadCheckpoint} returns. */
-export interface LoadedCheckpoint {
+/**
+ * What {@link loadCheckpoint} (GPT-1: `LoadedCheckpoint`) and {@link loadAnyCheckpoint}
+ * (either kind: `LoadedCheckpoint<LanguageModel>`) return.
+ */
+export interface LoadedCheckpoint<M extends LanguageModel = Gpt1Model> {
   /** A new model with the saved weights. */
-  model: Gpt1Model;
+  model: M;
   /** Its config. */
-  config: Gpt1Config;
+  config: M["config"];
+  /** The model family (`model_kind` metadata; "gpt1" when absent, as in older files). */
+  kind: ModelKind;
   /** Training step. */
   step: number;
   /** Optimizer state, when one was saved: `OpenAIAdam.fromStateDict(model.params, state)`. */
@@ -581,11 +602,12 @@ export async function saveCheckpoint(path: string, opts: SaveCheckpointOptions):
   }
   const meta: Record<string, string> = {
     format: FORMAT,
+    model_kind: modelKind(model.config),
     config: JSON.stringify(model.config),
-    n_head: String(model.config.nHead),
     model_seed: String(model.seed),
     step: String(opts.step),
   };
+  if (!isLstmConfig(model.config)) meta.n_head = String(model.config.nHead);
   if (optimizer) {
     const a = [...model.params.keys()].sort().join(),
       b = [...optimizer.params.keys()].sort().join();
@@ -619,8 +641,9 @@ function parseJsonMeta(meta: Record<string, string>, key: string, file: string):
 }
 
 /**
- * Loads a checkpoint written by {@link saveCheckpoint}: verifies the whole file (hash, sizes,
- * names, shapes, optimizer state) first, then creates a new model on the current backend.
+ * Loads a GPT-1 checkpoint written by {@link saveCheckpoint}: verifies the whole file (hash,
+ * sizes, names, shapes, optimizer state) first, then creates a new model on the current backend.
+ * An LSTM checkpoint throws {@link CheckpointError} (use {@link loadAnyCheckpoint}).
  *
  * The new model gets the saved model seed (it also seeds the dropout masks, so a resumed run
  * draws the same masks); `opts.seed` overrides it.
@@ -629,6 +652,32 @@ export async function loadCheckpoint(
   path: string,
   opts: { seed?: number } = {},
 ): Promise<LoadedCheckpoint> {
+  return await loadCheckpointOf(path, opts, false) as LoadedCheckpoint;
+}
+
+/**
+ * Loads a checkpoint of either kind (`model_kind` metadata: "lstm" gives an `LstmModel`, "gpt1"
+ * or no `model_kind`, as in older files, a `Gpt1Model`), with the checks of
+ * {@link loadCheckpoint}. Narrow with `ck.kind` or `isLstmConfig(ck.config)`.
+ *
+ * @example
+ * ```ts
+ * const ck = await loadAnyCheckpoint("results/lstm-small/ckpt-000256.safetensors");
+ * ck.kind; // "lstm"
+ * ```
+ */
+export async function loadAnyCheckpoint(
+  path: string,
+  opts: { seed?: number } = {},
+): Promise<LoadedCheckpoint<LanguageModel>> {
+  return await loadCheckpointOf(path, opts, true);
+}
+
+async function loadCheckpointOf(
+  path: string,
+  opts: { seed?: number },
+  anyKind: boolean,
+): Promise<LoadedCheckpoint<LanguageModel>> {
   const { tensors, metadata } = await readSafetensors(path);
   if (metadata.format !== FORMAT || metadata.config === undefined) {
     throw new CheckpointError(`not a gpt1-lab checkpoint (format ${metadata.format})`, {
@@ -636,9 +685,29 @@ export async function loadCheckpoint(
       fix: "for HuggingFace files use loadHuggingFace(); for released weights loadReleasedModel()",
     });
   }
-  let config: Gpt1Config;
+  const kind = metadata.model_kind ?? "gpt1";
+  if (kind !== "gpt1" && kind !== "lstm") {
+    throw new CheckpointError(`unknown model_kind "${kind}"`, {
+      file: path,
+      fix: "the checkpoint was written by a newer version (known kinds: gpt1, lstm)",
+    });
+  }
+  if (kind === "lstm" && !anyKind) {
+    throw new CheckpointError("this is an LSTM checkpoint, not a GPT-1 one", {
+      file: path,
+      fix: "load it with loadAnyCheckpoint()",
+    });
+  }
+  let config: ModelConfig;
   try {
-    config = makeConfig(parseJsonMeta(metadata, "config", path) as Partial<Gpt1Config>);
+    const saved = parseJsonMeta(metadata, "config", path) as Record<string, unknown>;
+    if (isLstmConfig(saved) !== (kind === "lstm")) {
+      throw new CheckpointError(`model_kind "${kind}" disagrees with the saved config`, {
+        file: path,
+        fix: "the file is damaged: use another checkpoint",
+      });
+    }
+    config = makeModelConfig(saved);
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(`the saved config is invalid: ${(e as Error).message}`, {
@@ -665,7 +734,7 @@ export async function loadCheckpoint(
       { file: path, fix: "the file is damaged: use another checkpoint" },
     );
   }
-  if (weights.get("positions_embed.weight")?.shape[0] !== config.nCtx) {
+  if (!isLstmConfig(config) && weights.get("positions_embed.weight")?.shape[0] !== config.nCtx) {
     throw new CheckpointError(
       `positions_embed.weight has shape [${weights.get("positions_embed.weight")?.shape}], ` +
         `the config needs ${config.nCtx} rows`,
@@ -714,7 +783,7 @@ export async function loadCheckpoint(
   } else if (m.size || v.size) {
     throw new CheckpointError("optimizer moments without optimizer metadata", { file: path });
   }
-  const rest: Omit<LoadedCheckpoint, "model"> = { config, step, metadata };
+  const rest: Omit<LoadedCheckpoint<LanguageModel>, "model"> = { config, kind, step, metadata };
   if (optimizerState) rest.optimizerState = optimizerState;
   if (metadata.rng !== undefined) rest.rng = parseJsonMeta(metadata, "rng", path);
   if (metadata.vocab_hash !== undefined) rest.vocabHash = metadata.vocab_hash;

@@ -168,6 +168,7 @@ COMMANDS["pretrain"] = define(
     "Settings default to the preset's (see lib/experiments.ts PRETRAIN_SETTINGS).",
   {
     preset: { type: "string", default: "small", description: "model preset" },
+    model: { type: "string", default: "gpt1", description: "gpt1 (Transformer) | lstm (baseline)" },
     corpus: { type: "string", multiple: true, description: "embedded | folder | file (repeat)" },
     out: { type: "string", description: "run folder, e.g. results/small" },
     steps: { type: "string", description: "total updates" },
@@ -206,9 +207,15 @@ COMMANDS["pretrain"] = define(
       warn: (m) => console.warn(`warning: ${m}`),
     });
     await saveVocab(data.tokenizer, `${out}/vocab`);
-    const config = makeConfig(preset as "tiny" | "small" | "gpt1", {
-      vocabSize: data.tokenizer.vocabSize,
-    });
+    const { makeLstmConfig } = await import("./lstm.ts");
+    const kind = str(v.model, "model", "gpt1");
+    if (kind !== "gpt1" && kind !== "lstm") {
+      throw new ConfigError(`unknown --model ${kind}`, { fix: "gpt1 | lstm" });
+    }
+    const p = preset as "tiny" | "small" | "gpt1";
+    const config = kind === "lstm"
+      ? makeLstmConfig(p, { vocabSize: data.tokenizer.vocabSize })
+      : makeConfig(p, { vocabSize: data.tokenizer.vocabSize });
     const steps = int(v.steps, "steps", s.steps);
     const r = await pretrain({
       config,
@@ -227,6 +234,7 @@ COMMANDS["pretrain"] = define(
       progress: terminalProgress("pretrain"),
       runInfo: {
         preset,
+        modelKind: kind,
         corpus,
         vocab: { dir: `${out}/vocab`, size: data.tokenizer.vocabSize, hash: data.tokenizer.hash },
         cache: data.cache.manifest.counts,
@@ -263,12 +271,12 @@ COMMANDS["eval-lm"] = define(
   },
   async (v) => {
     const { selectBackend } = await import("./backend.ts");
-    const { loadCheckpoint } = await import("./checkpoint.ts");
+    const { loadAnyCheckpoint } = await import("./checkpoint.ts");
     const { loadVocab, evaluateText } = await import("./experiments.ts");
     const { dirname, join } = await import("node:path");
     await selectBackend({ force: v.backend as string | undefined, log: () => {} });
     const ckpt = str(v.ckpt, "ckpt");
-    const ck = await loadCheckpoint(ckpt);
+    const ck = await loadAnyCheckpoint(ckpt);
     const tok = await loadVocab(str(v.vocab, "vocab", join(dirname(ckpt), "vocab")));
     if (ck.vocabHash && ck.vocabHash !== tok.hash) {
       throw new ConfigError("the vocabulary does not match the checkpoint's", {
@@ -531,5 +539,45 @@ COMMANDS["zeroshot"] = define(
       console.log(`${String(s).padEnd(8)} ${cells.join("")}`);
     }
     console.log(`written ${path}`);
+  },
+);
+
+COMMANDS["reproduce"] = define(
+  "reproduce [--scale smoke|small|paper] [--out <dir>] [--data <dir>] [--fresh]",
+  "the whole paper: pre-train → fine-tune → layers → zero-shot → results/<run>/report.html",
+  "Runs every stage of a scale (settings: lib/reproduce.ts REPRODUCE_SCALES) and writes an\n" +
+    "offline HTML report with every chart and every table beside the paper's; prints its path.\n" +
+    "smoke: minutes on a CPU (a pipeline check); small: the committed results' settings (CPU\n" +
+    "hours); paper: the paper's settings (GPU). Finished stages are reused, a killed one resumes.",
+  {
+    scale: { type: "string", default: "smoke", description: "smoke | small | paper" },
+    out: {
+      type: "string",
+      description: "output folder (default results/_scratch/reproduce-<scale>)",
+    },
+    data: {
+      type: "string",
+      description: "datasets folder (default $GPT1_DATA or ../shared/datasets)",
+    },
+    "cache-dir": { type: "string", default: "results/_cache", description: "cache folder" },
+    fresh: { type: "boolean", description: "recompute every stage" },
+    backend: BACKEND_OPT,
+  },
+  async (v) => {
+    const { reproduce, reproduceSettings } = await import("./reproduce.ts");
+    const { terminalProgress } = await import("./progress.ts");
+    const s = reproduceSettings(str(v.scale, "scale", "smoke"));
+    const r = await reproduce({
+      settings: s,
+      outDir: v.out as string | undefined,
+      dataRoot: v.data as string | undefined,
+      cacheDir: str(v["cache-dir"], "cache-dir", "results/_cache"),
+      fresh: Boolean(v.fresh),
+      backend: v.backend as string | undefined,
+      progress: (label) => terminalProgress(label),
+      log: (line) => console.error(line),
+    });
+    console.error(`reproduce: done in ${(r.seconds / 60).toFixed(1)} minutes`);
+    console.log(r.report);
   },
 );

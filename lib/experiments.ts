@@ -29,7 +29,7 @@ import {
 import { ConfigError, DataError } from "./errors.ts";
 import { exists, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
-import type { Gpt1Model } from "./model.ts";
+import type { LanguageModel } from "./lstm.ts";
 import { evaluateLm } from "./train.ts";
 
 /** The repository root (the folder holding `lib/`). */
@@ -281,7 +281,7 @@ export interface TextEval {
  * are tokenized and joined with the separator token; windows as in {@link evaluateLm}.
  */
 export async function evaluateText(
-  model: Gpt1Model,
+  model: LanguageModel,
   tok: Gpt1Tokenizer,
   path: string,
   opts: { maxWindows?: number; batchSize?: number } = {},
@@ -365,9 +365,9 @@ export async function runTable5(opts: {
 }): Promise<Table5Cell[]> {
   const { finetune } = await import("./finetune.ts");
   const { getTask } = await import("./tasks/mod.ts");
-  const { loadCheckpoint } = await import("./checkpoint.ts");
+  const { loadAnyCheckpoint } = await import("./checkpoint.ts");
   const { TABLE5 } = await import("./paper.ts");
-  const ck = await loadCheckpoint(opts.ckpt);
+  const ck = await loadAnyCheckpoint(opts.ckpt);
   const config = ck.config;
   ck.model.dispose();
   const jsonPath = join(opts.outDir, "table5.json");

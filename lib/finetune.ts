@@ -26,11 +26,16 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import type { Gpt1Config } from "./config.ts";
 import { makeConfig } from "./config.ts";
-import { createModel, type Gpt1Model } from "./model.ts";
+import {
+  createLanguageModel,
+  type LanguageModel,
+  makeModelConfig,
+  type ModelConfig,
+  numLayers,
+} from "./lstm.ts";
 import { OpenAIAdam } from "./optim.ts";
-import { loadCheckpoint } from "./checkpoint.ts";
+import { loadAnyCheckpoint } from "./checkpoint.ts";
 import { mixSeed, Rng } from "./data.ts";
 import { buildInputs, type Example, getTask, type Split, type TaskSpec } from "./tasks/mod.ts";
 import { padBatch, type Specials, specialsFor } from "./transforms.ts";
@@ -67,8 +72,11 @@ export interface FinetuneOptions {
   init: string;
   /** The tokenizer the checkpoint was trained with. */
   tokenizer: TaskEncoder;
-  /** Model config when `init` is `none` (default: the `small` preset with the tokenizer's vocabulary). */
-  config?: Gpt1Config;
+  /**
+   * Model config when `init` is `none` (default: the GPT-1 `small` preset with the tokenizer's
+   * vocabulary; an LSTM config fine-tunes the LSTM baseline from scratch).
+   */
+  config?: ModelConfig;
   /** Output folder. */
   outDir?: string;
   /** Auxiliary LM weight λ (paper 0.5; 0 disables). */
@@ -193,7 +201,7 @@ export function disposeBatch(b: TaskBatch): void {
  * for multiple choice, `[B, 1]` for regression) and the auxiliary LM loss on the inputs.
  */
 export function taskForward(
-  model: Gpt1Model,
+  model: LanguageModel,
   task: TaskSpec,
   batch: TaskBatch,
   opts: { training: boolean; seed?: number },
@@ -231,7 +239,7 @@ function taskLoss(task: TaskSpec, logits: tf.Tensor2D, y: tf.Tensor2D): tf.Scala
 
 /** Predictions of `model` on encoded examples (eval mode): class index, candidate, or score. */
 export async function predict(
-  model: Gpt1Model,
+  model: LanguageModel,
   task: TaskSpec,
   data: EncodedExample[],
   sp: Specials,
@@ -255,7 +263,7 @@ export async function predict(
 }
 
 async function score(
-  model: Gpt1Model,
+  model: LanguageModel,
   task: TaskSpec,
   data: EncodedExample[],
   sp: Specials,
@@ -272,27 +280,29 @@ export function taskSplits(task: TaskSpec): { train: Split; report: Split; valid
 }
 
 /**
- * Builds the fine-tuning model: the checkpoint's config with the 3 special tokens, its
- * embeddings and first `transferLayers` blocks transferred (or nothing with `init: "none"`),
- * and a fresh head.
+ * Builds the fine-tuning model: the checkpoint's config (GPT-1 or LSTM, as its `model_kind`
+ * says) with the 3 special tokens, its embeddings and first `transferLayers` layers transferred
+ * (or nothing with `init: "none"`), and a fresh head.
  */
 export async function buildFinetuneModel(
   init: string,
-  opts: { config?: Gpt1Config; transferLayers?: number; seed: number; nOut: number },
-): Promise<{ model: Gpt1Model; transferred: string[] }> {
-  let config: Gpt1Config, weights: Map<string, Float32Array> | null = null;
+  opts: { config?: ModelConfig; transferLayers?: number; seed: number; nOut: number },
+): Promise<{ model: LanguageModel; transferred: string[] }> {
+  let config: ModelConfig, weights: Map<string, Float32Array> | null = null;
   if (init === "none") {
     if (!opts.config) throw new ConfigError("init none needs a model config");
     config = opts.config;
   } else {
-    const ck = await loadCheckpoint(init);
+    const ck = await loadAnyCheckpoint(init);
     config = ck.config;
     weights = await ck.model.readWeights();
     ck.model.dispose();
   }
-  const model = createModel(makeConfig({ ...config, nSpecial: 3 }), { seed: opts.seed });
+  const model = createLanguageModel(makeModelConfig({ ...config, nSpecial: 3 }), {
+    seed: opts.seed,
+  });
   const transferred = weights
-    ? model.transferFrom(weights, opts.transferLayers ?? config.nLayer)
+    ? model.transferFrom(weights, opts.transferLayers ?? numLayers(config))
     : [];
   model.addClassifier(opts.nOut);
   return { model, transferred };
@@ -386,7 +396,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
       init: o.init,
       model: model.config,
       auxLm: o.auxLm,
-      transferLayers: o.transferLayers ?? (o.init === "none" ? -1 : model.config.nLayer),
+      transferLayers: o.transferLayers ?? (o.init === "none" ? -1 : numLayers(model.config)),
       epochs: o.epochs,
       batchSize: B,
       lr: o.lr,

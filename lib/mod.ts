@@ -48,3 +48,4 @@ export * from "./plot.ts";
 export * from "./report.ts";
 export * from "./jupyter.ts";
 export * from "./zeroshot.ts";
+export * from "./lstm.ts";

@@ -21,14 +21,23 @@
  * });
  * console.log(result.validLoss);
  * ```
+ * The model kind follows the config: `config: makeLstmConfig("small", { vocabSize })` trains the
+ * LSTM baseline (`lstm.ts`) with the same loop, data order, schedule and checkpoints.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import type { Gpt1Config } from "./config.ts";
-import { createModel, type Gpt1Model } from "./model.ts";
+import type { Gpt1Model } from "./model.ts";
+import {
+  createLanguageModel,
+  type LanguageModel,
+  type ModelConfig,
+  type ModelFor,
+  modelKind,
+} from "./lstm.ts";
 import { OpenAIAdam } from "./optim.ts";
-import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { loadAnyCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { evalWindows, mixSeed, WindowSampler } from "./data.ts";
 import { ConfigError, Gpt1LabError } from "./errors.ts";
 import { exists, writeJsonAtomic } from "./fsutil.ts";
@@ -80,9 +89,12 @@ export interface LogRecord {
 }
 
 /** Options of {@link pretrain}. */
-export interface PretrainOptions {
-  /** Model config (a preset via `makeConfig`). */
-  config: Gpt1Config;
+export interface PretrainOptions<C extends ModelConfig = Gpt1Config> {
+  /**
+   * Model config: GPT-1 (`makeConfig`) or the LSTM baseline (`makeLstmConfig`); the model is
+   * built by `createLanguageModel`, so the kind follows the config.
+   */
+  config: C;
   /** Training token ids. */
   train: ArrayLike<number>;
   /** Validation token ids (optional; no validation when absent). */
@@ -128,9 +140,9 @@ export interface PretrainOptions {
 }
 
 /** What {@link pretrain} returns. */
-export interface PretrainResult {
+export interface PretrainResult<M extends LanguageModel = Gpt1Model> {
   /** The trained model (caller disposes). */
-  model: Gpt1Model;
+  model: M;
   /** Updates done. */
   step: number;
   /** Training loss of every update run in this call. */
@@ -166,7 +178,7 @@ export async function listCheckpoints(runDir: string): Promise<{ step: number; p
  * Returns `{ loss, tokens }` (nats per predicted token, number of predicted tokens).
  */
 export async function evaluateLm(
-  model: Gpt1Model,
+  model: LanguageModel,
   tokens: ArrayLike<number>,
   opts: { batchSize?: number; maxWindows?: number; context?: number } = {},
 ): Promise<{ loss: number; tokens: number }> {
@@ -220,11 +232,14 @@ function finiteCheck(grads: Map<string, tf.Tensor>): string[] {
 }
 
 /**
- * Pre-trains a GPT-1 language model (see the module doc for the run folder). Resumable: with
- * `resume`, continues from `latest.safetensors` and yields exactly the losses an uninterrupted
- * run would have (batches and dropout masks are pure functions of (seed, step)).
+ * Pre-trains a language model, GPT-1 or the LSTM baseline as `config` says (see the module doc
+ * for the run folder). Resumable: with `resume`, continues from `latest.safetensors` and yields
+ * exactly the losses an uninterrupted run would have (batches and dropout masks are pure
+ * functions of (seed, step)).
  */
-export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
+export async function pretrain<C extends ModelConfig = Gpt1Config>(
+  opts: PretrainOptions<C>,
+): Promise<PretrainResult<ModelFor<C>>> {
   const o = {
     lr: 2.5e-4,
     warmupSteps: Math.max(1, Math.round(opts.steps * 0.02)),
@@ -257,7 +272,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     name: "training tokens",
   });
 
-  let model: Gpt1Model;
+  let model: ModelFor<C>;
   let opt: OpenAIAdam;
   let start = 0;
   const adamOpts = {
@@ -267,8 +282,18 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     tTotal: o.steps,
   };
   if (o.resume && (await exists(latestPath))) {
-    const ck = await loadCheckpoint(latestPath);
-    model = ck.model;
+    const ck = await loadAnyCheckpoint(latestPath);
+    model = ck.model as ModelFor<C>;
+    if (ck.kind !== modelKind(o.config)) {
+      model.dispose();
+      throw new ConfigError(
+        `latest checkpoint is a ${ck.kind} model, the config a ${modelKind(o.config)} one`,
+        {
+          file: latestPath,
+          fix: "resume with the model kind the run was started with, or use a new --out folder",
+        },
+      );
+    }
     if (!ck.optimizerState) {
       throw new ConfigError("latest checkpoint has no optimizer state", { file: latestPath });
     }
@@ -279,7 +304,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     console.error(`resuming ${o.outDir} at step ${start}`);
   } else {
     if (o.resume) console.error(`no ${latestPath}; starting from scratch`);
-    model = createModel(o.config, { seed: o.seed });
+    model = createLanguageModel(o.config, { seed: o.seed });
     opt = new OpenAIAdam(model.params, adamOpts);
     await Deno.writeTextFile(logPath, "");
   }
@@ -323,8 +348,15 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   let validLoss: number | undefined;
   const end = o.stopAfter !== undefined ? Math.min(o.steps, start + o.stopAfter) : o.steps;
 
+  const hasValid = o.valid !== undefined && o.valid.length >= T;
+  if (o.valid !== undefined && !hasValid) {
+    console.error(
+      `warning: ${o.valid.length} validation tokens is less than one window; no validation ` +
+        "(the split is by document: give the corpus more documents)",
+    );
+  }
   const validate = async (step: number) => {
-    if (!o.valid) return;
+    if (!o.valid || !hasValid) return;
     const r = await evaluateLm(model, o.valid, { maxWindows: o.evalWindows });
     validLoss = r.loss;
     const rec: LogRecord = {

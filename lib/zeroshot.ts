@@ -42,12 +42,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { loadCheckpoint } from "./checkpoint.ts";
+import { loadAnyCheckpoint } from "./checkpoint.ts";
 import { CheckpointError, ConfigError } from "./errors.ts";
 import { exists, writeJsonAtomic } from "./fsutil.ts";
 import { loadVocab } from "./experiments.ts";
 import { accuracy, matthewsCorr } from "./metrics.ts";
-import type { Gpt1Model } from "./model.ts";
+import type { LanguageModel } from "./lstm.ts";
 import type { ZeroShotTask } from "./paper.ts";
 import { type Progress, silentProgress } from "./progress.ts";
 import {
@@ -131,7 +131,7 @@ export interface ScoreOptions {
   scoreFrom?: number[];
 }
 
-function checkIds(model: Gpt1Model, seqs: number[][]): void {
+function checkIds(model: LanguageModel, seqs: number[][]): void {
   const V = model.config.vocabSize + model.config.nSpecial;
   for (const [i, s] of seqs.entries()) {
     if (!Array.isArray(s) || s.length === 0) throw new ConfigError(`sequence ${i} is empty`);
@@ -165,7 +165,7 @@ function batchSizeOf(b: number | undefined): number {
  * ```
  */
 export async function sequenceLogProbs(
-  model: Gpt1Model,
+  model: LanguageModel,
   seqs: number[][],
   opts: ScoreOptions = {},
 ): Promise<Float32Array[]> {
@@ -227,7 +227,7 @@ export async function sequenceLogProbs(
  * ```
  */
 export async function nextTokenLogProbs(
-  model: Gpt1Model,
+  model: LanguageModel,
   seqs: number[][],
   ids: number[],
   opts: { batchSize?: number } = {},
@@ -392,7 +392,7 @@ function argmax(xs: number[]): number {
  * `scores[i] = [log P(negative), log P(positive)]`.
  */
 export async function zeroShotSentiment(
-  model: Gpt1Model,
+  model: LanguageModel,
   tok: ZeroShotTokenizer,
   examples: TextExample[],
   opts: HeuristicOptions = {},
@@ -425,7 +425,7 @@ export async function zeroShotSentiment(
 
 /** Mean token log-probability of each text (every token after the prefix; see the module doc). */
 export async function meanLogProbs(
-  model: Gpt1Model,
+  model: LanguageModel,
   tok: ZeroShotTokenizer,
   texts: string[],
   opts: HeuristicOptions = {},
@@ -443,7 +443,7 @@ export async function meanLogProbs(
  * `scores[i] = [mean log-prob]` of dev example i.
  */
 export async function zeroShotAcceptability(
-  model: Gpt1Model,
+  model: LanguageModel,
   tok: ZeroShotTokenizer,
   train: TextExample[],
   dev: TextExample[],
@@ -471,7 +471,7 @@ export async function zeroShotAcceptability(
  * Too long inputs lose the start of the document (the answer is always kept).
  */
 export async function zeroShotMultipleChoice(
-  model: Gpt1Model,
+  model: LanguageModel,
   tok: ZeroShotTokenizer,
   examples: MultipleChoiceExample[],
   opts: HeuristicOptions = {},
@@ -507,7 +507,7 @@ export async function zeroShotMultipleChoice(
  * scoring"). Predicts the candidate with the higher score (the first on a tie).
  */
 export async function zeroShotWinograd(
-  model: Gpt1Model,
+  model: LanguageModel,
   tok: ZeroShotTokenizer,
   examples: WscExample[],
   opts: HeuristicOptions = {},
@@ -724,7 +724,7 @@ async function loadZeroShotData(
 
 async function runTask(
   t: ZeroShotTaskName,
-  model: Gpt1Model,
+  model: LanguageModel,
   tok: ZeroShotTokenizer,
   d: TaskData,
   o: HeuristicOptions,
@@ -770,7 +770,7 @@ async function resolveTasks(
 async function evaluateRow(
   t: ZeroShotTaskName,
   step: number,
-  model: Gpt1Model,
+  model: LanguageModel,
   tok: ZeroShotTokenizer,
   data: TaskData,
   batchSize?: number,
@@ -812,7 +812,7 @@ export type ZeroShotEvaluateOptions =
  * ```
  */
 export async function zeroShotEvaluate(
-  model: Gpt1Model,
+  model: LanguageModel,
   tok: ZeroShotTokenizer,
   opts: ZeroShotEvaluateOptions,
 ): Promise<ZeroShotRow[]> {
@@ -900,7 +900,7 @@ export async function zeroShotCurves(
   let count = 0;
   for (const c of todo) {
     if (c.tasks.length === 0) continue;
-    const ck = await loadCheckpoint(c.path);
+    const ck = await loadAnyCheckpoint(c.path);
     try {
       if (ck.vocabHash && tok.hash && ck.vocabHash !== tok.hash) {
         throw new CheckpointError("the checkpoint was trained with another vocabulary", {

@@ -157,3 +157,18 @@ Deno.test("tensor count is constant across training steps", async () => {
   assertEquals(new Set(counts.slice(1)).size, 1, `tensor counts varied: ${counts}`);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a validation split shorter than one window skips validation with a warning", async () => {
+  const dir = await Deno.makeTempDir();
+  const r = await pretrain({
+    config: CONFIG,
+    train: toyCorpus(2_000, 6),
+    valid: new Uint16Array(3),
+    outDir: dir,
+    steps: 3,
+    batchSize: 2,
+  });
+  assertEquals(r.validLoss, undefined);
+  r.model.dispose();
+  await Deno.remove(dir, { recursive: true });
+});

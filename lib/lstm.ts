@@ -1,0 +1,799 @@
+/**
+ * The LSTM baseline of the paper (Table 5 last row, Figure 2 dashed lines): a single-layer
+ * LSTM language model with the same surface as {@link Gpt1Model}, so that `pretrain`,
+ * checkpoints, fine-tuning and the zero-shot heuristics run it unchanged. The paper used 2,048
+ * units; the presets size the LSTM to match the parameter count of the Transformer preset of the
+ * same name (see {@link LSTM_PRESETS}).
+ *
+ * Architecture (no position embeddings: the recurrence carries the order):
+ * - `x = √E · tokens_embed[ids]` `[B, T, E]`, dropout `dropout` (the √E of tied Transformers:
+ *   rows of std 0.02 suit the tied softmax, inputs of std 0.02·√E suit the LSTM);
+ * - one LSTM layer with H units, zero initial state, gates in the order i, f, g, o:
+ *   `[i f g o] = x·W_ih + h_{t-1}·W_hh + b` (`W_ih [E, 4H]`, `W_hh [H, 4H]`, `b [4H]`, forget
+ *   bias initialised to 1), `c_t = σ(f)·c_{t-1} + σ(i)·tanh(g)`, `h_t = σ(o)·tanh(c_t)`;
+ * - dropout `dropout` on `h_t`, then a linear projection `H → E` (`lstm.proj`): the features
+ *   `[B, T, E]` that {@link LstmModel.hidden} returns (pooled at `_classify_` by the task heads);
+ * - LM head tied to the token embedding: `logits = features · tokens_embedᵀ`.
+ * Init: the token embedding (and a classifier) N(0, initStd) as GPT-1; the LSTM and projection
+ * matrices N(0, 1/√fan_in) (std 1/√E for `W_ih`, 1/√H for `W_hh` and the projection); biases
+ * 0 except the forget gate's 1. With N(0, 0.02) everywhere the signal through
+ * embedding → LSTM → projection → tied softmax is a product of four 0.02-sized factors and
+ * training sits on a plateau at ln V for a long time (measured on the toy corpus of the tests).
+ * Parameter names: `tokens_embed.weight`
+ * `[V + nSpecial, E]`, `lstm.weight_ih [E, 4H]`, `lstm.weight_hh [H, 4H]`, `lstm.bias [4H]`,
+ * `lstm.proj.weight [H, E]`, `lstm.proj.bias [E]` (+ `clf.weight [E, n]`, `clf.bias [n]`).
+ * The layout is `[in, out]` as everywhere in this repo (PyTorch's `nn.LSTM` stores the
+ * transpose, in the same gate order, with two biases).
+ *
+ * Speed on CPU (wasm): the input projection of all time steps is one 2-D matMul
+ * `[T*B, E]·[E, 4H]`; the recurrence is one op with a hand-written backward pass through time
+ * ({@link lstmSequence}): one `[B, H]·[H, 4H]` matMul per step forward, one `[B, 4H]·[4H, H]`
+ * per step backward, and the `W_hh` gradient as a single `[H, (T-1)·B]·[(T-1)·B, 4H]` matMul.
+ * The sequence runs time-major inside (`[T, B, ·]`); `hidden` transposes back to `[B, T, E]`.
+ *
+ * @example
+ * ```ts
+ * import { LstmModel, makeLstmConfig } from "./lstm.ts";
+ * const model = new LstmModel(makeLstmConfig("tiny"), { seed: 42 });
+ * const loss = await model.lmLoss([[1, 2, 3, 4]]); // ≈ ln(512) at init
+ * model.numParams(); // 134,512 (tiny GPT-1: 134,784)
+ * model.dispose();
+ * ```
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { ensureKernels } from "./backend.ts";
+import { type Gpt1Config, makeConfig } from "./config.ts";
+import { CheckpointError, ConfigError } from "./errors.ts";
+import {
+  crossEntropy,
+  dropoutMask,
+  type ForwardOptions,
+  Gpt1Model,
+  type Ids,
+  linear,
+  type LmLossOptions,
+  mixSeed,
+  type ModelOptions,
+  randn,
+  tiedLogits,
+} from "./model.ts";
+
+// ---------------------------------------------------------------------------------------------
+// configuration
+
+/** Hyperparameters of the LSTM language model (`kind: "lstm"` tells it from a GPT-1 config). */
+export interface LstmConfig {
+  /** Always `"lstm"` (a {@link Gpt1Config} has no `kind`). */
+  readonly kind: "lstm";
+  /** Token vocabulary without the special tokens. */
+  readonly vocabSize: number;
+  /** Special tokens appended after the vocabulary: 0 for pre-training, 3 for fine-tuning. */
+  readonly nSpecial: number;
+  /** Window length of pre-training and the truncation length of tasks (no position table). */
+  readonly nCtx: number;
+  /** Width E of the token embedding and of the features (tied with the output softmax). */
+  readonly nEmbd: number;
+  /** LSTM units H (paper: 2,048). */
+  readonly nHidden: number;
+  /** Dropout on the embeddings and on the LSTM outputs (0.1 as GPT-1's). */
+  readonly dropout: number;
+  /** Dropout on the pooled feature before the task classifier (0.1). */
+  readonly clfPdrop: number;
+  /** Standard deviation of the N(0, std) init of the token embedding and classifier (0.02). */
+  readonly initStd: number;
+}
+
+/** Either model's configuration. */
+export type ModelConfig = Gpt1Config | LstmConfig;
+
+/** The model families: stored as the `model_kind` metadata of checkpoints. */
+export type ModelKind = "gpt1" | "lstm";
+
+/** True when `c` is an LSTM config (`kind: "lstm"`). */
+export function isLstmConfig(c: ModelConfig | Record<string, unknown>): c is LstmConfig {
+  return (c as { kind?: unknown }).kind === "lstm";
+}
+
+/** `"lstm"` for an {@link LstmConfig}, else `"gpt1"`. */
+export function modelKind(c: ModelConfig): ModelKind {
+  return isLstmConfig(c) ? "lstm" : "gpt1";
+}
+
+/**
+ * Layers a fine-tuning run can transfer (`transferLayers` ranges over -1..this): GPT-1's
+ * `nLayer`, 1 for the LSTM (0 = embeddings only, 1 = embeddings + LSTM + projection).
+ */
+export function numLayers(c: ModelConfig): number {
+  return isLstmConfig(c) ? 1 : c.nLayer;
+}
+
+/** Names of the presets in {@link LSTM_PRESETS} (the GPT-1 preset each one matches). */
+export type LstmPresetName = "tiny" | "small" | "gpt1";
+
+const LSTM_BASE: LstmConfig = Object.freeze({
+  kind: "lstm" as const,
+  vocabSize: 40478,
+  nSpecial: 0,
+  nCtx: 512,
+  nEmbd: 768,
+  nHidden: 2048,
+  dropout: 0.1,
+  clfPdrop: 0.1,
+  initStd: 0.02,
+});
+
+/**
+ * The LSTM presets, all frozen, each at the vocabulary, context and width of the GPT-1 preset of
+ * the same name. With `P = (V+S)·E + E·4H + H·4H + 4H + H·E + E` ({@link countLstmParams}):
+ * - `small`: V 8192, E 256, context 128, **H 748**: `P = 2,097,152 + 4H² + 1284·H + 256` =
+ *   2,097,152 + 2,238,016 + 960,432 + 256 = **5,295,856**, against 5,288,960 for the `small`
+ *   Transformer (+0.13%; H = 747.0 would be exact, 748 keeps 4H a multiple of 16).
+ * - `tiny`: V 512, E 64, context 32, **H 124**: `32,768 + 4H² + 324·H + 64` = **134,512**,
+ *   against 134,784 (-0.2%).
+ * - `gpt1`: V 40,478, E 768, context 512, **H 2048** as in the paper (55,737,600 parameters;
+ *   the paper does not give the LSTM's embedding size).
+ * All keep dropout 0.1 and init 0.02. Override `vocabSize` with the trained vocabulary's size.
+ */
+export const LSTM_PRESETS: Readonly<Record<LstmPresetName, LstmConfig>> = Object.freeze({
+  tiny: Object.freeze({ ...LSTM_BASE, vocabSize: 512, nCtx: 32, nEmbd: 64, nHidden: 124 }),
+  small: Object.freeze({ ...LSTM_BASE, vocabSize: 8192, nCtx: 128, nEmbd: 256, nHidden: 748 }),
+  gpt1: LSTM_BASE,
+});
+
+const LSTM_KEYS = Object.keys(LSTM_BASE) as (keyof LstmConfig)[];
+const LSTM_INT_KEYS = ["vocabSize", "nSpecial", "nCtx", "nEmbd", "nHidden"] as const;
+
+function checkLstmKeys(obj: object, what: string): void {
+  for (const k of Object.keys(obj)) {
+    if (!(LSTM_KEYS as string[]).includes(k)) {
+      throw new ConfigError(`unknown key "${k}" in ${what}`, {
+        fix: `use only ${LSTM_KEYS.join(", ")}`,
+      });
+    }
+  }
+}
+
+/** Throws ConfigError unless `c` is a complete, consistent LSTM config. */
+export function validateLstmConfig(c: LstmConfig): void {
+  checkLstmKeys(c, "LSTM config");
+  if (c.kind !== "lstm") throw new ConfigError(`kind must be "lstm", got ${c.kind}`);
+  for (const k of LSTM_KEYS) {
+    if (k === "kind") continue;
+    if (typeof c[k] !== "number" || !Number.isFinite(c[k])) {
+      throw new ConfigError(`${k} must be a finite number, got ${JSON.stringify(c[k])}`);
+    }
+  }
+  for (const k of LSTM_INT_KEYS) {
+    const min = k === "nSpecial" ? 0 : 1;
+    if (!Number.isInteger(c[k]) || c[k] < min) {
+      throw new ConfigError(`${k} must be an integer >= ${min}, got ${c[k]}`);
+    }
+  }
+  for (const k of ["dropout", "clfPdrop"] as const) {
+    if (c[k] < 0 || c[k] >= 1) throw new ConfigError(`${k} must be in [0, 1), got ${c[k]}`);
+  }
+  if (!(c.initStd > 0)) throw new ConfigError(`initStd must be > 0, got ${c.initStd}`);
+}
+
+/**
+ * Builds a validated, frozen LSTM config from a preset name (or a partial config over the
+ * `gpt1` LSTM defaults) plus overrides. Unknown keys and bad values throw ConfigError.
+ *
+ * @example
+ * ```ts
+ * makeLstmConfig("small", { vocabSize: 8000 }).nHidden; // 748
+ * makeLstmConfig({ nHidden: 512 }).nEmbd;               // 768
+ * ```
+ */
+export function makeLstmConfig(
+  presetOrPartial: LstmPresetName | Partial<LstmConfig> = "gpt1",
+  overrides: Partial<LstmConfig> = {},
+): LstmConfig {
+  let base: LstmConfig;
+  if (typeof presetOrPartial === "string") {
+    if (!Object.hasOwn(LSTM_PRESETS, presetOrPartial)) {
+      throw new ConfigError(`unknown LSTM preset "${presetOrPartial}"`, {
+        fix: `use one of ${Object.keys(LSTM_PRESETS).join(", ")}`,
+      });
+    }
+    base = LSTM_PRESETS[presetOrPartial];
+  } else if (presetOrPartial && typeof presetOrPartial === "object") {
+    checkLstmKeys(presetOrPartial, "LSTM config");
+    base = { ...LSTM_BASE, ...presetOrPartial };
+  } else {
+    throw new ConfigError(`expected a preset name or a config object, got ${presetOrPartial}`);
+  }
+  if (!overrides || typeof overrides !== "object") {
+    throw new ConfigError(`overrides must be an object, got ${overrides}`);
+  }
+  checkLstmKeys(overrides, "overrides");
+  const c = { ...base, ...overrides };
+  validateLstmConfig(c);
+  return Object.freeze(c);
+}
+
+/**
+ * Either kind of config from a plain object (e.g. the JSON of a checkpoint): `kind: "lstm"`
+ * goes to {@link makeLstmConfig}, anything else to `makeConfig` (GPT-1).
+ *
+ * @example
+ * ```ts
+ * makeModelConfig({ ...ck.config, nSpecial: 3 }); // the fine-tuning layout of either kind
+ * ```
+ */
+export function makeModelConfig(obj: Partial<Gpt1Config> | Partial<LstmConfig>): ModelConfig {
+  return isLstmConfig(obj as Record<string, unknown>)
+    ? makeLstmConfig(obj as Partial<LstmConfig>)
+    : makeConfig(obj as Partial<Gpt1Config>);
+}
+
+/**
+ * The parameter names and shapes of the base LSTM model (no classifier), in creation order.
+ *
+ * @example
+ * ```ts
+ * lstmParameterShapes(LSTM_PRESETS.small)[2]; // ["lstm.weight_hh", [748, 2992]]
+ * ```
+ */
+export function lstmParameterShapes(c: LstmConfig): [string, number[]][] {
+  const E = c.nEmbd, H = c.nHidden;
+  return [
+    ["tokens_embed.weight", [c.vocabSize + c.nSpecial, E]],
+    ["lstm.weight_ih", [E, 4 * H]],
+    ["lstm.weight_hh", [H, 4 * H]],
+    ["lstm.bias", [4 * H]],
+    ["lstm.proj.weight", [H, E]],
+    ["lstm.proj.bias", [E]],
+  ];
+}
+
+/**
+ * Parameters of the base LSTM model: `(V+S)·E + E·4H + H·4H + 4H + H·E + E` (embedding, input
+ * and recurrent weights, gate biases, projection). `small`: 5,295,856.
+ */
+export function countLstmParams(c: LstmConfig): number {
+  return lstmParameterShapes(c).reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the recurrence as one op
+
+/**
+ * `[4H]` scale of the pre-activations: 2 on the g block, 1 elsewhere. With `A = σ(s ⊙ pre)`,
+ * the g gate is `tanh(pre_g) = 2·A_g - 1`, so one sigmoid serves the four gates (sigmoid is
+ * vectorized on wasm, tanh is not).
+ */
+function gateScale(H: number): tf.Tensor1D {
+  const s = new Float32Array(4 * H).fill(1);
+  s.fill(2, 2 * H, 3 * H);
+  return tf.tensor1d(s);
+}
+
+/**
+ * The LSTM recurrence over a whole sequence, time-major: input pre-activations
+ * `xp [T, B, 4H]` (= `x·W_ih + b`, gates i, f, g, o) and `W_hh [H, 4H]` → hidden states
+ * `[T, B, H]`, from a zero state. One op with a hand-written backward pass through time: per
+ * step one `[B, H]·[H, 4H]` matMul forward and one `[B, 4H]·[4H, H]` backward (plain 2-D
+ * matMuls: XNNPACK on wasm), and the `W_hh` gradient as one matMul over all steps.
+ *
+ * @example
+ * ```ts
+ * const hs = lstmSequence(tf.randomNormal([5, 2, 16]), tf.randomNormal([4, 16])); // [5, 2, 4]
+ * ```
+ */
+export function lstmSequence(xp: tf.Tensor3D, whh: tf.Tensor2D): tf.Tensor3D {
+  const [T, B, G] = xp.shape, H = G / 4;
+  if (!Number.isInteger(H) || whh.shape[0] !== H || whh.shape[1] !== G) {
+    throw new ConfigError(`lstmSequence: xp [${xp.shape}] and W_hh [${whh.shape}] do not fit`);
+  }
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xp, whh, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.GradSaveFunc];
+    const s = gateScale(H);
+    const ws = tf.mul(whh, s) as tf.Tensor2D; // [H, 4H], g columns doubled
+    // T × [B, 4H]: split of the 2-D view (the wasm Unpack kernel takes ~0.7 s at `small`)
+    const xs = tf.split(tf.reshape(tf.mul(xp, s), [T * B, G]), T, 0) as tf.Tensor2D[];
+    const As: tf.Tensor2D[] = [], Cs: tf.Tensor2D[] = [], TCs: tf.Tensor2D[] = [];
+    const Hs: tf.Tensor2D[] = [];
+    for (let t = 0; t < T; t++) {
+      const [a, c, tc, h] = tf.tidy(() => {
+        const pre = t === 0 ? xs[0] : tf.add(xs[t], tf.matMul(Hs[t - 1], ws)); // [B, 4H]
+        const a = tf.sigmoid(pre) as tf.Tensor2D; // σ(i), σ(f), (tanh(g)+1)/2, σ(o)
+        const [ai, af, ag, ao] = tf.split(a, 4, 1);
+        const ig = tf.mul(ai, tf.sub(tf.mul(ag, 2), 1)); // σ(i)·tanh(g)
+        const c = (t === 0 ? ig : tf.add(tf.mul(af, Cs[t - 1]), ig)) as tf.Tensor2D; // [B, H]
+        const tc = tf.tanh(c) as tf.Tensor2D;
+        return [a, c, tc, tf.mul(ao, tc) as tf.Tensor2D];
+      });
+      As.push(a), Cs.push(c), TCs.push(tc), Hs.push(h);
+    }
+    save([ws, ...As, ...Cs, ...TCs, ...Hs]);
+    return {
+      value: tf.stack(Hs) as tf.Tensor3D, // [T, B, H]
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const ws = saved[0] as tf.Tensor2D;
+        const at = (k: number, t: number) => saved[1 + k * T + t] as tf.Tensor2D;
+        const wt = tf.transpose(ws); // [4H, H]
+        const dys = tf.split(tf.reshape(dy, [T * B, H]), T, 0) as tf.Tensor2D[]; // T × [B, H]
+        const dPs: tf.Tensor2D[] = new Array(T);
+        // gradients flowing into step t from step t+1 (none at the last step)
+        const next: { dh?: tf.Tensor2D; dc?: tf.Tensor2D } = {};
+        for (let t = T - 1; t >= 0; t--) {
+          const [dp, dcPrev, dhPrev] = tf.tidy(() => {
+            const a = at(0, t), tc = at(2, t);
+            const [ai, af, ag, ao] = tf.split(a, 4, 1);
+            const dht = next.dh ? tf.add(dys[t], next.dh) : dys[t]; // [B, H]
+            let dct = tf.mul(tf.mul(dht, ao), tf.sub(1, tf.square(tc)));
+            if (next.dc) dct = tf.add(dct, next.dc);
+            const zeros = tf.zerosLike(dct);
+            const dA = tf.concat([
+              tf.mul(dct, tf.sub(tf.mul(ag, 2), 1)), // ∂/∂σ(i)
+              t > 0 ? tf.mul(dct, at(1, t - 1)) : zeros, // ∂/∂σ(f)
+              tf.mul(tf.mul(dct, ai), 2), // ∂/∂A_g (tanh(g) = 2·A_g - 1)
+              tf.mul(dht, tc), // ∂/∂σ(o)
+            ], 1); // [B, 4H]
+            const dp = tf.mul(dA, tf.mul(a, tf.sub(1, a))) as tf.Tensor2D; // ∂/∂(s ⊙ pre)
+            if (t === 0) return [dp];
+            return [dp, tf.mul(dct, af), tf.matMul(dp, wt)] as tf.Tensor2D[]; // dc, dh of t-1
+          });
+          next.dh?.dispose(), next.dc?.dispose();
+          dPs[t] = dp, next.dh = dhPrev, next.dc = dcPrev;
+        }
+        const s = gateScale(H);
+        const dP = tf.stack(dPs) as tf.Tensor3D; // [T, B, 4H], w.r.t. the scaled pre-activations
+        let dW: tf.Tensor;
+        if (T > 1) {
+          const hPrev = tf.concat(Array.from({ length: T - 1 }, (_, t) => at(3, t)), 0); // [(T-1)B, H]
+          const dTail = tf.reshape(tf.slice(dP, [1, 0, 0], [T - 1, B, G]), [(T - 1) * B, G]);
+          dW = tf.mul(tf.matMul(tf.transpose(hPrev), dTail), s); // [H, 4H]
+        } else {
+          dW = tf.zerosLike(ws);
+        }
+        return [tf.mul(dP, s), dW];
+      },
+    };
+  });
+  return f(xp, whh) as tf.Tensor3D;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the shared model surface
+
+/**
+ * What train / fine-tune / zero-shot / checkpoint code needs from a language model; both
+ * {@link Gpt1Model} and {@link LstmModel} have it. Tensor methods return tensors the caller
+ * owns (run them inside `tf.tidy`).
+ */
+export interface LanguageModel {
+  /** The frozen configuration (`nEmbd` is the width of the features `hidden` returns). */
+  readonly config: ModelConfig;
+  /** Trainable weights by name (+ `clf.*` when a classifier was added). */
+  readonly params: Map<string, tf.Variable>;
+  /** Seed of the initialization and of the dropout masks. */
+  readonly seed: number;
+  /** Features `[B, T, nEmbd]` of int32 `ids [B, T]` (causal: position t sees tokens ≤ t). */
+  hidden(ids: Ids, opts?: ForwardOptions): tf.Tensor3D;
+  /** Tied LM logits `[..., V + nSpecial]` of features `[..., nEmbd]`. */
+  lmHead(h: tf.Tensor): tf.Tensor;
+  /** LM logits `[B, T, V + nSpecial]` of `ids [B, T]`. */
+  lmLogitsTensor(ids: Ids, opts?: ForwardOptions): tf.Tensor3D;
+  /** Mean next-token cross-entropy of features `h [B, T, C]` against `ids` (optional mask). */
+  lmLossFromHidden(h: tf.Tensor3D, ids: Ids, mask?: tf.Tensor2D): tf.Scalar;
+  /** Mean next-token cross-entropy of `ids [B, T]`. */
+  lmLossTensor(ids: Ids, opts?: LmLossOptions): tf.Scalar;
+  /** Features at position `pos[b]` of each sequence: `[B, T, C]`, `[B]` → `[B, C]`. */
+  pool(h: tf.Tensor3D, pos: Ids): tf.Tensor2D;
+  /** Classifier dropout then `clf`: features `[M, C]` → `[M, nOut]`. */
+  classifierHead(feats: tf.Tensor, opts?: ForwardOptions, maskShape?: number[]): tf.Tensor2D;
+  /** Adds (or replaces) the classifier `clf.weight [C, nOut]`, `clf.bias [nOut]`. */
+  addClassifier(nOut: number): void;
+  /** Value of `f` and its gradients with respect to every parameter, by name. */
+  valueAndGrads(f: () => tf.Scalar): { value: tf.Scalar; grads: Map<string, tf.Tensor> };
+  /** LM logits as plain arrays (eval mode). */
+  logits(ids: number[][]): Promise<number[][][]>;
+  /** Mean LM loss as a number (eval mode). */
+  lmLoss(ids: number[][]): Promise<number>;
+  /** Sets weights by name (all checked before any is written). */
+  setWeights(named: Map<string, Float32Array | tf.Tensor>): void;
+  /** All weights, synchronously (cpu/wasm). */
+  getWeights(): Map<string, Float32Array>;
+  /** All weights, asynchronously (every backend). */
+  readWeights(): Promise<Map<string, Float32Array>>;
+  /** Copies the embeddings and the first `nTransfer` layers from `src`; returns names written. */
+  transferFrom(src: Map<string, Float32Array>, nTransfer: number): string[];
+  /** Number of scalar parameters. */
+  numParams(): number;
+  /** Frees every parameter. */
+  dispose(): void;
+}
+
+/** The model class of a config type: {@link LstmModel} for an {@link LstmConfig}, else GPT-1. */
+export type ModelFor<C extends ModelConfig> = C extends LstmConfig ? LstmModel : Gpt1Model;
+
+/**
+ * A new model of the config's kind: {@link LstmModel} for `kind: "lstm"`, else {@link Gpt1Model}.
+ *
+ * @example
+ * ```ts
+ * const lstm = createLanguageModel(makeLstmConfig("tiny"), { seed: 1 }); // LstmModel
+ * const gpt = createLanguageModel(makeConfig("tiny"), { seed: 1 });      // Gpt1Model
+ * ```
+ */
+export function createLanguageModel<C extends ModelConfig>(
+  config: C,
+  opts: ModelOptions = {},
+): ModelFor<C> {
+  const m = isLstmConfig(config)
+    ? new LstmModel(config, opts)
+    : new Gpt1Model(config as Gpt1Config, opts);
+  return m as ModelFor<C>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the model
+
+function asInt32(x: Ids): tf.Tensor {
+  if (x instanceof tf.Tensor) return x.dtype === "int32" ? x : tf.cast(x, "int32");
+  return tf.tensor(x as number[], undefined, "int32");
+}
+
+/** Dropout sites (part of the mask seeds). */
+const SITE_EMBD = 1, SITE_OUT = 2, SITE_CLF = 0x7f0;
+
+/**
+ * The single-layer LSTM language model with the task heads of {@link LanguageModel}. All
+ * tensor methods return new tensors the caller owns; `logits` and `lmLoss` clean up.
+ */
+export class LstmModel implements LanguageModel {
+  /** The frozen configuration. */
+  readonly config: LstmConfig;
+  /** Trainable weights by name (see the module doc), + `clf.*`. */
+  readonly params: Map<string, tf.Variable> = new Map();
+  /** The seed of the initialization and of the dropout masks. */
+  readonly seed: number;
+  #dropoutCalls = 0;
+
+  /** Creates the model with the init of the module doc (forget-gate bias 1). */
+  constructor(config: LstmConfig, opts: ModelOptions = {}) {
+    validateLstmConfig(config);
+    this.config = config;
+    this.seed = opts.seed ?? 0;
+    lstmParameterShapes(config).forEach(([name, shape], i) => {
+      this.params.set(name, this.#init(name, shape, i));
+    });
+  }
+
+  #init(name: string, shape: number[], index: number): tf.Variable {
+    const n = shape.reduce((a, b) => a * b, 1), H = this.config.nHidden;
+    let data: Float32Array;
+    if (name === "lstm.bias") data = new Float32Array(n).fill(1, H, 2 * H); // forget gate 1
+    else if (name.endsWith("bias")) data = new Float32Array(n);
+    else {
+      // the embedding and the classifier: N(0, initStd) as GPT-1; the LSTM and projection
+      // matrices: N(0, 1/√fan_in)
+      const std = name === "tokens_embed.weight" || name.startsWith("clf.")
+        ? this.config.initStd
+        : 1 / Math.sqrt(shape[0]);
+      data = randn(n, mixSeed(this.seed, 0x157a, index), std);
+    }
+    return tf.tidy(() => tf.variable(tf.tensor(data, shape, "float32"), true));
+  }
+
+  /** Number of scalar parameters (base model + classifier when added). */
+  numParams(): number {
+    let n = 0;
+    for (const p of this.params.values()) n += p.size;
+    return n;
+  }
+
+  /** Adds (or replaces) `clf.weight [E, nOut]` ~ N(0, initStd) and `clf.bias [nOut]` = 0. */
+  addClassifier(nOut: number): void {
+    if (!Number.isInteger(nOut) || nOut < 1) {
+      throw new ConfigError(`classifier needs an integer nOut >= 1, got ${nOut}`);
+    }
+    for (const k of ["clf.weight", "clf.bias"]) {
+      this.params.get(k)?.dispose();
+      this.params.delete(k);
+    }
+    const base = lstmParameterShapes(this.config).length;
+    this.params.set("clf.weight", this.#init("clf.weight", [this.config.nEmbd, nOut], base));
+    this.params.set("clf.bias", this.#init("clf.bias", [nOut], base + 1));
+  }
+
+  #p(name: string): tf.Variable {
+    const p = this.params.get(name);
+    if (!p) throw new ConfigError(`model has no parameter ${name}`, { fix: "addClassifier()" });
+    return p;
+  }
+
+  #dropout(x: tf.Tensor, p: number, opts: ForwardOptions, site: number, shape?: number[]) {
+    if (!opts.training || p === 0) return x;
+    const s = shape ?? x.shape;
+    const n = s.reduce((a, b) => a * b, 1);
+    const mask = dropoutMask(n, p, mixSeed(this.seed, opts.seed ?? 0, site));
+    return tf.mul(x, tf.tensor(mask, s, "float32"));
+  }
+
+  #opts(opts: ForwardOptions): ForwardOptions {
+    if (!opts.training || opts.seed !== undefined) return opts;
+    return { ...opts, seed: 0x7fff0000 + this.#dropoutCalls++ };
+  }
+
+  #checkIds(ids: tf.Tensor): [number, number] {
+    if (ids.rank !== 2) throw new ConfigError(`ids must be [B, T], got [${ids.shape}]`);
+    const [B, T] = ids.shape;
+    if (T < 1 || B < 1) throw new ConfigError(`ids must be non-empty, got [${ids.shape}]`);
+    return [B, T];
+  }
+
+  /** Token embedding of time-major int32 `ids [T, B]` → `[T*B, E]` (segment-sum gradient). */
+  #embed(ids: tf.Tensor2D): tf.Tensor2D {
+    const V = this.config.vocabSize + this.config.nSpecial;
+    const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [wte, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+      const flat = tf.reshape(ids, [ids.size]) as tf.Tensor1D;
+      save([flat]);
+      return {
+        value: tf.gather(wte, flat),
+        gradFunc: (dy: tf.Tensor, [flat]: tf.Tensor[]) => [
+          tf.unsortedSegmentSum(dy, flat as tf.Tensor1D, V), // [V, E]
+        ],
+      };
+    });
+    return f(this.#p("tokens_embed.weight")) as tf.Tensor2D;
+  }
+
+  /**
+   * Features `[B, T, E]` of int32 `ids [B, T]`: embedding, dropout, LSTM, dropout, projection.
+   * Any length T >= 1 works (nCtx only sets the training windows).
+   */
+  hidden(ids: Ids, opts: ForwardOptions = {}): tf.Tensor3D {
+    ensureKernels();
+    const o = this.#opts(opts);
+    const t = asInt32(ids) as tf.Tensor2D;
+    const [B, T] = this.#checkIds(t);
+    const { nEmbd: E, nHidden: H, dropout: p } = this.config;
+    // √E: N(0, initStd) rows (sized for the tied softmax) become inputs of std initStd·√E
+    const emb = tf.mul(this.#embed(tf.transpose(t)), Math.sqrt(E)); // [T*B, E], time-major
+    const x = this.#dropout(emb, p, o, SITE_EMBD);
+    const xp = linear(
+      x as tf.Tensor2D,
+      this.#p("lstm.weight_ih") as tf.Tensor2D,
+      this.#p("lstm.bias") as tf.Tensor1D,
+    ); // [T*B, 4H]
+    const hs = lstmSequence(
+      tf.reshape(xp, [T, B, 4 * H]),
+      this.#p("lstm.weight_hh") as tf.Tensor2D,
+    ); // [T, B, H]
+    const y = this.#dropout(tf.reshape(hs, [T * B, H]), p, o, SITE_OUT) as tf.Tensor2D;
+    const out = linear(
+      y,
+      this.#p("lstm.proj.weight") as tf.Tensor2D,
+      this.#p("lstm.proj.bias") as tf.Tensor1D,
+    ); // [T*B, E]
+    return tf.transpose(tf.reshape(out, [T, B, E]), [1, 0, 2]); // [B, T, E]
+  }
+
+  /** LM logits `[..., V + nSpecial]` of features `h [..., E]` (tied to `tokens_embed`). */
+  lmHead(h: tf.Tensor): tf.Tensor {
+    const E = this.config.nEmbd;
+    const z = tiedLogits(
+      tf.reshape(h, [-1, E]) as tf.Tensor2D,
+      this.#p("tokens_embed.weight") as tf.Tensor2D,
+    );
+    return tf.reshape(z, [...h.shape.slice(0, -1), z.shape[1]]);
+  }
+
+  /** LM logits `[B, T, V + nSpecial]` of int32 `ids [B, T]`. */
+  lmLogitsTensor(ids: Ids, opts: ForwardOptions = {}): tf.Tensor3D {
+    return this.lmHead(this.hidden(ids, opts)) as tf.Tensor3D;
+  }
+
+  /**
+   * Mean next-token cross-entropy of features `h [B, T, E]` against `ids [B, T]`, with the
+   * same mask semantics as {@link Gpt1Model.lmLossFromHidden} (per-sequence mean over the
+   * masked next tokens, then the batch mean).
+   */
+  lmLossFromHidden(h: tf.Tensor3D, ids: Ids, mask?: tf.Tensor2D): tf.Scalar {
+    const [B, T, E] = h.shape;
+    if (T < 2) throw new ConfigError("the LM loss needs sequences of at least 2 tokens");
+    const t = asInt32(ids) as tf.Tensor2D;
+    const N = B * (T - 1);
+    const hs = tf.reshape(tf.slice(h, [0, 0, 0], [B, T - 1, E]), [N, E]) as tf.Tensor2D;
+    const targets = tf.reshape(tf.slice(t, [0, 1], [B, T - 1]), [N]) as tf.Tensor1D;
+    let w: tf.Tensor1D;
+    if (mask) {
+      const m = tf.slice(tf.cast(mask, "float32"), [0, 1], [B, T - 1]); // [B, T-1]
+      const den = tf.maximum(tf.sum(m, 1, true), 1e-30); // [B, 1]
+      w = tf.reshape(tf.div(m, tf.mul(den, B)), [N]) as tf.Tensor1D;
+    } else {
+      w = tf.fill([N], 1 / N) as tf.Tensor1D;
+    }
+    const z = tiedLogits(hs, this.#p("tokens_embed.weight") as tf.Tensor2D); // [N, V]
+    return crossEntropy(z, targets, w);
+  }
+
+  /** Mean next-token cross-entropy of int32 `ids [B, T]` (see {@link LmLossOptions}). */
+  lmLossTensor(ids: Ids, opts: LmLossOptions = {}): tf.Scalar {
+    const t = asInt32(ids);
+    return this.lmLossFromHidden(this.hidden(t, opts), t, opts.mask);
+  }
+
+  /** Features at position `pos[b]` of each sequence: `h [B, T, E]`, int32 `pos [B]` → `[B, E]`. */
+  pool(h: tf.Tensor3D, pos: Ids): tf.Tensor2D {
+    const [B, T, E] = h.shape;
+    const idx = tf.add(tf.mul(tf.range(0, B, 1, "int32"), tf.scalar(T, "int32")), asInt32(pos));
+    return tf.gather(tf.reshape(h, [B * T, E]), idx) as tf.Tensor2D;
+  }
+
+  /** Dropout `clfPdrop` (mask shape `maskShape`, default the features') then `clf`: `[M, nOut]`. */
+  classifierHead(feats: tf.Tensor, opts: ForwardOptions = {}, maskShape?: number[]): tf.Tensor2D {
+    const d = this.#dropout(feats, this.config.clfPdrop, this.#opts(opts), SITE_CLF, maskShape);
+    return linear(
+      tf.reshape(d, [-1, this.config.nEmbd]) as tf.Tensor2D,
+      this.#p("clf.weight") as tf.Tensor2D,
+      this.#p("clf.bias") as tf.Tensor1D,
+    );
+  }
+
+  /** Value and gradients of `f` with respect to every parameter, keyed by parameter name. */
+  valueAndGrads(f: () => tf.Scalar): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
+    const byVar = new Map<string, string>();
+    for (const [name, v] of this.params) byVar.set(v.name, name);
+    const { value, grads } = tf.variableGrads(f, [...this.params.values()]);
+    const out = new Map<string, tf.Tensor>();
+    for (const [vname, g] of Object.entries(grads)) out.set(byVar.get(vname)!, g);
+    return { value, grads: out };
+  }
+
+  #checkPlain(ids: number[][]): void {
+    const V = this.config.vocabSize + this.config.nSpecial;
+    if (!Array.isArray(ids) || ids.length === 0 || !Array.isArray(ids[0])) {
+      throw new ConfigError("ids must be a non-empty number[][]");
+    }
+    const T = ids[0].length;
+    for (const row of ids) {
+      if (row.length !== T) throw new ConfigError("all rows of ids must have the same length");
+      for (const v of row) {
+        if (!Number.isInteger(v) || v < 0 || v >= V) {
+          throw new ConfigError(`token id ${v} is not in [0, ${V - 1}]`);
+        }
+      }
+    }
+  }
+
+  /** LM logits `[B][T][V + nSpecial]` of `ids` in eval mode, as plain arrays. */
+  async logits(ids: number[][]): Promise<number[][][]> {
+    this.#checkPlain(ids);
+    const z = tf.tidy(() => this.lmLogitsTensor(ids));
+    try {
+      return await z.array();
+    } finally {
+      z.dispose();
+    }
+  }
+
+  /** Mean next-token cross-entropy over all shifted positions of `ids`, eval mode. */
+  async lmLoss(ids: number[][]): Promise<number> {
+    this.#checkPlain(ids);
+    const l = tf.tidy(() => this.lmLossTensor(ids));
+    try {
+      return (await l.data())[0];
+    } finally {
+      l.dispose();
+    }
+  }
+
+  /**
+   * Sets weights by name; every name must be a parameter and every size must match, all
+   * checked before anything is written (CheckpointError names the tensor).
+   */
+  setWeights(named: Map<string, Float32Array | tf.Tensor>): void {
+    for (const [name, v] of named) {
+      const p = this.params.get(name);
+      if (!p) {
+        throw new CheckpointError(`unknown tensor "${name}" for this LSTM model`, {
+          fix: name.startsWith("clf.")
+            ? "call addClassifier(nOut) first"
+            : "use the names of lstmParameterShapes()",
+        });
+      }
+      const ok = v instanceof tf.Tensor
+        ? tf.util.arraysEqual(v.shape, p.shape)
+        : v.length === p.size;
+      if (!ok) {
+        const got = v instanceof tf.Tensor ? `shape [${v.shape}]` : `${v.length} values`;
+        throw new CheckpointError(
+          `tensor "${name}" has ${got}, the model expects [${p.shape}] (${p.size} values)`,
+          { fix: "check the config (vocabSize, nSpecial, nEmbd, nHidden) of the checkpoint" },
+        );
+      }
+    }
+    for (const [name, v] of named) {
+      const p = this.params.get(name)!;
+      tf.tidy(() => {
+        const t = v instanceof tf.Tensor ? v : tf.tensor(v, p.shape, "float32");
+        p.assign(tf.reshape(tf.cast(t, "float32"), p.shape));
+      });
+    }
+  }
+
+  /** All weights as `Float32Array`s (cpu/wasm/tensorflow; on webgpu use {@link readWeights}). */
+  getWeights(): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    for (const [name, p] of this.params) out.set(name, p.dataSync() as Float32Array);
+    return out;
+  }
+
+  /** All weights as `Float32Array`s, read asynchronously (works on every backend). */
+  async readWeights(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const [name, p] of this.params) out.set(name, (await p.data()) as Float32Array);
+    return out;
+  }
+
+  /**
+   * Transfer as GPT-1's `n_transfer`: `-1` nothing, `0` the token embedding (the first
+   * `min(source rows, vocabSize)` rows, so special tokens keep their fresh init), `1` the
+   * embedding + the LSTM + the projection. Returns the names written.
+   */
+  transferFrom(src: Map<string, Float32Array>, nTransfer: number): string[] {
+    const E = this.config.nEmbd;
+    if (!Number.isInteger(nTransfer) || nTransfer < -1 || nTransfer > 1) {
+      throw new ConfigError(`nTransfer must be -1, 0 or 1 for the LSTM, got ${nTransfer}`);
+    }
+    if (nTransfer < 0) return [];
+    const need = (name: string) => {
+      const a = src.get(name);
+      if (!a) {
+        throw new CheckpointError(`source weights lack "${name}"`, {
+          fix: "transfer from an LSTM checkpoint",
+        });
+      }
+      return a;
+    };
+    const a = need("tokens_embed.weight");
+    if (a.length % E !== 0) {
+      throw new CheckpointError(
+        `"tokens_embed.weight" has ${a.length} values, not a multiple of E=${E}`,
+        {
+          fix: "transfer between models of the same width",
+        },
+      );
+    }
+    const updates = new Map<string, Float32Array | tf.Tensor>();
+    try {
+      const p = this.params.get("tokens_embed.weight")!;
+      const rows = Math.min(a.length / E, this.config.vocabSize);
+      updates.set(
+        "tokens_embed.weight",
+        tf.tidy(() =>
+          tf.concat([
+            tf.tensor2d(a.subarray(0, rows * E), [rows, E]),
+            tf.slice(p, [rows, 0], [p.shape[0] - rows, E]),
+          ], 0)
+        ),
+      );
+      if (nTransfer >= 1) {
+        for (const [name] of lstmParameterShapes(this.config).slice(1)) {
+          updates.set(name, need(name));
+        }
+      }
+      this.setWeights(updates);
+    } finally {
+      for (const v of updates.values()) if (v instanceof tf.Tensor) v.dispose();
+    }
+    return [...updates.keys()];
+  }
+
+  /** Frees every parameter. */
+  dispose(): void {
+    for (const p of this.params.values()) p.dispose();
+    this.params.clear();
+  }
+}
+
+/** `new LstmModel(config, opts)`. */
+export function createLstmModel(config: LstmConfig, opts: ModelOptions = {}): LstmModel {
+  return new LstmModel(config, opts);
+}

@@ -1,0 +1,1387 @@
+/**
+ * The one-command reproduction (`deno task reproduce [--scale smoke|small|paper]`): pre-training
+ * on the corpus → fine-tuning every task with data (Table 5's three variants) → the
+ * layers-transferred ablation (Figure 2 left) → zero-shot curves over the checkpoints (Figure 2
+ * right) → `<outDir>/report.html`, every chart and paper-side-by-side table in one offline page.
+ *
+ * Each scale's settings are plain data ({@link REPRODUCE_SCALES}). Each stage is a function the
+ * notebooks call too; it writes a stamp (`reproduce-stage.json`) into its folder holding a hash
+ * of its settings and of the stage it builds on, so a rerun reuses finished stages, resumes a
+ * killed one, and recomputes (after deleting its folder) one whose settings changed. A folder
+ * that holds results without a stamp (committed results) is never touched.
+ *
+ * @example
+ * ```ts
+ * import { reproduce } from "./reproduce.ts";
+ * const r = await reproduce({ scale: "smoke" });
+ * console.log(r.report); // results/_scratch/reproduce-smoke/report.html
+ * ```
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { ConfigError, DataError } from "./errors.ts";
+import { exists, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
+import { type Progress, silentProgress } from "./progress.ts";
+import { makeConfig, type PresetName } from "./config.ts";
+import { sha256Hex } from "./data.ts";
+import { selectBackend } from "./backend.ts";
+import { checkpointName, type LogRecord, pretrain } from "./train.ts";
+import {
+  ablateLayers,
+  evaluateText,
+  type LayersRow,
+  loadVocab,
+  prepareLmData,
+  PRETRAIN_SETTINGS,
+  REPO_ROOT,
+  runTable5,
+  saveVocab,
+  TABLE5_TASKS,
+  TABLE5_VARIANTS,
+  type Table5Cell,
+  table5Markdown,
+  type TextEval,
+} from "./experiments.ts";
+import { buildInputs, getTask, loadTask } from "./tasks/mod.ts";
+import { specialsFor } from "./transforms.ts";
+import { taskSplits } from "./finetune.ts";
+import type { Gpt1Tokenizer } from "./tokenizer/bpe.ts";
+import {
+  readZeroShot,
+  ZEROSHOT_CAPS,
+  zeroShotCurves,
+  type ZeroShotRow,
+  type ZeroShotTaskName,
+} from "./zeroshot.ts";
+import { FIGURE2_LAYERS, PAPER_FACTS } from "./paper.ts";
+import { spearman } from "./metrics.ts";
+import { type Figure, type LayerRow, layersChart } from "./plot.ts";
+import {
+  environmentRows,
+  type ReportSection,
+  resultSections,
+  type Row,
+  writeReport,
+} from "./report.ts";
+import {
+  display,
+  inNotebook,
+  type LiveDisplay,
+  liveDisplay,
+  showMarkdown,
+  showTable,
+} from "./jupyter.ts";
+
+// ---------------------------------------------------------------------------------------------
+// settings as data
+
+/** How much work a run does: `smoke` (CI, minutes), `small` (CPU hours), `paper` (GPU). */
+export type Scale = "smoke" | "small" | "paper";
+
+/** The scales, smallest first. */
+export const SCALES: readonly Scale[] = ["smoke", "small", "paper"];
+
+/** Pre-training settings. Paths starting with `{data}/` are inside the datasets folder. */
+export interface PretrainStageSettings {
+  /** Model preset. */
+  preset: PresetName;
+  /** Corpus specs in order (`embedded`, files, folders); the order enters the vocabulary hash. */
+  corpus: readonly string[];
+  /** `train` (BPE learned on the corpus) or `gpt1` (the released vocabulary). */
+  vocab: string;
+  /** Merges learned when `vocab` is `train`. */
+  merges: number;
+  /** Total updates. */
+  steps: number;
+  /** Windows per batch. */
+  batchSize: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Warmup updates. */
+  warmupSteps: number;
+  /** Validation every N updates. */
+  evalEvery: number;
+  /** Validation windows per evaluation. */
+  evalWindows: number;
+  /** Resumable-checkpoint interval. */
+  ckptEvery: number;
+  /** Seed. */
+  seed: number;
+  /** A held-out book for a final per-word perplexity, or null. */
+  evalText: string | null;
+  /** Cap on the windows of `evalText` evaluated (null: all). */
+  evalTextWindows: number | null;
+}
+
+/** Fine-tuning settings of Table 5 (full / w/o pre-training / w/o aux LM per task). */
+export interface Table5StageSettings {
+  /** Task registry names; those without data are skipped. */
+  tasks: readonly string[];
+  /** Variant keys (`full`, `no-pretrain`, `no-aux`). */
+  variants: readonly string[];
+  /** Cap on training examples per task (null: all). */
+  maxTrain: number | null;
+  /** Cap on evaluation examples per task (null: all). */
+  maxEval: number | null;
+  /** Epochs. */
+  epochs: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Seed. */
+  seed: number;
+}
+
+/** Settings of the layers-transferred ablation (Figure 2 left). */
+export interface LayersStageSettings {
+  /** Tasks, one ablation each; those without data are skipped. */
+  tasks: readonly string[];
+  /** Transfer counts (-1 nothing, 0 embeddings, k blocks); null: every count -1..L. */
+  layers: readonly number[] | null;
+  /** Cap on training examples (null: all). */
+  maxTrain: number | null;
+  /** Cap on evaluation examples (null: all). */
+  maxEval: number | null;
+  /** Epochs. */
+  epochs: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Auxiliary LM weight. */
+  auxLm: number;
+  /** Seed. */
+  seed: number;
+}
+
+/** Settings of the zero-shot curves (Figure 2 right). */
+export interface ZeroShotStageSettings {
+  /** Tasks (null: every task with data). */
+  tasks: readonly ZeroShotTaskName[] | null;
+  /** Examples per task (evenly spaced samples). */
+  maxExamples: Readonly<Partial<Record<ZeroShotTaskName | "colaTrain", number>>>;
+  /** Windows per forward pass. */
+  batchSize: number;
+}
+
+/** Everything one scale runs. */
+export interface ReproduceSettings {
+  /** The scale. */
+  scale: Scale;
+  /** One sentence saying what this scale is for. */
+  about: string;
+  /** Pre-training. */
+  pretrain: PretrainStageSettings;
+  /** Table 5 fine-tuning (also our column of Tables 2–4). */
+  table5: Table5StageSettings;
+  /** Figure 2 left. */
+  layers: LayersStageSettings;
+  /** Figure 2 right. */
+  zeroshot: ZeroShotStageSettings;
+}
+
+/** The 22 Gutenberg books of the committed `small` run, in its order (sherlock.txt held out). */
+export const GUTENBERG_BOOKS: readonly string[] = [
+  "alice_in_wonderland.txt",
+  "austen-emma.txt",
+  "austen-persuasion.txt",
+  "austen-sense.txt",
+  "blake-poems.txt",
+  "blake-songs.txt",
+  "canterbury_tales.txt",
+  "gullivers_travels.txt",
+  "ivanhoe.txt",
+  "leviathan.txt",
+  "melville-moby_dick.txt",
+  "milton-paradise.txt",
+  "platon.txt",
+  "pride_and_prejudice.txt",
+  "shakespeare-caesar.txt",
+  "shakespeare-hamlet.txt",
+  "shakespeare-macbeth.txt",
+  "tinyshakespeare.txt",
+  "tom_sawyer.txt",
+  "us_constitution.txt",
+  "war_and_piece.txt",
+  "whitman-leaves.txt",
+];
+
+const books = GUTENBERG_BOOKS.map((b) => `{data}/pretrain_gutenberg/${b}`);
+const HELD_OUT = "{data}/pretrain_gutenberg/sherlock.txt";
+
+function freeze<T>(s: T): Readonly<T> {
+  for (const v of Object.values(s as object)) {
+    if (typeof v === "object" && v !== null) freeze(v);
+  }
+  return Object.freeze(s);
+}
+
+/**
+ * The settings of each scale.
+ * - `smoke`: the `tiny` model (2 layers, width 64) on the embedded corpus (its whole 18 MB is
+ *   tokenized in seconds), 512 updates; three tasks (one of each of Tables 2–4) with 512
+ *   training examples; every transfer count of the 2-layer model on RTE; zero-shot on about a
+ *   hundred examples per task. A pipeline check in a few minutes on two CPU cores (fine-tuning
+ *   at 4× the paper's learning rate, for the tiny model): its numbers mean nothing.
+ * - `small`: the settings of the committed results (`results/small`, `results/table5`,
+ *   `results/layers-*`): the `small` model on the embedded corpus plus 22 Gutenberg books.
+ * - `paper`: the paper's settings (12 layers, the released vocabulary, batch 64 × 512, every
+ *   example); a GPU job. BooksCorpus is not available: the corpus is the one of `small`.
+ */
+export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings>>> = freeze({
+  smoke: {
+    scale: "smoke",
+    about: "a pipeline check on the tiny model (minutes on a CPU); the numbers mean nothing",
+    pretrain: {
+      preset: "tiny",
+      corpus: ["embedded"],
+      vocab: "train",
+      merges: PRETRAIN_SETTINGS.tiny.merges,
+      steps: 512,
+      batchSize: 16,
+      lr: PRETRAIN_SETTINGS.tiny.lr,
+      warmupSteps: 50,
+      evalEvery: 64,
+      evalWindows: 64,
+      ckptEvery: 128,
+      seed: 42,
+      evalText: HELD_OUT,
+      evalTextWindows: 200,
+    },
+    table5: {
+      tasks: ["sst2", "rte", "storycloze"],
+      variants: TABLE5_VARIANTS.map((v) => v.key),
+      maxTrain: 512,
+      maxEval: 300,
+      epochs: 3,
+      lr: 2.5e-4,
+      seed: 42,
+    },
+    layers: {
+      tasks: ["rte"],
+      layers: [-1, 0, 1, 2],
+      maxTrain: 512,
+      maxEval: 300,
+      epochs: 3,
+      lr: 2.5e-4,
+      auxLm: 0.5,
+      seed: 42,
+    },
+    zeroshot: {
+      tasks: null,
+      maxExamples: { sst2: 100, cola: 100, colaTrain: 200, storycloze: 100, race: 50, wsc: 80 },
+      batchSize: 16,
+    },
+  },
+  small: {
+    scale: "small",
+    about: "the committed results: the small model (4 layers, width 256) pre-trained on CPU",
+    pretrain: {
+      preset: "small",
+      corpus: ["embedded", ...books],
+      vocab: "train",
+      merges: PRETRAIN_SETTINGS.small.merges,
+      steps: 1200,
+      batchSize: PRETRAIN_SETTINGS.small.batchSize,
+      lr: PRETRAIN_SETTINGS.small.lr,
+      warmupSteps: 150,
+      evalEvery: PRETRAIN_SETTINGS.small.evalEvery,
+      evalWindows: 64,
+      ckptEvery: PRETRAIN_SETTINGS.small.ckptEvery,
+      seed: 42,
+      evalText: HELD_OUT,
+      evalTextWindows: null,
+    },
+    table5: {
+      tasks: [...TABLE5_TASKS],
+      variants: TABLE5_VARIANTS.map((v) => v.key),
+      maxTrain: 1000,
+      maxEval: 500,
+      epochs: 3,
+      lr: 6.25e-5,
+      seed: 42,
+    },
+    layers: {
+      tasks: ["rte", "storycloze"],
+      layers: null,
+      maxTrain: 1000,
+      maxEval: 500,
+      epochs: 3,
+      lr: 6.25e-5,
+      auxLm: 0.5,
+      seed: 42,
+    },
+    zeroshot: { tasks: null, maxExamples: { ...ZEROSHOT_CAPS }, batchSize: 16 },
+  },
+  paper: {
+    scale: "paper",
+    about: "the paper's settings (12 layers, released vocabulary, batch 64 × 512): a GPU job",
+    pretrain: {
+      preset: "gpt1",
+      corpus: ["embedded", ...books],
+      vocab: PRETRAIN_SETTINGS.gpt1.vocab,
+      merges: PRETRAIN_SETTINGS.gpt1.merges,
+      steps: PRETRAIN_SETTINGS.gpt1.steps,
+      batchSize: PRETRAIN_SETTINGS.gpt1.batchSize,
+      lr: PRETRAIN_SETTINGS.gpt1.lr,
+      warmupSteps: PRETRAIN_SETTINGS.gpt1.warmupSteps,
+      evalEvery: PRETRAIN_SETTINGS.gpt1.evalEvery,
+      evalWindows: 64,
+      ckptEvery: PRETRAIN_SETTINGS.gpt1.ckptEvery,
+      seed: 42,
+      evalText: HELD_OUT,
+      evalTextWindows: null,
+    },
+    table5: {
+      tasks: [...TABLE5_TASKS],
+      variants: TABLE5_VARIANTS.map((v) => v.key),
+      maxTrain: null,
+      maxEval: null,
+      epochs: 3,
+      lr: 6.25e-5,
+      seed: 42,
+    },
+    layers: {
+      tasks: ["mnli-m", "race", "rte", "storycloze"],
+      layers: null,
+      maxTrain: null,
+      maxEval: null,
+      epochs: 3,
+      lr: 6.25e-5,
+      auxLm: 0.5,
+      seed: 42,
+    },
+    zeroshot: { tasks: null, maxExamples: { ...ZEROSHOT_CAPS }, batchSize: 16 },
+  },
+});
+
+/**
+ * The settings of a scale by name; ConfigError for an unknown one.
+ *
+ * @example
+ * ```ts
+ * reproduceSettings("smoke").pretrain.preset; // "tiny"
+ * ```
+ */
+export function reproduceSettings(scale: string): Readonly<ReproduceSettings> {
+  if (!(SCALES as readonly string[]).includes(scale)) {
+    throw new ConfigError(`unknown scale "${scale}"`, { fix: `use ${SCALES.join(" | ")}` });
+  }
+  return REPRODUCE_SCALES[scale as Scale];
+}
+
+/** A settings path with `{data}/` replaced by `dataRoot`; other specs unchanged. */
+export function resolveDataPath(spec: string, dataRoot: string): string {
+  return spec.startsWith("{data}/") ? join(dataRoot, spec.slice("{data}/".length)) : spec;
+}
+
+/** The datasets folder: `$GPT1_DATA`, else `../shared/datasets` beside the checkout. */
+export function defaultDataRoot(): string {
+  return Deno.env.get("GPT1_DATA") ?? resolve(REPO_ROOT, "..", "shared", "datasets");
+}
+
+/** The default output folder of a scale: `results/_scratch/reproduce-<scale>` (git-ignored). */
+export function defaultOutDir(scale: Scale): string {
+  return join(REPO_ROOT, "results", "_scratch", `reproduce-${scale}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// where results live
+
+/** The folders of one set of results. The zero-shot curves are `<pretrain>/zeroshot.json`. */
+export interface ResultLayout {
+  /** Pre-training run folder (`log.jsonl`, `ckpt-*.safetensors`, `vocab/`, `zeroshot.json`). */
+  pretrain: string;
+  /** Table 5 folder (`table5.json`, `table5.md`, one folder per fine-tuning run). */
+  table5: string;
+  /** One layers-ablation folder (`layers.json`) per task. */
+  layers: Readonly<Record<string, string>>;
+}
+
+/** The layout `reproduce` writes under `outDir`. */
+export function reproduceLayout(outDir: string, layersTasks: readonly string[]): ResultLayout {
+  return {
+    pretrain: join(outDir, "pretrain"),
+    table5: join(outDir, "table5"),
+    layers: Object.fromEntries(layersTasks.map((t) => [t, join(outDir, `layers-${t}`)])),
+  };
+}
+
+/** The committed results of the `small` scale (read-only: no stage ever writes there). */
+export function committedLayout(root: string = REPO_ROOT): ResultLayout {
+  const r = (p: string) => join(root, "results", p);
+  return {
+    pretrain: r("small"),
+    table5: r("table5"),
+    layers: { rte: r("layers-rte"), storycloze: r("layers-storycloze") },
+  };
+}
+
+/** The zero-shot file of a layout. */
+export function zeroShotPath(layout: ResultLayout): string {
+  return join(layout.pretrain, "zeroshot.json");
+}
+
+// ---------------------------------------------------------------------------------------------
+// stages
+
+/** What every stage needs besides its settings. */
+export interface StageContext {
+  /** The datasets folder (benchmarks, `pretrain_gutenberg/`). */
+  dataRoot: string;
+  /** Vocabulary and token caches (default `results/_cache`). */
+  cacheDir?: string;
+  /** A progress display per piece of work (default: none). */
+  progress?: (label: string) => Progress;
+  /** One line per event (default `console.log`). */
+  log?: (line: string) => void;
+  /** Recompute even when the stamp says the stage is done. */
+  fresh?: boolean;
+}
+
+/** The outcome of one stage. */
+export interface StageResult {
+  /** Stage name (`pretrain`, `table5`, `layers`, `zeroshot`, `report`). */
+  stage: string;
+  /** `ran` (computed now), `reused` (finished earlier, same settings), `skipped` (no data). */
+  status: "ran" | "reused" | "skipped";
+  /** Wall-clock seconds of this call. */
+  seconds: number;
+  /** One line about what happened. */
+  note: string;
+}
+
+/** File name of a stage stamp (the zero-shot stage uses `zeroshot-stage.json`). */
+export const STAMP_FILE = "reproduce-stage.json";
+const ZS_STAMP = "zeroshot-stage.json";
+
+interface Stamp {
+  stage: string;
+  key: string;
+  finished: boolean;
+  settings: unknown;
+  seconds?: number;
+  note?: string;
+}
+
+/** A short hash of a stage's settings and of the stamp key of the stage it builds on. */
+export function stageKey(stage: string, settings: unknown, upstream = ""): string {
+  return sha256Hex(JSON.stringify({ stage, settings, upstream })).slice(0, 16);
+}
+
+async function readStamp(dir: string, file = STAMP_FILE): Promise<Stamp | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(dir, file))) as Stamp;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new DataError(`unreadable stage stamp: ${(e as Error).message}`, {
+      file: join(dir, file),
+      fix: "delete the folder to recompute the stage",
+    });
+  }
+}
+
+/** The stamp key of a finished or started stage folder, or "" when there is none. */
+export async function stampKey(dir: string): Promise<string> {
+  return (await readStamp(dir))?.key ?? "";
+}
+
+async function isEmptyDir(dir: string): Promise<boolean> {
+  try {
+    for await (const _ of Deno.readDir(dir)) return false;
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return true;
+    throw e;
+  }
+}
+
+/**
+ * Decides what a stage does with its folder: `done` (finished with these settings), `resume`
+ * (started with these settings), `new` (nothing yet; a folder from other settings is deleted).
+ * A non-empty folder without a stamp is refused: it holds results reproduce did not write.
+ */
+async function claim(
+  dir: string,
+  stage: string,
+  key: string,
+  settings: unknown,
+  fresh: boolean,
+): Promise<"done" | "resume" | "new"> {
+  const s = await readStamp(dir);
+  if (s && s.key === key && !fresh) return s.finished ? "done" : "resume";
+  if (!s && !(await isEmptyDir(dir))) {
+    throw new ConfigError("the folder holds results that reproduce did not write", {
+      file: dir,
+      fix: "choose another output folder (--out), or delete this one",
+    });
+  }
+  if (s) await Deno.remove(dir, { recursive: true });
+  await Deno.mkdir(dir, { recursive: true });
+  await writeJsonAtomic(join(dir, STAMP_FILE), { stage, key, finished: false, settings });
+  return "new";
+}
+
+async function finishStamp(dir: string, extra: { seconds: number; note: string }, file?: string) {
+  const s = await readStamp(dir, file);
+  if (!s) return;
+  await writeJsonAtomic(join(dir, file ?? STAMP_FILE), { ...s, finished: true, ...extra });
+}
+
+function ctxDefaults(ctx: StageContext) {
+  return {
+    cacheDir: ctx.cacheDir ?? join(REPO_ROOT, "results", "_cache"),
+    progress: ctx.progress ?? (() => silentProgress),
+    log: ctx.log ?? ((l: string) => console.log(l)),
+    fresh: ctx.fresh ?? false,
+  };
+}
+
+const elapsed = (t0: number) => (performance.now() - t0) / 1000;
+
+/** The final checkpoint of a pre-training stage (`ckpt-<steps>.safetensors`). */
+export function finalCheckpoint(layout: ResultLayout, s: Readonly<ReproduceSettings>): string {
+  return join(layout.pretrain, checkpointName(s.pretrain.steps));
+}
+
+/** Extra options of {@link runPretrainStage}. */
+export interface PretrainStageOptions {
+  /** Stop after this many updates of this call (the stage stays open; the next call resumes). */
+  stopAfter?: number;
+  /** Receives each log record (for a live chart). */
+  onLog?: (rec: LogRecord) => void;
+}
+
+/**
+ * Pre-training: corpus → vocabulary → token cache → LM training into `layout.pretrain`
+ * (`vocab/`, `log.jsonl`, `ckpt-<step>.safetensors` at 2^k steps and at the end), then the
+ * per-word perplexity on the held-out book (`eval-text.json`) when it is there. Resumes a
+ * stopped run from its `latest.safetensors`. Select a backend first.
+ */
+export async function runPretrainStage(
+  s: Readonly<ReproduceSettings>,
+  layout: ResultLayout,
+  ctx: StageContext,
+  opts: PretrainStageOptions = {},
+): Promise<StageResult> {
+  const c = ctxDefaults(ctx);
+  const p = s.pretrain;
+  const dir = layout.pretrain;
+  const t0 = performance.now();
+  const state = await claim(dir, "pretrain", stageKey("pretrain", p), p, c.fresh);
+  if (state === "done") {
+    return { stage: "pretrain", status: "reused", seconds: 0, note: `finished earlier: ${dir}` };
+  }
+  const corpus = p.corpus.map((spec) => resolveDataPath(spec, ctx.dataRoot));
+  for (const spec of corpus) {
+    if (spec !== "embedded" && !(await exists(spec))) {
+      throw new DataError(`the ${s.scale} corpus needs this file`, {
+        file: spec,
+        fix: "pass the datasets folder (--data / GPT1_DATA), or run --scale smoke",
+      });
+    }
+  }
+  const data = await prepareLmData({
+    corpus,
+    vocab: p.vocab,
+    merges: p.merges,
+    cacheDir: c.cacheDir,
+    progress: c.progress("corpus"),
+    warn: (m) => c.log(`warning: ${m}`),
+  });
+  await saveVocab(data.tokenizer, join(dir, "vocab"));
+  const config = makeConfig(p.preset, { vocabSize: data.tokenizer.vocabSize });
+  const r = await pretrain({
+    config,
+    train: data.cache.train,
+    valid: data.cache.valid,
+    outDir: dir,
+    steps: p.steps,
+    batchSize: p.batchSize,
+    lr: p.lr,
+    warmupSteps: p.warmupSteps,
+    seed: p.seed,
+    evalEvery: p.evalEvery,
+    evalWindows: p.evalWindows,
+    ckptEvery: p.ckptEvery,
+    resume: state === "resume",
+    stopAfter: opts.stopAfter,
+    vocabHash: data.tokenizer.hash,
+    progress: c.progress("pretrain"),
+    onLog: opts.onLog,
+    runInfo: {
+      preset: p.preset,
+      corpus: p.corpus,
+      vocab: { dir: "vocab", size: data.tokenizer.vocabSize, hash: data.tokenizer.hash },
+      cache: data.cache.manifest.counts,
+      reproduce: s.scale,
+    },
+  });
+  try {
+    if (r.step < p.steps) {
+      return {
+        stage: "pretrain",
+        status: "ran",
+        seconds: elapsed(t0),
+        note: `stopped at update ${r.step} of ${p.steps} (call again to continue)`,
+      };
+    }
+    let note = `${p.steps} updates, validation loss ${r.validLoss?.toFixed(3) ?? "–"}`;
+    const held = p.evalText ? resolveDataPath(p.evalText, ctx.dataRoot) : null;
+    if (held && (await exists(held))) {
+      const ev = await evaluateText(r.model, data.tokenizer, held, {
+        maxWindows: p.evalTextWindows ?? undefined,
+      });
+      await writeJsonAtomic(join(dir, "eval-text.json"), ev);
+      note += `; held-out ${ev.source.split("/").pop()}: ${ev.wordPerplexity.toFixed(1)} ` +
+        "perplexity per word";
+    } else if (held) c.log(`pretrain: no held-out text at ${held}; per-word perplexity skipped`);
+    const seconds = elapsed(t0);
+    await finishStamp(dir, { seconds, note });
+    return { stage: "pretrain", status: "ran", seconds, note };
+  } finally {
+    r.model.dispose();
+  }
+}
+
+async function withData(dataRoot: string, tasks: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of tasks) if (await exists(join(dataRoot, getTask(t).folder))) out.push(t);
+  return out;
+}
+
+async function needFinished(layout: ResultLayout, s: Readonly<ReproduceSettings>) {
+  const st = await readStamp(layout.pretrain);
+  if (!st?.finished || !(await exists(finalCheckpoint(layout, s)))) {
+    throw new ConfigError("pre-training has not finished", {
+      file: layout.pretrain,
+      fix: "run the pre-training stage first (runPretrainStage)",
+    });
+  }
+  return st.key;
+}
+
+/** Extra options of {@link runTable5Stage}: compute only part of the table now. */
+export interface Table5StageOptions {
+  /** Only these variants this time (the stage stays open until every variant is done). */
+  variants?: readonly string[];
+  /** Only these tasks this time. */
+  tasks?: readonly string[];
+}
+
+/**
+ * Table 5 at this scale: each task with data fine-tuned as the full model, without
+ * pre-training and without the auxiliary LM, from the stage's final checkpoint
+ * (`layout.table5/table5.json` + `table5.md`). Its `full` cells are our column of Tables 2–4.
+ */
+export async function runTable5Stage(
+  s: Readonly<ReproduceSettings>,
+  layout: ResultLayout,
+  ctx: StageContext,
+  opts: Table5StageOptions = {},
+): Promise<StageResult> {
+  const c = ctxDefaults(ctx);
+  const t = s.table5;
+  const t0 = performance.now();
+  const tasks = await withData(ctx.dataRoot, t.tasks);
+  if (tasks.length === 0) {
+    return skipped("table5", `no benchmark data under ${ctx.dataRoot}`);
+  }
+  const upstream = await needFinished(layout, s);
+  const dir = layout.table5;
+  const state = await claim(dir, "table5", stageKey("table5", { t, tasks }, upstream), t, c.fresh);
+  if (state === "done") {
+    return { stage: "table5", status: "reused", seconds: 0, note: `finished earlier: ${dir}` };
+  }
+  const cells = await runTable5({
+    ckpt: finalCheckpoint(layout, s),
+    tokenizer: await loadVocab(join(layout.pretrain, "vocab")),
+    dataRoot: ctx.dataRoot,
+    outDir: dir,
+    tasks: opts.tasks ? tasks.filter((x) => opts.tasks!.includes(x)) : tasks,
+    variants: opts.variants ?? t.variants,
+    maxTrain: t.maxTrain ?? undefined,
+    maxEval: t.maxEval ?? undefined,
+    epochs: t.epochs,
+    lr: t.lr,
+    seed: t.seed,
+    skipDone: true, // a new folder has no table5.json; a resumed one keeps its finished cells
+    progress: (task, v) => c.progress(`${task} ${v}`),
+  });
+  await writeFileAtomic(join(dir, "table5.md"), table5Markdown(cells));
+  const complete = tasks.every((task) =>
+    t.variants.every((v) => cells.some((x) => x.task === task && x.variant === v))
+  );
+  const note = `${cells.length} runs (${tasks.join(", ")})`;
+  const seconds = elapsed(t0);
+  if (complete) await finishStamp(dir, { seconds, note });
+  return { stage: "table5", status: "ran", seconds, note: complete ? note : `${note}, partial` };
+}
+
+function skipped(stage: string, note: string): StageResult {
+  return { stage, status: "skipped", seconds: 0, note };
+}
+
+/**
+ * Figure 2 left at this scale: one {@link ablateLayers} sweep per task with data, from the
+ * final checkpoint, into `layout.layers[task]/layers.json`.
+ */
+export async function runLayersStage(
+  s: Readonly<ReproduceSettings>,
+  layout: ResultLayout,
+  ctx: StageContext,
+): Promise<StageResult> {
+  const c = ctxDefaults(ctx);
+  const l = s.layers;
+  const t0 = performance.now();
+  const tasks = (await withData(ctx.dataRoot, l.tasks)).filter((t) => layout.layers[t]);
+  if (tasks.length === 0) return skipped("layers", `no data for ${l.tasks.join(", ")}`);
+  const upstream = await needFinished(layout, s);
+  const notes: string[] = [];
+  let ran = false;
+  for (const task of tasks) {
+    const dir = layout.layers[task];
+    const state = await claim(dir, "layers", stageKey("layers", { l, task }, upstream), l, c.fresh);
+    if (state === "done") {
+      notes.push(`${task}: finished earlier`);
+      continue;
+    }
+    ran = true;
+    const t1 = performance.now();
+    const rows = await ablateLayers({
+      task,
+      ckpt: finalCheckpoint(layout, s),
+      tokenizer: await loadVocab(join(layout.pretrain, "vocab")),
+      dataRoot: ctx.dataRoot,
+      outDir: dir,
+      layers: l.layers ? [...l.layers] : undefined,
+      maxTrain: l.maxTrain ?? undefined,
+      maxEval: l.maxEval ?? undefined,
+      epochs: l.epochs,
+      lr: l.lr,
+      auxLm: l.auxLm,
+      seed: l.seed,
+      skipDone: true,
+      progress: (n) => c.progress(`${task} transfer ${n}`),
+    });
+    const note = `${task}: ${rows.map((r) => `${r.x}→${r.valid.toFixed(1)}`).join(" ")}`;
+    await finishStamp(dir, { seconds: elapsed(t1), note });
+    notes.push(note);
+  }
+  return {
+    stage: "layers",
+    status: ran ? "ran" : "reused",
+    seconds: elapsed(t0),
+    note: notes.join("; "),
+  };
+}
+
+const ZS_FOLDERS: Record<ZeroShotTaskName, string> = {
+  sst2: "SST-2",
+  cola: "CoLA",
+  storycloze: "StoryCloze",
+  race: "RACE",
+  wsc: "WSC",
+};
+
+/**
+ * Figure 2 right at this scale: the four zero-shot heuristics on every checkpoint of the
+ * pre-training run (`<pretrain>/zeroshot.json`); points already computed with the same
+ * settings are kept.
+ */
+export async function runZeroShotStage(
+  s: Readonly<ReproduceSettings>,
+  layout: ResultLayout,
+  ctx: StageContext,
+): Promise<StageResult> {
+  const c = ctxDefaults(ctx);
+  const z = s.zeroshot;
+  const t0 = performance.now();
+  const all = z.tasks ?? (Object.keys(ZS_FOLDERS) as ZeroShotTaskName[]);
+  const tasks: ZeroShotTaskName[] = [];
+  for (const t of all) if (await exists(join(ctx.dataRoot, ZS_FOLDERS[t]))) tasks.push(t);
+  if (tasks.length === 0) return skipped("zeroshot", `no zero-shot data under ${ctx.dataRoot}`);
+  const upstream = await needFinished(layout, s);
+  const key = stageKey("zeroshot", { z, tasks }, upstream);
+  const st = await readStamp(layout.pretrain, ZS_STAMP);
+  if (st?.key === key && st.finished && !c.fresh) {
+    return { stage: "zeroshot", status: "reused", seconds: 0, note: "finished earlier" };
+  }
+  const force = st?.key !== key || c.fresh;
+  await writeJsonAtomic(join(layout.pretrain, ZS_STAMP), {
+    stage: "zeroshot",
+    key,
+    finished: false,
+    settings: z,
+  });
+  const { rows } = await zeroShotCurves(layout.pretrain, {
+    dataRoot: ctx.dataRoot,
+    tasks,
+    maxExamples: { ...z.maxExamples },
+    batchSize: z.batchSize,
+    force,
+    progress: c.progress("zeroshot"),
+  });
+  const steps = new Set(rows.map((r) => r.step)).size;
+  const note = `${rows.length} points: ${tasks.join(", ")} on ${steps} checkpoints`;
+  const seconds = elapsed(t0);
+  await finishStamp(layout.pretrain, { seconds, note }, ZS_STAMP);
+  return { stage: "zeroshot", status: "ran", seconds, note };
+}
+
+// ---------------------------------------------------------------------------------------------
+// reading results back
+
+/** A point of Figure 2 left as charted: `nTransfer` on the paper's axis (0 = nothing). */
+export interface LayersPoint extends LayerRow {
+  /** Task title (legend). */
+  task: string;
+  /** Metric. */
+  metric: string;
+  /** Evaluation split. */
+  split: string;
+  /** Examples scored. */
+  n: number;
+}
+
+/**
+ * The layers ablations of a layout as chart rows: `ablateLayers`' `x` (the paper's axis:
+ * 0 = nothing, 1 = embeddings, k = embeddings + k−1 blocks) becomes `nTransfer`, the axis
+ * {@link layersChart} draws. Missing files give no rows.
+ */
+export async function readLayers(layout: ResultLayout): Promise<LayersPoint[]> {
+  const out: LayersPoint[] = [];
+  for (const [task, dir] of Object.entries(layout.layers)) {
+    const path = join(dir, "layers.json");
+    if (!(await exists(path))) continue;
+    let rows: LayersRow[];
+    try {
+      const j = JSON.parse(await Deno.readTextFile(path));
+      rows = Array.isArray(j) ? j : j.rows;
+      if (!Array.isArray(rows)) throw new Error("no rows array");
+    } catch (e) {
+      throw new DataError(`cannot read the layers ablation: ${(e as Error).message}`, {
+        file: path,
+        fix: "rerun the ablation (deno task gpt1 ablate-layers) or delete the file",
+      });
+    }
+    const title = getTask(task).title;
+    for (const r of rows) {
+      out.push({
+        task: title,
+        nTransfer: r.x ?? r.nTransfer + 1,
+        train: r.train,
+        valid: r.valid,
+        metric: r.metric,
+        split: r.split,
+        n: r.n,
+      });
+    }
+  }
+  return out;
+}
+
+/** The objects of a JSON-lines file, or `[]` when it is not there. */
+export async function readJsonl<T>(path: string): Promise<T[]> {
+  if (!(await exists(path))) return [];
+  const out: T[] = [];
+  (await Deno.readTextFile(path)).split("\n").forEach((l, i) => {
+    if (!l.trim()) return;
+    try {
+      out.push(JSON.parse(l));
+    } catch {
+      throw new DataError("not a JSON line", {
+        file: path,
+        line: i + 1,
+        fix: "delete the line (a resumed run rewrites it)",
+      });
+    }
+  });
+  return out;
+}
+
+/** The records of a pre-training run's `log.jsonl` (train and validation), or `[]`. */
+export async function readLog(runDir: string): Promise<LogRecord[]> {
+  return await readJsonl<LogRecord>(join(runDir, "log.jsonl"));
+}
+
+/** The folder of one Table 5 run (`<table5>/<task>-<variant>`, as `runTable5` names it). */
+export function table5RunDir(layout: ResultLayout, task: string, variant: string): string {
+  return join(layout.table5, `${task}-${variant}`);
+}
+
+/**
+ * Zero-shot rows pivoted for a table: one row per checkpoint (`updates`), one column per task
+ * with its raw score in the task's metric (`SST-2 (acc)`).
+ */
+export function zeroShotTable(rows: readonly ZeroShotRow[]): Row[] {
+  const steps = [...new Set(rows.map((r) => r.step))].sort((a, b) => a - b);
+  const col = (r: ZeroShotRow) => `${r.dataset} (${r.metric})`;
+  return steps.map((step) => {
+    const row: Row = { updates: step };
+    for (const r of rows.filter((r) => r.step === step)) row[col(r)] = r.raw;
+    return row;
+  });
+}
+
+/**
+ * One training example per task, as the model sees it after the paper's input transformations
+ * (Figure 1): `[s]` start, `[$]` delimiter, `[e]` classify (extract) around the decoded text
+ * spans; one row per input sequence (2 for similarity, K for multiple choice). Tasks without
+ * data are left out.
+ */
+export async function inputExamples(
+  tasks: readonly string[],
+  tok: Gpt1Tokenizer,
+  dataRoot: string,
+  nCtx: number,
+  maxChars = 90,
+): Promise<Row[]> {
+  const sp = specialsFor(tok.vocabSize);
+  const mark = new Map([[sp.start, "[s]"], [sp.delimiter, "[$]"], [sp.classify, "[e]"]]);
+  const rows: Row[] = [];
+  for (const name of await withData(dataRoot, tasks)) {
+    const task = getTask(name);
+    const { examples } = await loadTask(name, dataRoot, taskSplits(task).train);
+    if (examples.length === 0) continue;
+    const seqs = buildInputs(task, examples[0], (t) => tok.encode(t), sp, nCtx);
+    seqs.forEach((ids, i) => {
+      const parts: string[] = [];
+      let span: number[] = [];
+      const flush = () => {
+        if (!span.length) return;
+        const text = tok.decode(span);
+        parts.push(text.length > maxChars ? `${text.slice(0, maxChars - 1)}…` : text);
+        span = [];
+      };
+      for (const id of ids) {
+        if (mark.has(id)) {
+          flush();
+          parts.push(mark.get(id)!);
+        } else span.push(id);
+      }
+      flush();
+      rows.push({
+        task: task.title,
+        "input type": task.inputType,
+        sequence: `${i + 1} of ${seqs.length}`,
+        tokens: ids.length,
+        input: parts.join(" "),
+      });
+    });
+  }
+  return rows;
+}
+
+/**
+ * A figure shown once and redrawn in place as data arrive (a notebook's live loss curve):
+ * `update()` redraws at most every `intervalMs` (default 2 s), `flush()` draws the final
+ * state and waits for it. Outside a notebook only `flush()` prints (the text summary).
+ */
+export function liveFigure(
+  render: () => Figure,
+  intervalMs = 2000,
+): { update(): void; flush(): Promise<void> } {
+  const id = `gpt1-figure-${crypto.randomUUID()}`;
+  let chain: Promise<void> = Promise.resolve();
+  let shown = false;
+  let last = -Infinity;
+  const send = () => {
+    const fig = render();
+    const update = shown;
+    shown = true;
+    chain = chain.then(() => display(fig, { displayId: id, update }));
+  };
+  return {
+    update() {
+      if (!inNotebook()) return;
+      const now = performance.now();
+      if (now - last < intervalMs) return;
+      last = now;
+      send();
+    },
+    async flush() {
+      send();
+      await chain;
+    },
+  };
+}
+
+/** The cells of a layout's `table5.json`, or `[]` when there is none. */
+export async function readTable5(layout: ResultLayout): Promise<Table5Cell[]> {
+  const j = await readResult<{ cells?: Table5Cell[] }>(join(layout.table5, "table5.json"));
+  return j?.cells ?? [];
+}
+
+/** What a notebook does at a scale: where its results are, and whether it computes them. */
+export interface NotebookPlan {
+  /** Where the results are read from (and written to, when `compute`). */
+  layout: ResultLayout;
+  /** True: run the stages (reusing finished ones); false: only read. */
+  compute: boolean;
+  /** One line saying which. */
+  note: string;
+}
+
+/**
+ * A notebook's plan: `smoke` computes into `results/_scratch/reproduce-smoke` (the folder of
+ * `deno task reproduce`, so they share finished stages); `small` reads the committed results
+ * unless `recompute` (then `results/_scratch/reproduce-small`, never over committed files);
+ * `paper` reads `results/_scratch/reproduce-paper` and computes only when `recompute`.
+ */
+export function notebookPlan(scale: Scale, recompute: boolean): NotebookPlan {
+  const s = reproduceSettings(scale);
+  const scratch = reproduceLayout(defaultOutDir(scale), s.layers.tasks);
+  if (scale === "small" && !recompute) {
+    return {
+      layout: committedLayout(),
+      compute: false,
+      note: "reading the committed results under results/ (GPT1_RECOMPUTE=1 recomputes them " +
+        "into results/_scratch/reproduce-small)",
+    };
+  }
+  const compute = scale === "smoke" || recompute;
+  return {
+    layout: scratch,
+    compute,
+    note: compute
+      ? `computing into ${defaultOutDir(scale)} (finished stages are reused)`
+      : `reading ${defaultOutDir(scale)} (GPT1_RECOMPUTE=1 computes it)`,
+  };
+}
+
+/** Everything {@link paperClaims} checks. */
+export interface ClaimInputs {
+  /** Table 5 cells. */
+  cells: readonly Table5Cell[];
+  /** Layers ablation rows (paper axis). */
+  layers: readonly LayersPoint[];
+  /** Zero-shot rows. */
+  zeroshot: readonly ZeroShotRow[];
+}
+
+const fmt1 = (v: number) => `${v >= 0 ? "+" : ""}${v.toFixed(1)}`;
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * The paper's qualitative claims (../shared/notes/paper.md §8, checks 9–11) next to this run:
+ * rows `{claim, paper, "this run", holds}` with `holds` yes / no / "–" (no data, or not a
+ * claim a small run is held to). Pure.
+ *
+ * @example
+ * ```ts
+ * paperClaims({ cells, layers: [], zeroshot: [] })[0]["this run"]; // "+3.1 (2 of 3 tasks)"
+ * ```
+ */
+export function paperClaims(r: ClaimInputs): Row[] {
+  const rows: Row[] = [];
+  const pair = (a: string, b: string) =>
+    [...new Set(r.cells.map((c) => c.task))].flatMap((t) => {
+      const x = r.cells.find((c) => c.task === t && c.variant === a);
+      const y = r.cells.find((c) => c.task === t && c.variant === b);
+      return x && y ? [x.value - y.value] : [];
+    });
+  const pre = pair("full", "no-pretrain");
+  rows.push({
+    claim: "pre-training helps every task (Table 5: full vs w/o pre-training, mean gap)",
+    paper: `+${PAPER_FACTS.noPretrainDrop} (better on 8 of 8)`,
+    "this run": pre.length
+      ? `${fmt1(mean(pre))} (better or equal on ${
+        pre.filter((d) => d >= 0).length
+      } of ${pre.length})`
+      : "–",
+    holds: pre.length ? (pre.every((d) => d >= 0) && mean(pre) > 0 ? "yes" : "no") : "–",
+  });
+  const aux = pair("full", "no-aux");
+  rows.push({
+    claim: "the auxiliary LM helps large datasets, not small ones (full vs w/o aux LM)",
+    paper: "-0.3 on average (74.7 vs 75.0)",
+    "this run": aux.length ? `${fmt1(mean(aux))} (${aux.length} tasks)` : "–",
+    holds: "–",
+  });
+  for (const task of [...new Set(r.layers.map((l) => l.task))]) {
+    const ls = r.layers.filter((l) => l.task === task).sort((a, b) => a.nTransfer - b.nTransfer);
+    const none = ls.find((l) => l.nTransfer === 0), emb = ls.find((l) => l.nTransfer === 1);
+    const all = ls.at(-1)!;
+    const ok = none && all.nTransfer > 1 &&
+      all.valid > (emb?.valid ?? none.valid) && (emb?.valid ?? Infinity) >= none.valid - 1;
+    rows.push({
+      claim: `more transferred layers help (${task}: all layers vs none)`,
+      paper: "MNLI +9.7, RACE +20.3",
+      "this run": none ? fmt1(all.valid - none.valid) : "–",
+      holds: none && all.nTransfer > 1 ? (ok ? "yes" : "no") : "–",
+    });
+  }
+  for (const task of [...new Set(r.zeroshot.map((z) => z.task))]) {
+    const zs = r.zeroshot.filter((z) => z.task === task).sort((a, b) => a.step - b.step);
+    if (zs.length < 3) continue;
+    const rho = spearman(zs.map((z) => z.step), zs.map((z) => z.relative));
+    rows.push({
+      claim: `zero-shot ${zs[0].dataset} rises with pre-training (Spearman ρ over checkpoints)`,
+      paper: "rises steadily",
+      "this run": `ρ = ${rho.toFixed(2)}`,
+      holds: rho > 0 ? "yes" : "no",
+    });
+  }
+  const last = (t: string) =>
+    r.zeroshot.filter((z) => z.task === t).sort((a, b) => b.step - a.step)[0];
+  const sst = last("sst2"), cola = last("cola");
+  if (sst || cola) {
+    const ok = (sst ? sst.raw > 50 : true) && (cola ? cola.raw > 0 : true);
+    rows.push({
+      claim: "after pre-training, zero-shot SST-2 accuracy > 50 and CoLA MCC > 0",
+      paper: "yes (relative 0.68 and 0.44 at 10^6 updates)",
+      "this run": [sst && `SST-2 ${sst.raw.toFixed(1)}`, cola && `CoLA ${cola.raw.toFixed(1)}`]
+        .filter(Boolean).join(", "),
+      holds: ok ? "yes" : "no",
+    });
+  }
+  return rows;
+}
+
+/** Reads a JSON file of a layout, or null when it is not there. */
+export async function readResult<T>(path: string): Promise<T | null> {
+  if (!(await exists(path))) return null;
+  return JSON.parse(await Deno.readTextFile(path)) as T;
+}
+
+/**
+ * The report sections of a layout: {@link resultSections} (pre-training curves, Tables 2–5
+ * beside the paper, Figure 2 right) with Figure 2 left drawn from every layers ablation.
+ */
+export async function layoutSections(layout: ResultLayout): Promise<ReportSection[]> {
+  const sections = await resultSections({
+    run: layout.pretrain,
+    table5: join(layout.table5, "table5.json"),
+    zeroshot: zeroShotPath(layout),
+  });
+  const layers = await readLayers(layout);
+  const i = sections.findIndex((s) => s.title.startsWith("Figure 2 (left)"));
+  if (i >= 0 && layers.length) {
+    const tasks = [...new Set(layers.map((r) => r.task))].join(" and ");
+    sections[i] = {
+      ...sections[i],
+      text: `Accuracy on ${tasks} after transferring the embeddings and the first blocks of the ` +
+        "pre-trained model (x = 0: nothing, 1: embeddings, k: embeddings + k−1 blocks); solid: " +
+        "evaluation split, dotted: training data. Dashed: the paper's RACE and MultiNLI.",
+      figures: [layersChart(layers, FIGURE2_LAYERS)],
+      tables: [{
+        caption: "Layers transferred (this run)",
+        rows: layers.map((r) => ({
+          task: r.task,
+          "layers transferred": r.nTransfer,
+          train: r.train,
+          [`evaluation`]: r.valid,
+          split: r.split,
+          n: r.n,
+        })),
+      }],
+    };
+  }
+  const claims = paperClaims({
+    cells: await readTable5(layout),
+    layers,
+    zeroshot: await readZeroShot(layout.pretrain),
+  });
+  sections.push({
+    title: "The paper's claims, checked",
+    text: "The paper's qualitative findings next to this run. A small model pre-trained on a CPU " +
+      "is not held to the paper's numbers, only to their direction; `–` marks no data yet or " +
+      "a finding that is not a requirement.",
+    tables: [{ caption: "Claims", rows: claims }],
+  });
+  return sections;
+}
+
+/** Shows report sections in a notebook: each title and text, then its charts and tables. */
+export async function showSections(sections: readonly ReportSection[]): Promise<void> {
+  for (const s of sections) {
+    await showMarkdown(`### ${s.title}\n\n${s.text ?? ""}`);
+    for (const f of s.figures ?? []) await display(f);
+    for (const t of s.tables ?? []) {
+      await showTable(t.rows, { caption: t.caption, digits: t.digits });
+    }
+  }
+}
+
+/**
+ * One live display per piece of work for a notebook cell: pass `progress` as a stage's
+ * progress, then `await flush()` before the cell ends. Outside a notebook: terminal lines.
+ */
+export function stageDisplays(): {
+  progress: (label: string) => Progress;
+  flush: () => Promise<void>;
+} {
+  const bars: LiveDisplay[] = [];
+  return {
+    progress: (label) => {
+      const b = liveDisplay(label);
+      bars.push(b);
+      return b;
+    },
+    flush: async () => {
+      for (const b of bars) await b.flush();
+    },
+  };
+}
+
+/** A list for a table cell; many `{data}/` files are counted per folder. */
+function listText(v: readonly unknown[]): string {
+  const data = v.filter((x): x is string => typeof x === "string" && x.startsWith("{data}/"));
+  if (data.length <= 3) return v.join(", ");
+  const dirs = [...new Set(data.map((x) => x.slice(0, x.lastIndexOf("/") + 1)))];
+  return [
+    ...v.filter((x) => !data.includes(x as string)),
+    `${data.length} files in ${dirs.join(", ")}`,
+  ]
+    .join(", ");
+}
+
+/** Settings as table rows `{setting, value}` (nested keys joined with dots). */
+export function settingsRows(s: Readonly<ReproduceSettings>): Row[] {
+  const rows: Row[] = [];
+  const walk = (prefix: string, v: unknown) => {
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      for (const [k, x] of Object.entries(v)) walk(prefix ? `${prefix}.${k}` : k, x);
+    } else {
+      const text = Array.isArray(v) ? listText(v) : v === null ? "–" : String(v);
+      rows.push({ setting: prefix, value: text });
+    }
+  };
+  walk("", { pretrain: s.pretrain, table5: s.table5, layers: s.layers, zeroshot: s.zeroshot });
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the whole run
+
+/** Options of {@link reproduce}. */
+export interface ReproduceOptions {
+  /** The scale (default `smoke`). */
+  scale?: Scale;
+  /** Settings to use instead of the scale's (tests pass smaller ones). */
+  settings?: Readonly<ReproduceSettings>;
+  /** Output folder (default {@link defaultOutDir}). */
+  outDir?: string;
+  /** The datasets folder (default {@link defaultDataRoot}). */
+  dataRoot?: string;
+  /** Vocabulary and token caches (default `results/_cache`). */
+  cacheDir?: string;
+  /** Progress display per piece of work. */
+  progress?: (label: string) => Progress;
+  /** Event lines (default `console.log`). */
+  log?: (line: string) => void;
+  /** Force a backend (else `GPT1_BACKEND`, else the search of `selectBackend`). */
+  backend?: string;
+  /** Recompute every stage even when its stamp says it is done. */
+  fresh?: boolean;
+}
+
+/** What {@link reproduce} returns. */
+export interface ReproduceResult {
+  /** The report page. */
+  report: string;
+  /** The output folder. */
+  outDir: string;
+  /** Each stage's outcome, in order. */
+  stages: StageResult[];
+  /** Total wall-clock seconds. */
+  seconds: number;
+  /** The TensorFlow.js backend used. */
+  backend: string;
+}
+
+/**
+ * Runs every stage of a scale into `outDir` and writes `<outDir>/report.html` (plus
+ * `reproduce.json`: settings, stage outcomes and timings). Stages without data are skipped
+ * (the report then shows the paper's values and says how to compute ours). Rerunning reuses
+ * finished stages and resumes a killed one.
+ */
+export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceResult> {
+  const s = opts.settings ?? reproduceSettings(opts.scale ?? "smoke");
+  const outDir = resolve(opts.outDir ?? defaultOutDir(s.scale));
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const ctx: StageContext = {
+    dataRoot: resolve(opts.dataRoot ?? defaultDataRoot()),
+    cacheDir: opts.cacheDir,
+    progress: opts.progress,
+    log,
+    fresh: opts.fresh,
+  };
+  const t0 = performance.now();
+  const backend = await selectBackend({ force: opts.backend, log: () => {} });
+  log(`reproduce: scale ${s.scale} (${s.about}); backend ${backend.name}; output ${outDir}`);
+  if (!(await exists(ctx.dataRoot))) {
+    log(`reproduce: no datasets folder at ${ctx.dataRoot}: pre-training only (set GPT1_DATA)`);
+  }
+  await Deno.mkdir(outDir, { recursive: true });
+  const layout = reproduceLayout(outDir, s.layers.tasks);
+  const stages: StageResult[] = [];
+  const record = async (report?: string) => {
+    await writeJsonAtomic(join(outDir, "reproduce.json"), {
+      scale: s.scale,
+      settings: s,
+      dataRoot: ctx.dataRoot,
+      backend: backend.name,
+      stages,
+      seconds: elapsed(t0),
+      report: report ?? null,
+      finishedAt: report ? new Date().toISOString() : null,
+    });
+  };
+  for (const run of [runPretrainStage, runTable5Stage, runLayersStage, runZeroShotStage]) {
+    const r = await run(s, layout, ctx);
+    stages.push(r);
+    log(`reproduce: ${r.stage} ${r.status} (${r.seconds.toFixed(1)}s): ${r.note}`);
+    await record();
+  }
+  const t1 = performance.now();
+  const reportPath = join(outDir, "report.html");
+  const about = await aboutSection(s, layout, stages, backend.name, elapsed(t0));
+  const w = await writeReport(reportPath, [about, ...(await layoutSections(layout))], {
+    title: `gpt1-lab: the GPT-1 paper at ${s.scale} scale`,
+    subtitle: `${s.scale} scale (${s.about}); ${new Date().toISOString().slice(0, 16)}Z; ` +
+      `backend ${backend.name}`,
+  });
+  stages.push({
+    stage: "report",
+    status: "ran",
+    seconds: elapsed(t1),
+    note: `${w.figures} charts, ${w.tables} tables, ${(w.bytes / 1e6).toFixed(1)} MB`,
+  });
+  await record(reportPath);
+  return { report: reportPath, outDir, stages, seconds: elapsed(t0), backend: backend.name };
+}
+
+async function aboutSection(
+  s: Readonly<ReproduceSettings>,
+  layout: ResultLayout,
+  stages: readonly StageResult[],
+  backend: string,
+  seconds: number,
+): Promise<ReportSection> {
+  const ev = await readResult<TextEval>(join(layout.pretrain, "eval-text.json"));
+  const held = ev
+    ? ` Held-out book \`${ev.source.split("/").pop()}\`: perplexity ${
+      ev.perplexity.toFixed(1)
+    } per token, ${ev.wordPerplexity.toFixed(1)} per word (${ev.tokens} tokens).`
+    : "";
+  return {
+    title: "This run",
+    text: `Scale **${s.scale}**: ${s.about}. Made by \`deno task reproduce --scale ${s.scale}\` ` +
+      `on the \`${backend}\` backend; the stages took ${
+        (seconds / 60).toFixed(1)
+      } minutes in all.${held} ` +
+      "Every chart below overlays the paper's values (dashed or hatched).",
+    tables: [
+      {
+        caption: "Stages",
+        rows: stages.map((x) => ({
+          stage: x.stage,
+          status: x.status,
+          seconds: x.seconds,
+          note: x.note,
+        })),
+      },
+      { caption: "Settings", rows: settingsRows(s) },
+      { caption: "Environment", rows: await environmentRows() },
+    ],
+  };
+}
