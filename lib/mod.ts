@@ -49,3 +49,4 @@ export * from "./report.ts";
 export * from "./jupyter.ts";
 export * from "./zeroshot.ts";
 export * from "./lstm.ts";
+export * from "./reproduce.ts";

@@ -250,7 +250,12 @@ export function crossEntropy(
         }
         const cv = c.dataSync(), tv = targets.dataSync(); // synchronous backends: cheap
         const live = mutableFloat32(g)!; // taken after the reads: a heap view dies on growth
-        for (let i = 0; i < N; i++) live[i * V + tv[i]] -= cv[i];
+        for (let i = 0; i < N; i++) {
+          const y = tv[i];
+          // a raw heap write: never let a bad target id write outside this row
+          if (!(y >= 0 && y < V)) throw new ConfigError(`target id ${y} not in [0, ${V - 1}]`);
+          live[i * V + y] -= cv[i];
+        }
         return [g];
       },
     };

@@ -1,8 +1,14 @@
 /**
  * The one-command reproduction (`deno task reproduce [--scale smoke|small|paper]`): pre-training
- * on the corpus → fine-tuning every task with data (Table 5's three variants) → the
- * layers-transferred ablation (Figure 2 left) → zero-shot curves over the checkpoints (Figure 2
- * right) → `<outDir>/report.html`, every chart and paper-side-by-side table in one offline page.
+ * on the corpus (the Transformer and the LSTM baseline) → fine-tuning every task with data
+ * (Table 5's three Transformer variants and its LSTM row) → the layers-transferred ablation
+ * (Figure 2 left) → zero-shot curves over the checkpoints of both models (Figure 2 right) →
+ * `<outDir>/report.html`, every chart and paper-side-by-side table in one offline page, plus
+ * the paper's qualitative claims checked against the run ({@link paperClaims}).
+ *
+ * Also here, for the notebooks: where results live ({@link committedLayout},
+ * {@link notebookPlan}), readers of result files, and small display helpers
+ * ({@link stageDisplays}, {@link liveFigure}, {@link showSections}).
  *
  * Each scale's settings are plain data ({@link REPRODUCE_SCALES}). Each stage is a function the
  * notebooks call too; it writes a stamp (`reproduce-stage.json`) into its folder holding a hash
@@ -23,6 +29,7 @@ import { ConfigError, DataError } from "./errors.ts";
 import { exists, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
 import { makeConfig, type PresetName } from "./config.ts";
+import { makeLstmConfig, type ModelConfig, type ModelKind } from "./lstm.ts";
 import { sha256Hex } from "./data.ts";
 import { selectBackend } from "./backend.ts";
 import { checkpointName, type LogRecord, pretrain } from "./train.ts";
@@ -53,9 +60,17 @@ import {
   type ZeroShotRow,
   type ZeroShotTaskName,
 } from "./zeroshot.ts";
-import { FIGURE2_LAYERS, PAPER_FACTS } from "./paper.ts";
+import { FIGURE2_LAYERS, FIGURE2_ZEROSHOT, PAPER_FACTS, TABLE5 } from "./paper.ts";
 import { spearman } from "./metrics.ts";
-import { type Figure, type LayerRow, layersChart } from "./plot.ts";
+import {
+  type Figure,
+  type LayerRow,
+  layersChart,
+  lineChart,
+  TABLE5_VARIANT_NAMES,
+  table5Chart,
+  zeroShotChart,
+} from "./plot.ts";
 import {
   environmentRows,
   type ReportSection,
@@ -113,6 +128,14 @@ export interface PretrainStageSettings {
   evalTextWindows: number | null;
 }
 
+/** Caps on the examples of one task, overriding the stage's. */
+export interface TaskCaps {
+  /** Training examples (null: all). */
+  maxTrain?: number | null;
+  /** Evaluation examples (null: all). */
+  maxEval?: number | null;
+}
+
 /** Fine-tuning settings of Table 5 (full / w/o pre-training / w/o aux LM per task). */
 export interface Table5StageSettings {
   /** Task registry names; those without data are skipped. */
@@ -123,6 +146,8 @@ export interface Table5StageSettings {
   maxTrain: number | null;
   /** Cap on evaluation examples per task (null: all). */
   maxEval: number | null;
+  /** Caps of single tasks, overriding `maxTrain` / `maxEval`. */
+  perTask?: Readonly<Record<string, TaskCaps>>;
   /** Epochs. */
   epochs: number;
   /** Peak learning rate. */
@@ -141,6 +166,8 @@ export interface LayersStageSettings {
   maxTrain: number | null;
   /** Cap on evaluation examples (null: all). */
   maxEval: number | null;
+  /** Caps of single tasks, overriding `maxTrain` / `maxEval`. */
+  perTask?: Readonly<Record<string, TaskCaps>>;
   /** Epochs. */
   epochs: number;
   /** Peak learning rate. */
@@ -161,6 +188,14 @@ export interface ZeroShotStageSettings {
   batchSize: number;
 }
 
+/** The LSTM baseline (Table 5's last row, Figure 2's dashed curves). */
+export interface LstmStageSettings {
+  /** Pre-train the LSTM too (same corpus, vocabulary, updates and schedule as the Transformer). */
+  enabled: boolean;
+  /** Tasks of Table 5's "LSTM w/ aux LM" row (Table 5's fine-tuning settings); [] for none. */
+  tasks: readonly string[];
+}
+
 /** Everything one scale runs. */
 export interface ReproduceSettings {
   /** The scale. */
@@ -175,6 +210,8 @@ export interface ReproduceSettings {
   layers: LayersStageSettings;
   /** Figure 2 right. */
   zeroshot: ZeroShotStageSettings;
+  /** The LSTM baseline, pre-trained like the Transformer (its preset matches the parameters). */
+  lstm: LstmStageSettings;
 }
 
 /** The 22 Gutenberg books of the committed `small` run, in its order (sherlock.txt held out). */
@@ -269,6 +306,7 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
       maxExamples: { sst2: 100, cola: 100, colaTrain: 200, storycloze: 100, race: 50, wsc: 80 },
       batchSize: 16,
     },
+    lstm: { enabled: true, tasks: ["sst2", "rte", "storycloze"] },
   },
   small: {
     scale: "small",
@@ -294,6 +332,7 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
       variants: TABLE5_VARIANTS.map((v) => v.key),
       maxTrain: 1000,
       maxEval: 500,
+      perTask: { stsb: { maxTrain: 600 } },
       epochs: 3,
       lr: 6.25e-5,
       seed: 42,
@@ -303,12 +342,14 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
       layers: null,
       maxTrain: 1000,
       maxEval: 500,
+      perTask: { rte: { maxTrain: 400, maxEval: 277 } },
       epochs: 3,
       lr: 6.25e-5,
       auxLm: 0.5,
       seed: 42,
     },
     zeroshot: { tasks: null, maxExamples: { ...ZEROSHOT_CAPS }, batchSize: 16 },
+    lstm: { enabled: true, tasks: [...TABLE5_TASKS] },
   },
   paper: {
     scale: "paper",
@@ -349,6 +390,7 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
       seed: 42,
     },
     zeroshot: { tasks: null, maxExamples: { ...ZEROSHOT_CAPS }, batchSize: 16 },
+    lstm: { enabled: true, tasks: [...TABLE5_TASKS] },
   },
 });
 
@@ -365,6 +407,29 @@ export function reproduceSettings(scale: string): Readonly<ReproduceSettings> {
     throw new ConfigError(`unknown scale "${scale}"`, { fix: `use ${SCALES.join(" | ")}` });
   }
   return REPRODUCE_SCALES[scale as Scale];
+}
+
+/**
+ * The example caps of one task under a stage's settings (`perTask` wins).
+ *
+ * @example
+ * ```ts
+ * capsFor(REPRODUCE_SCALES.small.layers, "rte"); // { maxTrain: 400, maxEval: 277 }
+ * ```
+ */
+export function capsFor(
+  st: {
+    maxTrain: number | null;
+    maxEval: number | null;
+    perTask?: Readonly<Record<string, TaskCaps>>;
+  },
+  task: string,
+): { maxTrain: number | null; maxEval: number | null } {
+  const o = st.perTask?.[task] ?? {};
+  return {
+    maxTrain: o.maxTrain !== undefined ? o.maxTrain : st.maxTrain,
+    maxEval: o.maxEval !== undefined ? o.maxEval : st.maxEval,
+  };
 }
 
 /** A settings path with `{data}/` replaced by `dataRoot`; other specs unchanged. */
@@ -393,6 +458,15 @@ export interface ResultLayout {
   table5: string;
   /** One layers-ablation folder (`layers.json`) per task. */
   layers: Readonly<Record<string, string>>;
+  /** The LSTM baseline's pre-training run folder (with its own `zeroshot.json`). */
+  lstm: string;
+  /** Table 5's LSTM row (`table5.json` of `full` fine-tunes from the LSTM checkpoint). */
+  table5Lstm: string;
+}
+
+/** The pre-training folder of a model kind. */
+export function pretrainDir(layout: ResultLayout, model: ModelKind = "gpt1"): string {
+  return model === "lstm" ? layout.lstm : layout.pretrain;
 }
 
 /** The layout `reproduce` writes under `outDir`. */
@@ -401,6 +475,8 @@ export function reproduceLayout(outDir: string, layersTasks: readonly string[]):
     pretrain: join(outDir, "pretrain"),
     table5: join(outDir, "table5"),
     layers: Object.fromEntries(layersTasks.map((t) => [t, join(outDir, `layers-${t}`)])),
+    lstm: join(outDir, "pretrain-lstm"),
+    table5Lstm: join(outDir, "table5-lstm"),
   };
 }
 
@@ -411,12 +487,14 @@ export function committedLayout(root: string = REPO_ROOT): ResultLayout {
     pretrain: r("small"),
     table5: r("table5"),
     layers: { rte: r("layers-rte"), storycloze: r("layers-storycloze") },
+    lstm: r("small-lstm"),
+    table5Lstm: r("table5-lstm"),
   };
 }
 
-/** The zero-shot file of a layout. */
-export function zeroShotPath(layout: ResultLayout): string {
-  return join(layout.pretrain, "zeroshot.json");
+/** The zero-shot file of a layout (of the Transformer, or of the LSTM). */
+export function zeroShotPath(layout: ResultLayout, model: ModelKind = "gpt1"): string {
+  return join(pretrainDir(layout, model), "zeroshot.json");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -438,11 +516,11 @@ export interface StageContext {
 
 /** The outcome of one stage. */
 export interface StageResult {
-  /** Stage name (`pretrain`, `table5`, `layers`, `zeroshot`, `report`). */
+  /** `pretrain`, `table5`, `layers`, `zeroshot` (`-lstm` for the LSTM's), or `report`. */
   stage: string;
   /** `ran` (computed now), `reused` (finished earlier, same settings), `skipped` (no data). */
   status: "ran" | "reused" | "skipped";
-  /** Wall-clock seconds of this call. */
+  /** Wall-clock seconds the stage took to compute (a reused stage: when it ran). */
   seconds: number;
   /** One line about what happened. */
   note: string;
@@ -476,11 +554,6 @@ async function readStamp(dir: string, file = STAMP_FILE): Promise<Stamp | null> 
       fix: "delete the folder to recompute the stage",
     });
   }
-}
-
-/** The stamp key of a finished or started stage folder, or "" when there is none. */
-export async function stampKey(dir: string): Promise<string> {
-  return (await readStamp(dir))?.key ?? "";
 }
 
 async function isEmptyDir(dir: string): Promise<boolean> {
@@ -519,10 +592,23 @@ async function claim(
   return "new";
 }
 
-async function finishStamp(dir: string, extra: { seconds: number; note: string }, file?: string) {
+/** Adds this call's seconds to the stamp; marks it finished unless `finished` is false. */
+async function finishStamp(
+  dir: string,
+  extra: { seconds: number; note: string },
+  file?: string,
+  finished = true,
+): Promise<number> {
   const s = await readStamp(dir, file);
-  if (!s) return;
-  await writeJsonAtomic(join(dir, file ?? STAMP_FILE), { ...s, finished: true, ...extra });
+  if (!s) return extra.seconds;
+  const seconds = (s.seconds ?? 0) + extra.seconds;
+  await writeJsonAtomic(join(dir, file ?? STAMP_FILE), {
+    ...s,
+    finished,
+    note: extra.note,
+    seconds,
+  });
+  return seconds;
 }
 
 function ctxDefaults(ctx: StageContext) {
@@ -537,9 +623,16 @@ function ctxDefaults(ctx: StageContext) {
 const elapsed = (t0: number) => (performance.now() - t0) / 1000;
 
 /** The final checkpoint of a pre-training stage (`ckpt-<steps>.safetensors`). */
-export function finalCheckpoint(layout: ResultLayout, s: Readonly<ReproduceSettings>): string {
-  return join(layout.pretrain, checkpointName(s.pretrain.steps));
+export function finalCheckpoint(
+  layout: ResultLayout,
+  s: Readonly<ReproduceSettings>,
+  model: ModelKind = "gpt1",
+): string {
+  return join(pretrainDir(layout, model), checkpointName(s.pretrain.steps));
 }
+
+const stageName = (stage: string, model: ModelKind) => model === "lstm" ? `${stage}-lstm` : stage;
+const lstmOff = (stage: string) => skipped(stage, "the LSTM baseline is off at this scale");
 
 /** Extra options of {@link runPretrainStage}. */
 export interface PretrainStageOptions {
@@ -547,13 +640,16 @@ export interface PretrainStageOptions {
   stopAfter?: number;
   /** Receives each log record (for a live chart). */
   onLog?: (rec: LogRecord) => void;
+  /** Which model (default the Transformer; `lstm`: the baseline into `layout.lstm`). */
+  model?: ModelKind;
 }
 
 /**
  * Pre-training: corpus → vocabulary → token cache → LM training into `layout.pretrain`
  * (`vocab/`, `log.jsonl`, `ckpt-<step>.safetensors` at 2^k steps and at the end), then the
  * per-word perplexity on the held-out book (`eval-text.json`) when it is there. Resumes a
- * stopped run from its `latest.safetensors`. Select a backend first.
+ * stopped run from its `latest.safetensors`. With `model: "lstm"` the same for the LSTM
+ * baseline (same data, vocabulary and schedule) into `layout.lstm`. Select a backend first.
  */
 export async function runPretrainStage(
   s: Readonly<ReproduceSettings>,
@@ -563,12 +659,13 @@ export async function runPretrainStage(
 ): Promise<StageResult> {
   const c = ctxDefaults(ctx);
   const p = s.pretrain;
-  const dir = layout.pretrain;
+  const model = opts.model ?? "gpt1";
+  const name = stageName("pretrain", model);
+  if (model === "lstm" && !s.lstm.enabled) return lstmOff(name);
+  const dir = pretrainDir(layout, model);
   const t0 = performance.now();
-  const state = await claim(dir, "pretrain", stageKey("pretrain", p), p, c.fresh);
-  if (state === "done") {
-    return { stage: "pretrain", status: "reused", seconds: 0, note: `finished earlier: ${dir}` };
-  }
+  const state = await claim(dir, name, stageKey(name, p), p, c.fresh);
+  if (state === "done") return await reused(name, dir);
   const corpus = p.corpus.map((spec) => resolveDataPath(spec, ctx.dataRoot));
   for (const spec of corpus) {
     if (spec !== "embedded" && !(await exists(spec))) {
@@ -587,8 +684,11 @@ export async function runPretrainStage(
     warn: (m) => c.log(`warning: ${m}`),
   });
   await saveVocab(data.tokenizer, join(dir, "vocab"));
-  const config = makeConfig(p.preset, { vocabSize: data.tokenizer.vocabSize });
-  const r = await pretrain({
+  const vocabSize = data.tokenizer.vocabSize;
+  const config = model === "lstm"
+    ? makeLstmConfig(p.preset, { vocabSize })
+    : makeConfig(p.preset, { vocabSize });
+  const r = await pretrain<ModelConfig>({
     config,
     train: data.cache.train,
     valid: data.cache.valid,
@@ -604,10 +704,11 @@ export async function runPretrainStage(
     resume: state === "resume",
     stopAfter: opts.stopAfter,
     vocabHash: data.tokenizer.hash,
-    progress: c.progress("pretrain"),
+    progress: c.progress(name),
     onLog: opts.onLog,
     runInfo: {
       preset: p.preset,
+      modelKind: model,
       corpus: p.corpus,
       vocab: { dir: "vocab", size: data.tokenizer.vocabSize, hash: data.tokenizer.hash },
       cache: data.cache.manifest.counts,
@@ -616,12 +717,9 @@ export async function runPretrainStage(
   });
   try {
     if (r.step < p.steps) {
-      return {
-        stage: "pretrain",
-        status: "ran",
-        seconds: elapsed(t0),
-        note: `stopped at update ${r.step} of ${p.steps} (call again to continue)`,
-      };
+      const note = `stopped at update ${r.step} of ${p.steps} (call again to continue)`;
+      const seconds = await finishStamp(dir, { seconds: elapsed(t0), note }, undefined, false);
+      return { stage: name, status: "ran", seconds, note };
     }
     let note = `${p.steps} updates, validation loss ${r.validLoss?.toFixed(3) ?? "–"}`;
     const held = p.evalText ? resolveDataPath(p.evalText, ctx.dataRoot) : null;
@@ -632,10 +730,9 @@ export async function runPretrainStage(
       await writeJsonAtomic(join(dir, "eval-text.json"), ev);
       note += `; held-out ${ev.source.split("/").pop()}: ${ev.wordPerplexity.toFixed(1)} ` +
         "perplexity per word";
-    } else if (held) c.log(`pretrain: no held-out text at ${held}; per-word perplexity skipped`);
-    const seconds = elapsed(t0);
-    await finishStamp(dir, { seconds, note });
-    return { stage: "pretrain", status: "ran", seconds, note };
+    } else if (held) c.log(`${name}: no held-out text at ${held}; per-word perplexity skipped`);
+    const seconds = await finishStamp(dir, { seconds: elapsed(t0), note });
+    return { stage: name, status: "ran", seconds, note };
   } finally {
     r.model.dispose();
   }
@@ -647,12 +744,19 @@ async function withData(dataRoot: string, tasks: readonly string[]): Promise<str
   return out;
 }
 
-async function needFinished(layout: ResultLayout, s: Readonly<ReproduceSettings>) {
-  const st = await readStamp(layout.pretrain);
-  if (!st?.finished || !(await exists(finalCheckpoint(layout, s)))) {
-    throw new ConfigError("pre-training has not finished", {
-      file: layout.pretrain,
-      fix: "run the pre-training stage first (runPretrainStage)",
+async function needFinished(
+  layout: ResultLayout,
+  s: Readonly<ReproduceSettings>,
+  model: ModelKind = "gpt1",
+): Promise<string> {
+  const dir = pretrainDir(layout, model);
+  const st = await readStamp(dir);
+  if (!st?.finished || !(await exists(finalCheckpoint(layout, s, model)))) {
+    throw new ConfigError(`${stageName("pre-training", model)} has not finished`, {
+      file: dir,
+      fix: `run the pre-training stage first (runPretrainStage${
+        model === "lstm" ? ' with model: "lstm"' : ""
+      })`,
     });
   }
   return st.key;
@@ -664,12 +768,15 @@ export interface Table5StageOptions {
   variants?: readonly string[];
   /** Only these tasks this time. */
   tasks?: readonly string[];
+  /** `lstm`: Table 5's LSTM row (`full` fine-tunes from the LSTM) into `layout.table5Lstm`. */
+  model?: ModelKind;
 }
 
 /**
  * Table 5 at this scale: each task with data fine-tuned as the full model, without
  * pre-training and without the auxiliary LM, from the stage's final checkpoint
  * (`layout.table5/table5.json` + `table5.md`). Its `full` cells are our column of Tables 2–4.
+ * With `model: "lstm"`: the `full` fine-tunes from the LSTM checkpoint (Table 5's last row).
  */
 export async function runTable5Stage(
   s: Readonly<ReproduceSettings>,
@@ -678,41 +785,54 @@ export async function runTable5Stage(
   opts: Table5StageOptions = {},
 ): Promise<StageResult> {
   const c = ctxDefaults(ctx);
-  const t = s.table5;
+  const model = opts.model ?? "gpt1";
+  const name = stageName("table5", model);
+  if (model === "lstm" && !s.lstm.enabled) return lstmOff(name);
+  const t = model === "lstm" ? { ...s.table5, tasks: s.lstm.tasks, variants: ["full"] } : s.table5;
   const t0 = performance.now();
   const tasks = await withData(ctx.dataRoot, t.tasks);
-  if (tasks.length === 0) {
-    return skipped("table5", `no benchmark data under ${ctx.dataRoot}`);
+  if (tasks.length === 0) return skipped(name, `no benchmark data under ${ctx.dataRoot}`);
+  const upstream = await needFinished(layout, s, model);
+  const dir = model === "lstm" ? layout.table5Lstm : layout.table5;
+  const state = await claim(dir, name, stageKey(name, { t, tasks }, upstream), t, c.fresh);
+  if (state === "done") return await reused(name, dir);
+  const tokenizer = await loadVocab(join(pretrainDir(layout, model), "vocab"));
+  let cells: Table5Cell[] = [];
+  for (const task of opts.tasks ? tasks.filter((x) => opts.tasks!.includes(x)) : tasks) {
+    const caps = capsFor(t, task);
+    cells = await runTable5({
+      ckpt: finalCheckpoint(layout, s, model),
+      tokenizer,
+      dataRoot: ctx.dataRoot,
+      outDir: dir,
+      tasks: [task],
+      variants: opts.variants ?? t.variants,
+      maxTrain: caps.maxTrain ?? undefined,
+      maxEval: caps.maxEval ?? undefined,
+      epochs: t.epochs,
+      lr: t.lr,
+      seed: t.seed,
+      skipDone: true, // appends to table5.json, keeping the cells already there
+      progress: (task, v) => c.progress(`${task} ${model === "lstm" ? "lstm" : v}`),
+    });
   }
-  const upstream = await needFinished(layout, s);
-  const dir = layout.table5;
-  const state = await claim(dir, "table5", stageKey("table5", { t, tasks }, upstream), t, c.fresh);
-  if (state === "done") {
-    return { stage: "table5", status: "reused", seconds: 0, note: `finished earlier: ${dir}` };
-  }
-  const cells = await runTable5({
-    ckpt: finalCheckpoint(layout, s),
-    tokenizer: await loadVocab(join(layout.pretrain, "vocab")),
-    dataRoot: ctx.dataRoot,
-    outDir: dir,
-    tasks: opts.tasks ? tasks.filter((x) => opts.tasks!.includes(x)) : tasks,
-    variants: opts.variants ?? t.variants,
-    maxTrain: t.maxTrain ?? undefined,
-    maxEval: t.maxEval ?? undefined,
-    epochs: t.epochs,
-    lr: t.lr,
-    seed: t.seed,
-    skipDone: true, // a new folder has no table5.json; a resumed one keeps its finished cells
-    progress: (task, v) => c.progress(`${task} ${v}`),
-  });
   await writeFileAtomic(join(dir, "table5.md"), table5Markdown(cells));
   const complete = tasks.every((task) =>
     t.variants.every((v) => cells.some((x) => x.task === task && x.variant === v))
   );
-  const note = `${cells.length} runs (${tasks.join(", ")})`;
-  const seconds = elapsed(t0);
-  if (complete) await finishStamp(dir, { seconds, note });
-  return { stage: "table5", status: "ran", seconds, note: complete ? note : `${note}, partial` };
+  const note = `${cells.length} runs (${tasks.join(", ")})${complete ? "" : ", partial"}`;
+  const seconds = await finishStamp(dir, { seconds: elapsed(t0), note }, undefined, complete);
+  return { stage: name, status: "ran", seconds, note };
+}
+
+async function reused(stage: string, dir: string, file?: string): Promise<StageResult> {
+  const st = await readStamp(dir, file);
+  return {
+    stage,
+    status: "reused",
+    seconds: st?.seconds ?? 0,
+    note: `finished earlier: ${st?.note ?? dir}`,
+  };
 }
 
 function skipped(stage: string, note: string): StageResult {
@@ -730,17 +850,18 @@ export async function runLayersStage(
 ): Promise<StageResult> {
   const c = ctxDefaults(ctx);
   const l = s.layers;
-  const t0 = performance.now();
   const tasks = (await withData(ctx.dataRoot, l.tasks)).filter((t) => layout.layers[t]);
   if (tasks.length === 0) return skipped("layers", `no data for ${l.tasks.join(", ")}`);
   const upstream = await needFinished(layout, s);
   const notes: string[] = [];
-  let ran = false;
+  let ran = false, seconds = 0;
   for (const task of tasks) {
     const dir = layout.layers[task];
     const state = await claim(dir, "layers", stageKey("layers", { l, task }, upstream), l, c.fresh);
     if (state === "done") {
-      notes.push(`${task}: finished earlier`);
+      const r = await reused("layers", dir);
+      seconds += r.seconds;
+      notes.push(r.note);
       continue;
     }
     ran = true;
@@ -752,8 +873,8 @@ export async function runLayersStage(
       dataRoot: ctx.dataRoot,
       outDir: dir,
       layers: l.layers ? [...l.layers] : undefined,
-      maxTrain: l.maxTrain ?? undefined,
-      maxEval: l.maxEval ?? undefined,
+      maxTrain: capsFor(l, task).maxTrain ?? undefined,
+      maxEval: capsFor(l, task).maxEval ?? undefined,
       epochs: l.epochs,
       lr: l.lr,
       auxLm: l.auxLm,
@@ -762,15 +883,10 @@ export async function runLayersStage(
       progress: (n) => c.progress(`${task} transfer ${n}`),
     });
     const note = `${task}: ${rows.map((r) => `${r.x}→${r.valid.toFixed(1)}`).join(" ")}`;
-    await finishStamp(dir, { seconds: elapsed(t1), note });
+    seconds += await finishStamp(dir, { seconds: elapsed(t1), note });
     notes.push(note);
   }
-  return {
-    stage: "layers",
-    status: ran ? "ran" : "reused",
-    seconds: elapsed(t0),
-    note: notes.join("; "),
-  };
+  return { stage: "layers", status: ran ? "ran" : "reused", seconds, note: notes.join("; ") };
 }
 
 const ZS_FOLDERS: Record<ZeroShotTaskName, string> = {
@@ -790,40 +906,37 @@ export async function runZeroShotStage(
   s: Readonly<ReproduceSettings>,
   layout: ResultLayout,
   ctx: StageContext,
+  opts: { model?: ModelKind } = {},
 ): Promise<StageResult> {
   const c = ctxDefaults(ctx);
   const z = s.zeroshot;
+  const model = opts.model ?? "gpt1";
+  const name = stageName("zeroshot", model);
+  if (model === "lstm" && !s.lstm.enabled) return lstmOff(name);
+  const dir = pretrainDir(layout, model);
   const t0 = performance.now();
   const all = z.tasks ?? (Object.keys(ZS_FOLDERS) as ZeroShotTaskName[]);
   const tasks: ZeroShotTaskName[] = [];
   for (const t of all) if (await exists(join(ctx.dataRoot, ZS_FOLDERS[t]))) tasks.push(t);
-  if (tasks.length === 0) return skipped("zeroshot", `no zero-shot data under ${ctx.dataRoot}`);
-  const upstream = await needFinished(layout, s);
-  const key = stageKey("zeroshot", { z, tasks }, upstream);
-  const st = await readStamp(layout.pretrain, ZS_STAMP);
-  if (st?.key === key && st.finished && !c.fresh) {
-    return { stage: "zeroshot", status: "reused", seconds: 0, note: "finished earlier" };
-  }
+  if (tasks.length === 0) return skipped(name, `no zero-shot data under ${ctx.dataRoot}`);
+  const upstream = await needFinished(layout, s, model);
+  const key = stageKey(name, { z, tasks }, upstream);
+  const st = await readStamp(dir, ZS_STAMP);
+  if (st?.key === key && st.finished && !c.fresh) return await reused(name, dir, ZS_STAMP);
   const force = st?.key !== key || c.fresh;
-  await writeJsonAtomic(join(layout.pretrain, ZS_STAMP), {
-    stage: "zeroshot",
-    key,
-    finished: false,
-    settings: z,
-  });
-  const { rows } = await zeroShotCurves(layout.pretrain, {
+  await writeJsonAtomic(join(dir, ZS_STAMP), { stage: name, key, finished: false, settings: z });
+  const { rows } = await zeroShotCurves(dir, {
     dataRoot: ctx.dataRoot,
     tasks,
     maxExamples: { ...z.maxExamples },
     batchSize: z.batchSize,
     force,
-    progress: c.progress("zeroshot"),
+    progress: c.progress(name),
   });
   const steps = new Set(rows.map((r) => r.step)).size;
   const note = `${rows.length} points: ${tasks.join(", ")} on ${steps} checkpoints`;
-  const seconds = elapsed(t0);
-  await finishStamp(layout.pretrain, { seconds, note }, ZS_STAMP);
-  return { stage: "zeroshot", status: "ran", seconds, note };
+  const seconds = await finishStamp(dir, { seconds: elapsed(t0), note }, ZS_STAMP);
+  return { stage: name, status: "ran", seconds, note };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1007,7 +1120,49 @@ export function liveFigure(
 /** The cells of a layout's `table5.json`, or `[]` when there is none. */
 export async function readTable5(layout: ResultLayout): Promise<Table5Cell[]> {
   const j = await readResult<{ cells?: Table5Cell[] }>(join(layout.table5, "table5.json"));
-  return j?.cells ?? [];
+  const l = await readResult<{ cells?: Table5Cell[] }>(join(layout.table5Lstm, "table5.json"));
+  const lstmRow = TABLE5.rows.find((r) => r.method === TABLE5_VARIANT_NAMES.lstm)?.scores ?? {};
+  const lstm = (l?.cells ?? []).filter((c) => c.variant === "full").map((c) => ({
+    ...c,
+    variant: "lstm",
+    paper: lstmRow[c.task] ?? null,
+  }));
+  return [...(j?.cells ?? []), ...lstm];
+}
+
+/**
+ * Zero-shot rows of the Transformer and the LSTM in one list for {@link zeroShotChart}: the
+ * LSTM's tasks become `<task>-lstm` and every dataset label says which model it is.
+ */
+export function zeroShotBoth(
+  gpt: readonly ZeroShotRow[],
+  lstm: readonly ZeroShotRow[],
+): ZeroShotRow[] {
+  if (lstm.length === 0) return [...gpt];
+  return [
+    ...gpt.map((r) => ({ ...r, dataset: `${r.dataset}, Transformer` })),
+    ...lstm.map((r) => ({
+      ...r,
+      task: `${r.task}-lstm` as ZeroShotTaskName,
+      dataset: `${r.dataset}, LSTM`,
+    })),
+  ];
+}
+
+/**
+ * Figure 2 right with this run's Transformer (solid) and LSTM (dotted) curves over the paper's
+ * (dashed / dotted, the paper's LSTM shown).
+ */
+export function zeroShotFigure(gpt: readonly ZeroShotRow[], lstm: readonly ZeroShotRow[]): Figure {
+  const fig = zeroShotChart(zeroShotBoth(gpt, lstm), FIGURE2_ZEROSHOT, {
+    lstm: lstm.length ? "show" : "legendonly",
+  });
+  for (const t of fig.data) {
+    if (t.name.startsWith("this run") && t.name.includes(", LSTM")) {
+      t.line = { ...(t.line as Record<string, unknown>), dash: "dot" };
+    }
+  }
+  return fig;
 }
 
 /** What a notebook does at a scale: where its results are, and whether it computes them. */
@@ -1018,6 +1173,8 @@ export interface NotebookPlan {
   compute: boolean;
   /** One line saying which. */
   note: string;
+  /** How to get results that are not there yet (empty when the notebook computes them). */
+  hint: string;
 }
 
 /**
@@ -1035,6 +1192,8 @@ export function notebookPlan(scale: Scale, recompute: boolean): NotebookPlan {
       compute: false,
       note: "reading the committed results under results/ (GPT1_RECOMPUTE=1 recomputes them " +
         "into results/_scratch/reproduce-small)",
+      hint:
+        "they are computed by `deno task reproduce --scale small`, or here with GPT1_RECOMPUTE=1",
     };
   }
   const compute = scale === "smoke" || recompute;
@@ -1044,6 +1203,9 @@ export function notebookPlan(scale: Scale, recompute: boolean): NotebookPlan {
     note: compute
       ? `computing into ${defaultOutDir(scale)} (finished stages are reused)`
       : `reading ${defaultOutDir(scale)} (GPT1_RECOMPUTE=1 computes it)`,
+    hint: compute
+      ? "the stage was skipped (no data for it?)"
+      : `GPT1_RECOMPUTE=1 computes them (or \`deno task reproduce --scale ${scale}\`)`,
   };
 }
 
@@ -1055,6 +1217,8 @@ export interface ClaimInputs {
   layers: readonly LayersPoint[];
   /** Zero-shot rows. */
   zeroshot: readonly ZeroShotRow[];
+  /** Zero-shot rows of the LSTM baseline. */
+  lstmZeroshot?: readonly ZeroShotRow[];
 }
 
 const fmt1 = (v: number) => `${v >= 0 ? "+" : ""}${v.toFixed(1)}`;
@@ -1089,6 +1253,17 @@ export function paperClaims(r: ClaimInputs): Row[] {
       : "–",
     holds: pre.length ? (pre.every((d) => d >= 0) && mean(pre) > 0 ? "yes" : "no") : "–",
   });
+  const vsLstm = pair("full", "lstm");
+  rows.push({
+    claim: "the Transformer beats the LSTM (Table 5: full vs LSTM w/ aux LM, mean gap)",
+    paper: "+5.6 (74.7 vs 69.1; the LSTM wins only MRPC)",
+    "this run": vsLstm.length
+      ? `${fmt1(mean(vsLstm))} (better or equal on ${
+        vsLstm.filter((d) => d >= 0).length
+      } of ${vsLstm.length})`
+      : "–",
+    holds: vsLstm.length ? (mean(vsLstm) > 0 ? "yes" : "no") : "–",
+  });
   const aux = pair("full", "no-aux");
   rows.push({
     claim: "the auxiliary LM helps large datasets, not small ones (full vs w/o aux LM)",
@@ -1120,8 +1295,23 @@ export function paperClaims(r: ClaimInputs): Row[] {
       holds: rho > 0 ? "yes" : "no",
     });
   }
-  const last = (t: string) =>
-    r.zeroshot.filter((z) => z.task === t).sort((a, b) => b.step - a.step)[0];
+  const lz = r.lstmZeroshot ?? [];
+  const lastOf = (rows: readonly ZeroShotRow[], t: string) =>
+    rows.filter((z) => z.task === t).sort((a, b) => b.step - a.step)[0];
+  const both = [...new Set(r.zeroshot.map((z) => z.task))].filter((t) => lastOf(lz, t));
+  if (both.length) {
+    const above = both.filter((t) => lastOf(r.zeroshot, t).relative > lastOf(lz, t).relative);
+    rows.push({
+      claim: "at the end of pre-training the Transformer's zero-shot scores beat the LSTM's",
+      paper: "on all 4 heuristics",
+      "this run": `on ${above.length} of ${both.length} (${
+        both.map((t) => `${lastOf(r.zeroshot, t).dataset} ${above.includes(t) ? ">" : "≤"}`)
+          .join(", ")
+      })`,
+      holds: above.length === both.length ? "yes" : "no",
+    });
+  }
+  const last = (t: string) => lastOf(r.zeroshot, t);
   const sst = last("sst2"), cola = last("cola");
   if (sst || cola) {
     const ok = (sst ? sst.raw > 50 : true) && (cola ? cola.raw > 0 : true);
@@ -1175,11 +1365,59 @@ export async function layoutSections(layout: ResultLayout): Promise<ReportSectio
       }],
     };
   }
-  const claims = paperClaims({
-    cells: await readTable5(layout),
-    layers,
-    zeroshot: await readZeroShot(layout.pretrain),
-  });
+  const cells = await readTable5(layout);
+  const zs = await readZeroShot(layout.pretrain);
+  const lz = await readZeroShot(layout.lstm);
+  const lstmLog = await readLog(layout.lstm);
+  const lstmCells = cells.filter((c) => c.variant === "lstm");
+  const at = (prefix: string) => sections.findIndex((s) => s.title.startsWith(prefix));
+  const pre = at("Pre-training");
+  if (pre >= 0 && lstmLog.some((r) => r.kind === "valid")) {
+    const gptLog = await readLog(layout.pretrain);
+    const series = [["Transformer", gptLog], ["LSTM baseline", lstmLog]] as const;
+    sections[pre] = {
+      ...sections[pre],
+      figures: [
+        ...(sections[pre].figures ?? []),
+        lineChart(
+          series.map(([name, log]) => {
+            const v = log.filter((r) => r.kind === "valid");
+            return { name, x: v.map((r) => r.step), y: v.map((r) => r.loss), markers: true };
+          }),
+          {
+            title: "Validation loss: Transformer vs the LSTM baseline (same data and schedule)",
+            x: "pre-training updates",
+            y: "validation loss (nats per token)",
+          },
+        ),
+      ],
+    };
+  }
+  const t5 = at("Table 5");
+  if (t5 >= 0 && lstmCells.length) {
+    const row: Row = { method: TABLE5_VARIANT_NAMES.lstm };
+    for (const c of lstmCells) {
+      row[c.task] = c.value;
+      row[`${c.task} (paper)`] = c.paper;
+    }
+    const table = sections[t5].tables?.[0];
+    sections[t5] = {
+      ...sections[t5],
+      figures: [table5Chart(cells)],
+      tables: table ? [{ ...table, rows: [...table.rows, row] }] : [],
+    };
+  }
+  const z = at("Figure 2 (right)");
+  if (z >= 0 && lz.length) {
+    sections[z] = {
+      ...sections[z],
+      text: "Relative zero-shot performance (0 = chance, 1 = the reference score) over the " +
+        "pre-training checkpoints of this run's Transformer (solid) and LSTM baseline (dotted); " +
+        "the paper's Transformer dashed, its LSTM dotted and thin.",
+      figures: [zeroShotFigure(zs, lz)],
+    };
+  }
+  const claims = paperClaims({ cells, layers, zeroshot: zs, lstmZeroshot: lz });
   sections.push({
     title: "The paper's claims, checked",
     text: "The paper's qualitative findings next to this run. A small model pre-trained on a CPU " +
@@ -1286,6 +1524,10 @@ export interface ReproduceResult {
   seconds: number;
   /** The TensorFlow.js backend used. */
   backend: string;
+  /** Charts in the report. */
+  figures: number;
+  /** Tables in the report. */
+  tables: number;
 }
 
 /**
@@ -1326,16 +1568,25 @@ export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceR
       finishedAt: report ? new Date().toISOString() : null,
     });
   };
-  for (const run of [runPretrainStage, runTable5Stage, runLayersStage, runZeroShotStage]) {
-    const r = await run(s, layout, ctx);
+  const steps: (() => Promise<StageResult>)[] = [
+    () => runPretrainStage(s, layout, ctx),
+    () => runPretrainStage(s, layout, ctx, { model: "lstm" }),
+    () => runTable5Stage(s, layout, ctx),
+    () => runTable5Stage(s, layout, ctx, { model: "lstm" }),
+    () => runLayersStage(s, layout, ctx),
+    () => runZeroShotStage(s, layout, ctx),
+    () => runZeroShotStage(s, layout, ctx, { model: "lstm" }),
+  ];
+  for (const run of steps) {
+    const r = await run();
     stages.push(r);
     log(`reproduce: ${r.stage} ${r.status} (${r.seconds.toFixed(1)}s): ${r.note}`);
     await record();
   }
   const t1 = performance.now();
   const reportPath = join(outDir, "report.html");
-  const about = await aboutSection(s, layout, stages, backend.name, elapsed(t0));
-  const w = await writeReport(reportPath, [about, ...(await layoutSections(layout))], {
+  const [about, appendix] = await runSections(s, layout, stages, backend.name, elapsed(t0));
+  const w = await writeReport(reportPath, [about, ...(await layoutSections(layout)), appendix], {
     title: `gpt1-lab: the GPT-1 paper at ${s.scale} scale`,
     subtitle: `${s.scale} scale (${s.about}); ${new Date().toISOString().slice(0, 16)}Z; ` +
       `backend ${backend.name}`,
@@ -1347,41 +1598,59 @@ export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceR
     note: `${w.figures} charts, ${w.tables} tables, ${(w.bytes / 1e6).toFixed(1)} MB`,
   });
   await record(reportPath);
-  return { report: reportPath, outDir, stages, seconds: elapsed(t0), backend: backend.name };
+  return {
+    report: reportPath,
+    outDir,
+    stages,
+    seconds: elapsed(t0),
+    backend: backend.name,
+    figures: w.figures,
+    tables: w.tables,
+  };
 }
 
-async function aboutSection(
+/** The report's first section (what ran, how long) and its last (settings, environment). */
+async function runSections(
   s: Readonly<ReproduceSettings>,
   layout: ResultLayout,
   stages: readonly StageResult[],
   backend: string,
   seconds: number,
-): Promise<ReportSection> {
+): Promise<[ReportSection, ReportSection]> {
   const ev = await readResult<TextEval>(join(layout.pretrain, "eval-text.json"));
   const held = ev
     ? ` Held-out book \`${ev.source.split("/").pop()}\`: perplexity ${
       ev.perplexity.toFixed(1)
     } per token, ${ev.wordPerplexity.toFixed(1)} per word (${ev.tokens} tokens).`
     : "";
-  return {
+  const compute = stages.reduce((a, x) => a + x.seconds, 0);
+  const reused = stages.some((x) => x.status === "reused")
+    ? ` (this call: ${(seconds / 60).toFixed(1)}, reusing finished stages)`
+    : "";
+  return [{
     title: "This run",
     text: `Scale **${s.scale}**: ${s.about}. Made by \`deno task reproduce --scale ${s.scale}\` ` +
-      `on the \`${backend}\` backend; the stages took ${
-        (seconds / 60).toFixed(1)
-      } minutes in all.${held} ` +
-      "Every chart below overlays the paper's values (dashed or hatched).",
+      `on the \`${backend}\` backend; computing the stages took ${
+        (compute / 60).toFixed(1)
+      } minutes${reused}.${held} Every chart below overlays the paper's values (dashed or ` +
+      "hatched); the settings are at the end.",
+    tables: [{
+      caption: "Stages",
+      rows: stages.map((x) => ({
+        stage: x.stage,
+        status: x.status,
+        seconds: x.seconds,
+        note: x.note,
+      })),
+    }],
+  }, {
+    title: "Settings and environment",
+    text:
+      `The settings of the \`${s.scale}\` scale (\`REPRODUCE_SCALES\` in \`lib/reproduce.ts\`; ` +
+      "`{data}` is the datasets folder) and what the run ran on.",
     tables: [
-      {
-        caption: "Stages",
-        rows: stages.map((x) => ({
-          stage: x.stage,
-          status: x.status,
-          seconds: x.seconds,
-          note: x.note,
-        })),
-      },
       { caption: "Settings", rows: settingsRows(s) },
       { caption: "Environment", rows: await environmentRows() },
     ],
-  };
+  }];
 }

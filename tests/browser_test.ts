@@ -2,7 +2,8 @@
  * Real-browser checks (headless Chromium driven by playwright-core):
  * 1. every chart builder of lib/plot.ts, written into an offline report by lib/report.ts, draws;
  * 2. every notebook executes at `smoke` scale on the project's Deno kernel (notebooks/run.ts),
- *    its HTML export opens offline, and every chart in it draws.
+ *    its HTML export opens offline, and every chart in it draws;
+ * 3. `deno task reproduce` (smoke) prints the path of a report whose charts all draw offline.
  * "Draws" means: the figure's SVG exists and its traces have data marks (paths with geometry),
  * and the page raised no error. Screenshots go to `results/browser/` and `results/notebooks/`.
  *
@@ -246,5 +247,43 @@ Deno.test({
     assertEquals(check.figures.length, r.figures);
     assert(r.figures >= 6, "expected at least Tables 2-4 and both panels of Figure 2");
     assertAllDrew(check, "report.html");
+  },
+});
+
+Deno.test({
+  name: "browser: `deno task reproduce` (smoke) prints a report path; every chart draws offline",
+  ignore: !haveChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    // the CLI itself; stages the notebooks finished (same folder) are reused, the rest computed
+    const t0 = performance.now();
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", join(ROOT, "cli.ts"), "reproduce"],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = new TextDecoder().decode(r.stdout).trim();
+    const err = new TextDecoder().decode(r.stderr);
+    assert(r.success, `reproduce failed:\n${err.slice(-3000)}`);
+    const report = out.split("\n").at(-1)!;
+    assertEquals(report, join(ROOT, "results", "_scratch", "reproduce-smoke", "report.html"));
+    const rec = JSON.parse(
+      await Deno.readTextFile(
+        join(ROOT, "results", "_scratch", "reproduce-smoke", "reproduce.json"),
+      ),
+    );
+    const nFigures = (await Deno.readTextFile(report)).split('class="gpt1-figure"').length - 1;
+    const check = await checkPage(report, report.replace(/\.html$/, ".png"));
+    assertEquals(check.figures.length, nFigures);
+    assert(nFigures >= 7, `${nFigures} charts: expected pre-training, Tables 2-5, Figure 2`);
+    assertAllDrew(check, report);
+    console.log(
+      `reproduce (smoke): ${((performance.now() - t0) / 1000).toFixed(1)}s, ` +
+        rec.stages.map((s: { stage: string; status: string }) => `${s.stage} ${s.status}`).join(
+          ", ",
+        ) + `; ${nFigures} charts drew`,
+    );
   },
 });
