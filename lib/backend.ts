@@ -415,11 +415,6 @@ let wasmShimsDisabled = false;
 function replaceKernel(cfg: tf.KernelConfig, originals: Map<string, tf.KernelConfig>): void {
   // GPT1_WASM_SKIP=Transpose,Slice keeps those stock kernels (for bisecting kernel problems)
   if (cfg.kernelName !== "UnsortedSegmentSum" && skippedShims().includes(cfg.kernelName)) return;
-  // The SplitV shim corrupts the wasm heap in fine-tuning (variable sequence lengths, many
-  // differently-shaped steps): "memory access out of bounds" / garbage GatherV2 indices after a
-  // few steps, bisected to this shim (2026-11-26). Off until it is fixed; GPT1_WASM_SHIMS_SPLITV=1
-  // turns it back on for investigation.
-  if (cfg.kernelName === "SplitV" && envFlag("GPT1_WASM_SHIMS_SPLITV") !== "1") return;
   const old = tf.getKernel(cfg.kernelName, cfg.backendName);
   if (old) {
     originals.set(cfg.kernelName, old);
