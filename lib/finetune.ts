@@ -35,7 +35,6 @@ import {
   numLayers,
 } from "./lstm.ts";
 import { OpenAIAdam } from "./optim.ts";
-import { activeWasmShims, uninstallWasmKernels } from "./backend.ts";
 import { loadAnyCheckpoint } from "./checkpoint.ts";
 import { mixSeed, Rng } from "./data.ts";
 import { buildInputs, type Example, getTask, type Split, type TaskSpec } from "./tasks/mod.ts";
@@ -44,14 +43,6 @@ import { taskMetric, type TaskScore } from "./metrics.ts";
 import { ConfigError, DataError } from "./errors.ts";
 import { writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
-
-function shimsForced(): boolean {
-  try {
-    return Deno.env.get("GPT1_WASM_SHIMS") === "1";
-  } catch {
-    return false;
-  }
-}
 
 /** Anything with `encode(text) → ids` and a vocabulary size (the GPT-1 tokenizer). */
 export interface TaskEncoder {
@@ -108,6 +99,8 @@ export interface FinetuneOptions {
   evalFile?: string;
   /** Seed (paper code: 42). */
   seed?: number;
+  /** Tokens per micro-batch (gradients are accumulated to the full batch; default 2048). */
+  microTokens?: number;
   /** Progress display. */
   progress?: Progress;
 }
@@ -213,11 +206,12 @@ export function taskForward(
   model: LanguageModel,
   task: TaskSpec,
   batch: TaskBatch,
-  opts: { training: boolean; seed?: number },
-): { logits: tf.Tensor2D; lm: tf.Scalar } {
+  opts: { training: boolean; seed?: number; lm?: boolean },
+): { logits: tf.Tensor2D; lm: tf.Scalar | null } {
   const { B, K } = batch, C = model.config.nEmbd;
   const h = model.hidden(batch.ids, opts); // [B*K, T, C]
-  const lm = model.lmLossFromHidden(h, batch.ids, batch.mask);
+  // the LM head builds [B*K*T, V] tensors: only when the auxiliary loss needs it
+  const lm = opts.lm === false ? null : model.lmLossFromHidden(h, batch.ids, batch.mask);
   const feats = model.pool(h, batch.clfPos); // [B*K, C]
   let logits: tf.Tensor2D;
   if (task.inputType === "multiple_choice") {
@@ -231,6 +225,28 @@ export function taskForward(
     logits = model.classifierHead(feats, opts);
   }
   return { logits, lm };
+}
+
+/**
+ * Splits a batch into consecutive micro-batches whose padded size (examples × sequences ×
+ * longest sequence) stays within `maxTokens` (at least one example each).
+ */
+export function microBatches(batch: EncodedExample[], maxTokens: number): EncodedExample[][] {
+  const out: EncodedExample[][] = [];
+  let cur: EncodedExample[] = [], longest = 0;
+  for (const e of batch) {
+    const len = Math.max(...e.seqs.map((s) => s.length));
+    const L = Math.max(longest, len);
+    if (cur.length > 0 && (cur.length + 1) * e.seqs.length * L > maxTokens) {
+      out.push(cur);
+      cur = [];
+      longest = 0;
+    }
+    cur.push(e);
+    longest = Math.max(longest, len);
+  }
+  if (cur.length) out.push(cur);
+  return out;
 }
 
 /** Task targets as a tensor: one-hot `[B, nOut]` for classes/candidates, `[B, 1]` scores for regression. */
@@ -258,7 +274,7 @@ export async function predict(
   for (let i = 0; i < data.length; i += batchSize) {
     const batch = taskBatch(data.slice(i, i + batchSize), sp);
     const z = tf.tidy(() => {
-      const { logits } = taskForward(model, task, batch, { training: false });
+      const { logits } = taskForward(model, task, batch, { training: false, lm: false });
       return task.inputType === "regression-similarity" ? tf.reshape(logits, [-1]) : tf.argMax(
         logits,
         1,
@@ -326,17 +342,10 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     lr: 6.25e-5,
     warmup: 0.002,
     seed: 42,
+    microTokens: 2048,
     progress: silentProgress,
     ...opts,
   };
-  if (tf.getBackend() === "wasm" && activeWasmShims().length > 0 && !shimsForced()) {
-    // Known bug: with the fast wasm kernel shims, fine-tuning (many differently-shaped steps)
-    // corrupts the wasm heap after a few steps ("memory access out of bounds", garbage gather
-    // indices); pre-training (one shape) is unaffected. Until it is found, fine-tune on the stock
-    // kernels (about 3x slower). GPT1_WASM_SHIMS=1 keeps the shims.
-    console.error("note: fine-tuning on wasm uses the stock kernels (see lib/finetune.ts)");
-    uninstallWasmKernels();
-  }
   const task = getTask(o.task);
   const splits = taskSplits(task);
   const nOut = headSize(task);
@@ -434,23 +443,42 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     let lossSum = 0;
     for (let b = 0; b < perEpoch; b++) {
       const batch = order.slice(b * B, (b + 1) * B).map((i) => train[i]);
-      const labels = batch.map((e) => e.label);
-      const inputs = taskBatch(batch, sp);
-      const y = taskTargets(task, labels, task.inputType === "multiple_choice" ? inputs.K : nOut);
-      const { value, grads } = model.valueAndGrads(() => {
-        const { logits, lm } = taskForward(model, task, inputs, {
-          training: true,
-          seed: mixSeed(o.seed, step, 3),
+      // Micro-batches of at most ~MICRO_TOKENS tokens, gradients summed (each scaled by its
+      // share of the batch): the same update as one batch of B, within the wasm heap's reach.
+      let value = 0;
+      let grads: Map<string, tf.Tensor> | null = null;
+      for (const [j, mb] of microBatches(batch, o.microTokens).entries()) {
+        const labels = mb.map((e) => e.label);
+        const inputs = taskBatch(mb, sp);
+        const y = taskTargets(task, labels, task.inputType === "multiple_choice" ? inputs.K : nOut);
+        const share = mb.length / batch.length;
+        const r = model.valueAndGrads(() => {
+          const { logits, lm } = taskForward(model, task, inputs, {
+            training: true,
+            seed: mixSeed(o.seed, step, 3, j),
+            lm: o.auxLm > 0,
+          });
+          const clf = taskLoss(task, logits, y);
+          const l = lm ? tf.add(clf, tf.mul(lm, o.auxLm)) : clf;
+          return tf.mul(l, share) as tf.Scalar;
         });
-        const clf = taskLoss(task, logits, y);
-        return (o.auxLm > 0 ? tf.add(clf, tf.mul(lm, o.auxLm)) : clf) as tf.Scalar;
-      });
-      const norm = opt.step(grads);
-      tf.dispose([...grads.values()]);
-      disposeBatch(inputs);
-      y.dispose();
-      const loss = (await value.data())[0];
-      value.dispose();
+        disposeBatch(inputs);
+        y.dispose();
+        value += (await r.value.data())[0];
+        r.value.dispose();
+        if (!grads) grads = r.grads;
+        else {
+          for (const [name, g] of r.grads) {
+            const sum = tf.add(grads.get(name)!, g);
+            grads.get(name)!.dispose();
+            g.dispose();
+            grads.set(name, sum);
+          }
+        }
+      }
+      const norm = opt.step(grads!);
+      tf.dispose([...grads!.values()]);
+      const loss = value;
       norm.dispose();
       if (!Number.isFinite(loss)) {
         opt.dispose();

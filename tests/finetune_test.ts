@@ -102,3 +102,20 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   },
 });
+
+Deno.test("microBatches keep each padded micro-batch within the token budget", async () => {
+  const { microBatches } = await import("../lib/finetune.ts");
+  const ex = (len: number, k = 1) => ({
+    seqs: Array.from({ length: k }, () => new Array(len).fill(1)),
+    label: 0,
+    source: "x",
+  });
+  const batch = [ex(10), ex(100), ex(20), ex(60), ex(120), ex(5)];
+  const mbs = microBatches(batch, 256);
+  assertEquals(mbs.flat(), batch); // order and content kept
+  for (const mb of mbs) {
+    const L = Math.max(...mb.map((e) => e.seqs[0].length));
+    assert(mb.length === 1 || mb.length * L <= 256, `micro-batch of ${mb.length} × ${L}`);
+  }
+  assertEquals(microBatches([ex(50, 2), ex(50, 2)], 150).length, 2); // 2 orderings count
+});

@@ -322,7 +322,7 @@ Deno.test("fine-tuning: buildFinetuneModel from an LSTM checkpoint; task heads t
     const { value, grads } = model.valueAndGrads(() => {
       const { logits, lm } = taskForward(model, task, batch, { training: true, seed: 1 });
       assertEquals(logits.shape, name === "SST-2" ? [2, 2] : [1, 2]);
-      return tf.add(tf.sum(tf.square(logits)), lm) as tf.Scalar;
+      return tf.add(tf.sum(tf.square(logits)), lm!) as tf.Scalar;
     });
     assert(Number.isFinite(value.dataSync()[0]));
     assertEquals([...grads.keys()].sort(), [...model.params.keys()].sort());
