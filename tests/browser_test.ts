@@ -23,9 +23,10 @@ import {
   zeroShotChart,
 } from "../lib/plot.ts";
 import { FIGURE2_LAYERS, FIGURE2_ZEROSHOT, TABLE2, TABLE3, TABLE4 } from "../lib/paper.ts";
-import { paperTableRows, resultSections, writeReport } from "../lib/report.ts";
+import { paperTableRows, writeReport } from "../lib/report.ts";
 import { jupyterAvailable, listNotebooks, python, runNotebooks } from "../notebooks/run.ts";
 import { readNotebook } from "../notebooks/export.ts";
+import { committedLayout, layoutSections } from "../lib/reproduce.ts";
 
 const CHROMIUM = Deno.env.get("GPT1_CHROMIUM") ?? "/usr/bin/chromium";
 const haveChromium = (() => {
@@ -234,12 +235,8 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const res = (p: string) => join(ROOT, "results", p);
-    const sections = await resultSections({
-      run: res("small"),
-      table5: res("table5/table5.json"),
-      zeroshot: res("small/zeroshot.json"),
-      layers: res("layers/layers.json"),
-    });
+    // the committed results: pre-training, Table 5, both layers ablations, zero-shot curves
+    const sections = await layoutSections(committedLayout(ROOT));
     const dir = res("browser");
     await Deno.mkdir(dir, { recursive: true });
     const r = await writeReport(join(dir, "report.html"), sections, { title: "gpt1-lab report" });
