@@ -202,6 +202,25 @@ async function initTensorflow(): Promise<BackendChoice> {
   throw new Error(reasons.join(", "));
 }
 
+/**
+ * Mesa's Vulkan/EGL drivers print "XDG_RUNTIME_DIR is invalid or not set" on every adapter
+ * probe when the variable is missing (headless machines, CI): give the process a private one.
+ */
+function ensureRuntimeDir(): void {
+  try {
+    if (Deno.env.get("XDG_RUNTIME_DIR")) return;
+    const dir = Deno.makeTempDirSync({ prefix: "gpt1-xdg-" }); // mode 0700
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* already gone */ }
+    });
+  } catch {
+    // no --allow-env / --allow-write: the drivers only print a warning
+  }
+}
+
 /** True for adapters that emulate a GPU on the CPU (llvmpipe, lavapipe, SwiftShader, WARP). */
 function isSoftwareAdapter(adapter: GPUAdapter): boolean {
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
@@ -216,6 +235,7 @@ export async function webgpuAdapterInfo(): Promise<
 > {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return null;
+  ensureRuntimeDir();
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
   if (!adapter) return null;
   const i = adapter.info;
