@@ -46,6 +46,8 @@ import { ensureKernels } from "./backend.ts";
 import { type Gpt1Config, makeConfig } from "./config.ts";
 import { CheckpointError, ConfigError } from "./errors.ts";
 import {
+  assignWeights,
+  checkPlainIds,
   crossEntropy,
   dropoutMask,
   type ForwardOptions,
@@ -55,8 +57,12 @@ import {
   type LmLossOptions,
   mixSeed,
   type ModelOptions,
+  namedValueAndGrads,
   randn,
+  readTensor,
   tiedLogits,
+  weightsAsync,
+  weightsSync,
 } from "./model.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -638,50 +644,22 @@ export class LstmModel implements LanguageModel {
 
   /** Value and gradients of `f` with respect to every parameter, keyed by parameter name. */
   valueAndGrads(f: () => tf.Scalar): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
-    const byVar = new Map<string, string>();
-    for (const [name, v] of this.params) byVar.set(v.name, name);
-    const { value, grads } = tf.variableGrads(f, [...this.params.values()]);
-    const out = new Map<string, tf.Tensor>();
-    for (const [vname, g] of Object.entries(grads)) out.set(byVar.get(vname)!, g);
-    return { value, grads: out };
-  }
-
-  #checkPlain(ids: number[][]): void {
-    const V = this.config.vocabSize + this.config.nSpecial;
-    if (!Array.isArray(ids) || ids.length === 0 || !Array.isArray(ids[0])) {
-      throw new ConfigError("ids must be a non-empty number[][]");
-    }
-    const T = ids[0].length;
-    for (const row of ids) {
-      if (row.length !== T) throw new ConfigError("all rows of ids must have the same length");
-      for (const v of row) {
-        if (!Number.isInteger(v) || v < 0 || v >= V) {
-          throw new ConfigError(`token id ${v} is not in [0, ${V - 1}]`);
-        }
-      }
-    }
+    return namedValueAndGrads(this.params, f);
   }
 
   /** LM logits `[B][T][V + nSpecial]` of `ids` in eval mode, as plain arrays. */
   async logits(ids: number[][]): Promise<number[][][]> {
-    this.#checkPlain(ids);
-    const z = tf.tidy(() => this.lmLogitsTensor(ids));
-    try {
-      return await z.array();
-    } finally {
-      z.dispose();
-    }
+    checkPlainIds(ids, this.config.vocabSize + this.config.nSpecial);
+    return await readTensor(
+      () => this.lmLogitsTensor(ids),
+      (z) => z.array() as Promise<number[][][]>,
+    );
   }
 
   /** Mean next-token cross-entropy over all shifted positions of `ids`, eval mode. */
   async lmLoss(ids: number[][]): Promise<number> {
-    this.#checkPlain(ids);
-    const l = tf.tidy(() => this.lmLossTensor(ids));
-    try {
-      return (await l.data())[0];
-    } finally {
-      l.dispose();
-    }
+    checkPlainIds(ids, this.config.vocabSize + this.config.nSpecial);
+    return await readTensor(() => this.lmLossTensor(ids), async (l) => (await l.data())[0]);
   }
 
   /**
@@ -709,27 +687,17 @@ export class LstmModel implements LanguageModel {
         );
       }
     }
-    for (const [name, v] of named) {
-      const p = this.params.get(name)!;
-      tf.tidy(() => {
-        const t = v instanceof tf.Tensor ? v : tf.tensor(v, p.shape, "float32");
-        p.assign(tf.reshape(tf.cast(t, "float32"), p.shape));
-      });
-    }
+    assignWeights(this.params, named);
   }
 
   /** All weights as `Float32Array`s (cpu/wasm/tensorflow; on webgpu use {@link readWeights}). */
   getWeights(): Map<string, Float32Array> {
-    const out = new Map<string, Float32Array>();
-    for (const [name, p] of this.params) out.set(name, p.dataSync() as Float32Array);
-    return out;
+    return weightsSync(this.params);
   }
 
   /** All weights as `Float32Array`s, read asynchronously (works on every backend). */
   async readWeights(): Promise<Map<string, Float32Array>> {
-    const out = new Map<string, Float32Array>();
-    for (const [name, p] of this.params) out.set(name, (await p.data()) as Float32Array);
-    return out;
+    return await weightsAsync(this.params);
   }
 
   /**

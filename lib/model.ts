@@ -681,52 +681,24 @@ export class Gpt1Model {
    * ```
    */
   valueAndGrads(f: () => tf.Scalar): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
-    const byVar = new Map<string, string>();
-    for (const [name, v] of this.params) byVar.set(v.name, name);
-    const { value, grads } = tf.variableGrads(f, [...this.params.values()]);
-    const out = new Map<string, tf.Tensor>();
-    for (const [vname, g] of Object.entries(grads)) out.set(byVar.get(vname)!, g);
-    return { value, grads: out };
+    return namedValueAndGrads(this.params, f);
   }
 
   // -- plain-array helpers (eval mode) -----------------------------------------------------
 
-  #checkPlain(ids: number[][]): void {
-    const V = this.config.vocabSize + this.config.nSpecial;
-    if (!Array.isArray(ids) || ids.length === 0 || !Array.isArray(ids[0])) {
-      throw new ConfigError("ids must be a non-empty number[][]");
-    }
-    const T = ids[0].length;
-    for (const row of ids) {
-      if (row.length !== T) throw new ConfigError("all rows of ids must have the same length");
-      for (const v of row) {
-        if (!Number.isInteger(v) || v < 0 || v >= V) {
-          throw new ConfigError(`token id ${v} is not in [0, ${V - 1}]`);
-        }
-      }
-    }
-  }
-
   /** LM logits `[B][T][V + nSpecial]` of `ids` in eval mode, as plain arrays. */
   async logits(ids: number[][]): Promise<number[][][]> {
-    this.#checkPlain(ids);
-    const z = tf.tidy(() => this.lmLogitsTensor(ids));
-    try {
-      return await z.array();
-    } finally {
-      z.dispose();
-    }
+    checkPlainIds(ids, this.config.vocabSize + this.config.nSpecial);
+    return await readTensor(
+      () => this.lmLogitsTensor(ids),
+      (z) => z.array() as Promise<number[][][]>,
+    );
   }
 
   /** Mean next-token cross-entropy over all shifted positions of `ids`, eval mode. */
   async lmLoss(ids: number[][]): Promise<number> {
-    this.#checkPlain(ids);
-    const l = tf.tidy(() => this.lmLossTensor(ids));
-    try {
-      return (await l.data())[0];
-    } finally {
-      l.dispose();
-    }
+    checkPlainIds(ids, this.config.vocabSize + this.config.nSpecial);
+    return await readTensor(() => this.lmLossTensor(ids), async (l) => (await l.data())[0]);
   }
 
   // -- weights -----------------------------------------------------------------------------
@@ -757,27 +729,17 @@ export class Gpt1Model {
         );
       }
     }
-    for (const [name, v] of named) {
-      const p = this.params.get(name)!;
-      tf.tidy(() => {
-        const t = v instanceof tf.Tensor ? v : tf.tensor(v, p.shape, "float32");
-        p.assign(tf.reshape(tf.cast(t, "float32"), p.shape));
-      });
-    }
+    assignWeights(this.params, named);
   }
 
   /** All weights as `Float32Array`s (cpu/wasm/tensorflow; on webgpu use {@link readWeights}). */
   getWeights(): Map<string, Float32Array> {
-    const out = new Map<string, Float32Array>();
-    for (const [name, p] of this.params) out.set(name, p.dataSync() as Float32Array);
-    return out;
+    return weightsSync(this.params);
   }
 
   /** All weights as `Float32Array`s, read asynchronously (works on every backend). */
   async readWeights(): Promise<Map<string, Float32Array>> {
-    const out = new Map<string, Float32Array>();
-    for (const [name, p] of this.params) out.set(name, (await p.data()) as Float32Array);
-    return out;
+    return await weightsAsync(this.params);
   }
 
   /**
@@ -840,6 +802,84 @@ export class Gpt1Model {
     for (const p of this.params.values()) p.dispose();
     this.params.clear();
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers shared by the lab's language models (Gpt1Model here, LstmModel in lstm.ts)
+
+/**
+ * Value and gradients of `f` with respect to every variable of `params`, keyed by parameter
+ * name. Run inside `tf.tidy` (or dispose the results).
+ */
+export function namedValueAndGrads(
+  params: Map<string, tf.Variable>,
+  f: () => tf.Scalar,
+): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
+  const byVar = new Map<string, string>();
+  for (const [name, v] of params) byVar.set(v.name, name);
+  const { value, grads } = tf.variableGrads(f, [...params.values()]);
+  const out = new Map<string, tf.Tensor>();
+  for (const [vname, g] of Object.entries(grads)) out.set(byVar.get(vname)!, g);
+  return { value, grads: out };
+}
+
+/** Throws ConfigError unless `ids` is a non-empty rectangular `number[][]` of ids in `[0, V)`. */
+export function checkPlainIds(ids: number[][], V: number): void {
+  if (!Array.isArray(ids) || ids.length === 0 || !Array.isArray(ids[0])) {
+    throw new ConfigError("ids must be a non-empty number[][]");
+  }
+  const T = ids[0].length;
+  for (const row of ids) {
+    if (row.length !== T) throw new ConfigError("all rows of ids must have the same length");
+    for (const v of row) {
+      if (!Number.isInteger(v) || v < 0 || v >= V) {
+        throw new ConfigError(`token id ${v} is not in [0, ${V - 1}]`);
+      }
+    }
+  }
+}
+
+/** Computes `f()` inside `tf.tidy`, reads the result with `read`, and disposes it. */
+export async function readTensor<T>(
+  f: () => tf.Tensor,
+  read: (t: tf.Tensor) => Promise<T>,
+): Promise<T> {
+  const t = tf.tidy(f);
+  try {
+    return await read(t);
+  } finally {
+    t.dispose();
+  }
+}
+
+/** Writes already-checked weights into `params` (reshaped to each parameter, cast to float32). */
+export function assignWeights(
+  params: Map<string, tf.Variable>,
+  named: Map<string, Float32Array | tf.Tensor>,
+): void {
+  for (const [name, v] of named) {
+    const p = params.get(name)!;
+    tf.tidy(() => {
+      const t = v instanceof tf.Tensor ? v : tf.tensor(v, p.shape, "float32");
+      p.assign(tf.reshape(tf.cast(t, "float32"), p.shape));
+    });
+  }
+}
+
+/** Every parameter as a `Float32Array`, read synchronously (not on webgpu). */
+export function weightsSync(params: Map<string, tf.Variable>): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const [name, p] of params) out.set(name, p.dataSync() as Float32Array);
+  return out;
+}
+
+/** Every parameter as a `Float32Array`, read asynchronously (works on every backend). */
+export async function weightsAsync(
+  params: Map<string, tf.Variable>,
+): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const [name, p] of params) out.set(name, (await p.data()) as Float32Array);
+  return out;
 }
 
 /** `new Gpt1Model(config, opts)`. */
