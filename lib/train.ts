@@ -222,13 +222,16 @@ async function truncateLog(path: string, step: number): Promise<void> {
   await Deno.writeTextFile(path, keep.map((l) => l + "\n").join(""));
 }
 
-function finiteCheck(grads: Map<string, tf.Tensor>): string[] {
-  const bad: string[] = [];
-  for (const [name, g] of grads) {
-    const ok = tf.tidy(() => tf.all(tf.isFinite(g)).dataSync()[0]);
-    if (!ok) bad.push(`grad ${name}`);
-  }
-  return bad;
+/**
+ * Names of the gradients holding a NaN or Inf, read back in one asynchronous transfer (one
+ * flag per gradient; `dataSync` is unavailable on webgpu).
+ */
+export async function nonFiniteGrads(grads: Map<string, tf.Tensor>): Promise<string[]> {
+  const names = [...grads.keys()];
+  const flags = tf.tidy(() => tf.stack(names.map((n) => tf.all(tf.isFinite(grads.get(n)!)))));
+  const ok = await flags.data();
+  flags.dispose();
+  return names.filter((_, i) => !ok[i]).map((n) => `grad ${n}`);
 }
 
 /**
@@ -383,7 +386,7 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
     let loss = (await value.data())[0];
     value.dispose();
     if (o.lossHook) loss = o.lossHook(t, loss);
-    const badGrads = Number.isFinite(loss) ? finiteCheck(gradMap) : [];
+    const badGrads = Number.isFinite(loss) ? await nonFiniteGrads(gradMap) : [];
     if (!Number.isFinite(loss) || badGrads.length > 0) {
       tf.dispose([...gradMap.values()]);
       const bad = [...(Number.isFinite(loss) ? [] : [`loss (${loss})`]), ...badGrads];

@@ -10,6 +10,7 @@ import {
   isLogCheckpoint,
   listCheckpoints,
   type LogRecord,
+  nonFiniteGrads,
   pretrain,
 } from "../lib/train.ts";
 import { Rng } from "../lib/data.ts";
@@ -171,4 +172,16 @@ Deno.test("a validation split shorter than one window skips validation with a wa
   assertEquals(r.validLoss, undefined);
   r.model.dispose();
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("nonFiniteGrads names exactly the gradients holding NaN or Inf", async () => {
+  const grads = new Map<string, tf.Tensor>([
+    ["a", tf.tensor1d([1, 2, 3])],
+    ["b", tf.tensor2d([[0, NaN], [1, 2]])],
+    ["c", tf.tensor1d([Infinity])],
+  ]);
+  const n = tf.memory().numTensors;
+  assertEquals(await nonFiniteGrads(grads), ["grad b", "grad c"]);
+  assertEquals(tf.memory().numTensors, n);
+  tf.dispose([...grads.values()]);
 });
