@@ -54,28 +54,12 @@ import { Rng } from "../lib/data.ts";
 import { BpeTrainer } from "../lib/tokenizer/trainer.ts";
 import { Gpt1Tokenizer } from "../lib/tokenizer/bpe.ts";
 
+import { toyCorpus, unigramEntropy } from "./_toy.ts";
+
 await initBackend("wasm");
 
 /** A small LSTM for the tests: vocabulary 32, width 16, 24 units. */
 const CFG = makeLstmConfig("tiny", { vocabSize: 32, nCtx: 16, nEmbd: 16, nHidden: 24 });
-
-/** The toy corpus of train_test.ts: a repeating pattern with 10% noise, vocabulary 32. */
-function toyCorpus(n: number, seed: number): Uint16Array {
-  const rng = new Rng(seed);
-  const out = new Uint16Array(n);
-  for (let i = 0; i < n; i++) {
-    out[i] = rng.next() < 0.1 ? rng.int(32) : (i * 7 + Math.floor(i / 5)) % 32;
-  }
-  return out;
-}
-
-function unigramEntropy(tokens: ArrayLike<number>, V: number): number {
-  const c = new Float64Array(V);
-  for (let i = 0; i < tokens.length; i++) c[tokens[i]]++;
-  let h = 0;
-  for (const x of c) if (x > 0) h -= (x / tokens.length) * Math.log(x / tokens.length);
-  return h;
-}
 
 function randIds(B: number, T: number, V: number, seed: number): number[][] {
   const rng = new Rng(seed);

@@ -13,27 +13,10 @@ import {
   nonFiniteGrads,
   pretrain,
 } from "../lib/train.ts";
-import { Rng } from "../lib/data.ts";
+
+import { toyCorpus, unigramEntropy } from "./_toy.ts";
 
 await initBackend("wasm");
-
-/** A toy corpus with structure: a repeating pattern with noise, vocabulary 32. */
-function toyCorpus(n: number, seed: number): Uint16Array {
-  const rng = new Rng(seed);
-  const out = new Uint16Array(n);
-  for (let i = 0; i < n; i++) {
-    out[i] = rng.next() < 0.1 ? rng.int(32) : (i * 7 + Math.floor(i / 5)) % 32;
-  }
-  return out;
-}
-
-function unigramEntropy(tokens: ArrayLike<number>, V: number): number {
-  const c = new Float64Array(V);
-  for (let i = 0; i < tokens.length; i++) c[tokens[i]]++;
-  let h = 0;
-  for (const x of c) if (x > 0) h -= (x / tokens.length) * Math.log(x / tokens.length);
-  return h;
-}
 
 const CONFIG = makeConfig("tiny", { vocabSize: 32, nCtx: 16, nEmbd: 32, nInner: 64 });
 
