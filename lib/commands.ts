@@ -3,6 +3,7 @@
  * `cli.ts` parses `Deno.args` and dispatches here; tests call `run` directly.
  * @module
  */
+import { dirname, join } from "node:path";
 import { ConfigError } from "./errors.ts";
 
 /** One option of a command, in `node:util` `parseArgs` form plus a description. */
@@ -65,6 +66,16 @@ function int(v: unknown, name: string, def: number): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n)) throw new ConfigError(`--${name} must be an integer, got ${v}`);
   return n;
+}
+
+/** An optional integer flag: undefined when absent. */
+function optInt(v: unknown, name: string): number | undefined {
+  return v === undefined ? undefined : int(v, name, 0);
+}
+
+/** `--vocab`, or the `vocab/` folder that `pretrain` writes beside its checkpoints. */
+function vocabDirFor(ckpt: string, vocab: unknown): string {
+  return str(vocab, "vocab", join(dirname(ckpt), "vocab"));
 }
 
 function num(v: unknown, name: string, def: number): number {
@@ -273,18 +284,17 @@ COMMANDS["eval-lm"] = define(
     const { selectBackend } = await import("./backend.ts");
     const { loadAnyCheckpoint } = await import("./checkpoint.ts");
     const { loadVocab, evaluateText } = await import("./experiments.ts");
-    const { dirname, join } = await import("node:path");
     await selectBackend({ force: v.backend as string | undefined, log: () => {} });
     const ckpt = str(v.ckpt, "ckpt");
     const ck = await loadAnyCheckpoint(ckpt);
-    const tok = await loadVocab(str(v.vocab, "vocab", join(dirname(ckpt), "vocab")));
+    const tok = await loadVocab(vocabDirFor(ckpt, v.vocab));
     if (ck.vocabHash && ck.vocabHash !== tok.hash) {
       throw new ConfigError("the vocabulary does not match the checkpoint's", {
         file: ckpt,
         fix: "pass --vocab with the folder the model was trained with",
       });
     }
-    const maxWindows = v["max-windows"] ? int(v["max-windows"], "max-windows", 0) : undefined;
+    const maxWindows = optInt(v["max-windows"], "max-windows");
     const ev = await evaluateText(ck.model, tok, str(v.text, "text"), { maxWindows });
     console.log(formatEval(ev));
     ck.model.dispose();
@@ -335,23 +345,20 @@ const FT_OPTS: Record<string, OptionSpec> = {
 
 async function ftArgs(v: Record<string, unknown>) {
   const { loadVocab } = await import("./experiments.ts");
-  const { dirname, join } = await import("node:path");
   const init = str(v.init, "init");
-  const vocabDir = str(v.vocab, "vocab", init === "none" ? "" : join(dirname(init), "vocab"));
+  const vocabDir = init === "none" ? str(v.vocab, "vocab", "") : vocabDirFor(init, v.vocab);
   if (!vocabDir) throw new ConfigError("--init none needs --vocab <dir>");
   return {
     init,
     tokenizer: await loadVocab(vocabDir),
     dataRoot: str(v.data, "data", "../shared/datasets"),
     auxLm: num(v["aux-lm"], "aux-lm", 0.5),
-    transferLayers: v["transfer-layers"] === undefined
-      ? undefined
-      : int(v["transfer-layers"], "transfer-layers", 0),
+    transferLayers: optInt(v["transfer-layers"], "transfer-layers"),
     epochs: int(v.epochs, "epochs", 3),
     batchSize: int(v.batch, "batch", 32),
     lr: num(v.lr, "lr", 6.25e-5),
-    maxTrain: v["max-train"] === undefined ? undefined : int(v["max-train"], "max-train", 0),
-    maxEval: v["max-eval"] === undefined ? undefined : int(v["max-eval"], "max-eval", 0),
+    maxTrain: optInt(v["max-train"], "max-train"),
+    maxEval: optInt(v["max-eval"], "max-eval"),
     evalFile: v["eval-file"] as string | undefined,
     seed: int(v.seed, "seed", 42),
   };
@@ -415,19 +422,18 @@ COMMANDS["table5"] = define(
     const { runTable5, table5Markdown, loadVocab } = await import("./experiments.ts");
     const { terminalProgress } = await import("./progress.ts");
     const { writeFileAtomic } = await import("./fsutil.ts");
-    const { dirname, join } = await import("node:path");
     await selectBackend({ force: v.backend as string | undefined });
     const ckpt = str(v.init, "init");
     const out = str(v.out, "out", "results/table5");
     const cells = await runTable5({
       ckpt,
-      tokenizer: await loadVocab(str(v.vocab, "vocab", join(dirname(ckpt), "vocab"))),
+      tokenizer: await loadVocab(vocabDirFor(ckpt, v.vocab)),
       dataRoot: str(v.data, "data", "../shared/datasets"),
       outDir: out,
       tasks: list(v.task).length ? list(v.task) : undefined,
       variants: list(v.variant).length ? list(v.variant) : undefined,
-      maxTrain: v["max-train"] === undefined ? undefined : int(v["max-train"], "max-train", 0),
-      maxEval: v["max-eval"] === undefined ? undefined : int(v["max-eval"], "max-eval", 0),
+      maxTrain: optInt(v["max-train"], "max-train"),
+      maxEval: optInt(v["max-eval"], "max-eval"),
       epochs: int(v.epochs, "epochs", 3),
       lr: num(v.lr, "lr", 6.25e-5),
       seed: int(v.seed, "seed", 42),
@@ -468,7 +474,6 @@ COMMANDS["ablate-layers"] = define(
     const { selectBackend } = await import("./backend.ts");
     const { ablateLayers, loadVocab } = await import("./experiments.ts");
     const { terminalProgress } = await import("./progress.ts");
-    const { dirname, join } = await import("node:path");
     await selectBackend({ force: v.backend as string | undefined });
     const ckpt = str(v.init, "init");
     const layers = typeof v.layers === "string"
@@ -477,12 +482,12 @@ COMMANDS["ablate-layers"] = define(
     const rows = await ablateLayers({
       task: str(v.task, "task"),
       ckpt,
-      tokenizer: await loadVocab(str(v.vocab, "vocab", join(dirname(ckpt), "vocab"))),
+      tokenizer: await loadVocab(vocabDirFor(ckpt, v.vocab)),
       dataRoot: str(v.data, "data", "../shared/datasets"),
       outDir: str(v.out, "out"),
       layers,
-      maxTrain: v["max-train"] === undefined ? undefined : int(v["max-train"], "max-train", 0),
-      maxEval: v["max-eval"] === undefined ? undefined : int(v["max-eval"], "max-eval", 0),
+      maxTrain: optInt(v["max-train"], "max-train"),
+      maxEval: optInt(v["max-eval"], "max-eval"),
       epochs: int(v.epochs, "epochs", 3),
       lr: num(v.lr, "lr", 6.25e-5),
       auxLm: num(v["aux-lm"], "aux-lm", 0.5),
