@@ -486,18 +486,8 @@ export async function zeroShotMultipleChoice(
       scoreFrom.push(Math.max(1, ctx.length));
     }
   }
-  const lp = await sequenceLogProbs(model, seqs, { batchSize: opts.batchSize, scoreFrom });
-  let k = 0;
-  const scores = examples.map((e) => e.answers.map(() => meanOf(lp[k++])));
-  const preds = scores.map(argmax);
-  return {
-    metric: "acc",
-    raw: 100 * accuracy(preds, labels),
-    n: preds.length,
-    preds,
-    labels,
-    scores,
-  };
+  const counts = examples.map((e) => e.answers.length);
+  return await pickHighestMean(model, seqs, scoreFrom, counts, labels, opts);
 }
 
 /**
@@ -523,8 +513,25 @@ export async function zeroShotWinograd(
       scoreFrom.push(Math.max(1, p.length));
     }
   }
+  return await pickHighestMean(model, seqs, scoreFrom, examples.map(() => 2), labels, opts);
+}
+
+/**
+ * Scores candidate continuations (`seqs`, consecutive per example, `counts[i]` for example i)
+ * by the mean log-probability of their tokens from `scoreFrom`, and predicts the highest
+ * (the first on a tie): the shared end of the multiple-choice and Winograd heuristics.
+ */
+async function pickHighestMean(
+  model: LanguageModel,
+  seqs: number[][],
+  scoreFrom: number[],
+  counts: number[],
+  labels: number[],
+  opts: HeuristicOptions,
+): Promise<HeuristicResult> {
   const lp = await sequenceLogProbs(model, seqs, { batchSize: opts.batchSize, scoreFrom });
-  const scores = examples.map((_, i) => [meanOf(lp[2 * i]), meanOf(lp[2 * i + 1])]);
+  let k = 0;
+  const scores = counts.map((c) => Array.from({ length: c }, () => meanOf(lp[k++])));
   const preds = scores.map(argmax);
   return {
     metric: "acc",
