@@ -48,7 +48,6 @@ import { CheckpointError, ConfigError } from "./errors.ts";
 import {
   assignWeights,
   checkPlainIds,
-  crossEntropy,
   dropoutMask,
   type ForwardOptions,
   Gpt1Model,
@@ -60,6 +59,7 @@ import {
   namedValueAndGrads,
   randn,
   readTensor,
+  tiedLmLoss,
   tiedLogits,
   weightsAsync,
   weightsSync,
@@ -384,7 +384,7 @@ export interface LanguageModel {
   /** LM logits `[B, T, V + nSpecial]` of `ids [B, T]`. */
   lmLogitsTensor(ids: Ids, opts?: ForwardOptions): tf.Tensor3D;
   /** Mean next-token cross-entropy of features `h [B, T, C]` against `ids` (optional mask). */
-  lmLossFromHidden(h: tf.Tensor3D, ids: Ids, mask?: tf.Tensor2D): tf.Scalar;
+  lmLossFromHidden(h: tf.Tensor3D, ids: Ids, mask?: tf.Tensor2D, maxElements?: number): tf.Scalar;
   /** Mean next-token cross-entropy of `ids [B, T]`. */
   lmLossTensor(ids: Ids, opts?: LmLossOptions): tf.Scalar;
   /** Features at position `pos[b]` of each sequence: `[B, T, C]`, `[B]` → `[B, C]`. */
@@ -600,23 +600,13 @@ export class LstmModel implements LanguageModel {
    * same mask semantics as {@link Gpt1Model.lmLossFromHidden} (per-sequence mean over the
    * masked next tokens, then the batch mean).
    */
-  lmLossFromHidden(h: tf.Tensor3D, ids: Ids, mask?: tf.Tensor2D): tf.Scalar {
-    const [B, T, E] = h.shape;
-    if (T < 2) throw new ConfigError("the LM loss needs sequences of at least 2 tokens");
-    const t = asInt32(ids) as tf.Tensor2D;
-    const N = B * (T - 1);
-    const hs = tf.reshape(tf.slice(h, [0, 0, 0], [B, T - 1, E]), [N, E]) as tf.Tensor2D;
-    const targets = tf.reshape(tf.slice(t, [0, 1], [B, T - 1]), [N]) as tf.Tensor1D;
-    let w: tf.Tensor1D;
-    if (mask) {
-      const m = tf.slice(tf.cast(mask, "float32"), [0, 1], [B, T - 1]); // [B, T-1]
-      const den = tf.maximum(tf.sum(m, 1, true), 1e-30); // [B, 1]
-      w = tf.reshape(tf.div(m, tf.mul(den, B)), [N]) as tf.Tensor1D;
-    } else {
-      w = tf.fill([N], 1 / N) as tf.Tensor1D;
-    }
-    const z = tiedLogits(hs, this.#p("tokens_embed.weight") as tf.Tensor2D); // [N, V]
-    return crossEntropy(z, targets, w);
+  lmLossFromHidden(
+    h: tf.Tensor3D,
+    ids: Ids,
+    mask?: tf.Tensor2D,
+    maxElements?: number,
+  ): tf.Scalar {
+    return tiedLmLoss(h, ids, this.#p("tokens_embed.weight") as tf.Tensor2D, mask, maxElements);
   }
 
   /** Mean next-token cross-entropy of int32 `ids [B, T]` (see {@link LmLossOptions}). */

@@ -229,38 +229,153 @@ export function crossEntropy(
   targets: tf.Tensor1D,
   w: tf.Tensor1D,
 ): tf.Scalar {
-  const [N, V] = logits.shape;
-  const flat = tf.add(tf.mul(tf.range(0, N, 1, "int32"), tf.scalar(V, "int32")), targets);
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [z, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
     const p = tf.softmax(z); // [N, V]
-    // logsumexp = max + log Σ exp(z - max) = max - log(max softmax): exact, never underflows
-    const lse = tf.sub(tf.max(z, 1), tf.log(tf.max(p, 1))); // [N]
-    const zy = tf.gather(tf.reshape(z, [N * V]), flat); // [N]
     // tensors made outside are gone by backward time (variableGrads tidies the forward): save
     save([p, w, targets]);
     return {
-      value: tf.sum(tf.mul(tf.sub(lse, zy), w)),
+      value: weightedCe(z, p, targets, w),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [p, w, targets] = saved;
-        const c = tf.mul(w, dy); // [N]
-        const g = tf.mul(p, tf.reshape(c, [N, 1])); // [N, V], new and ours alone
-        if (tf.getBackend() !== "cpu" && tf.getBackend() !== "wasm") {
-          return [tf.sub(g, tf.mul(tf.oneHot(targets as tf.Tensor1D, V), tf.reshape(c, [N, 1])))];
-        }
-        const cv = c.dataSync(), tv = targets.dataSync(); // synchronous backends: cheap
-        const live = mutableFloat32(g)!; // taken after the reads: a heap view dies on growth
-        for (let i = 0; i < N; i++) {
-          const y = tv[i];
-          // a raw heap write: never let a bad target id write outside this row
-          if (!(y >= 0 && y < V)) throw new ConfigError(`target id ${y} not in [0, ${V - 1}]`);
-          live[i * V + y] -= cv[i];
-        }
-        return [g];
+        const [p, w, targets] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+        return [softmaxCeGrad(p, targets, tf.mul(w, dy) as tf.Tensor1D)];
       },
     };
   });
   return f(logits) as tf.Scalar;
+}
+
+/** `Σ_i w_i · (logsumexp(z_i) - z_i[y_i])` of logits `z [N, V]` and their softmax `p`. */
+function weightedCe(z: tf.Tensor2D, p: tf.Tensor2D, targets: tf.Tensor1D, w: tf.Tensor1D) {
+  const [N, V] = z.shape;
+  const flat = tf.add(tf.mul(tf.range(0, N, 1, "int32"), tf.scalar(V, "int32")), targets);
+  // logsumexp = max + log Σ exp(z - max) = max - log(max softmax): exact, never underflows
+  const lse = tf.sub(tf.max(z, 1), tf.log(tf.max(p, 1))); // [N]
+  const zy = tf.gather(tf.reshape(z, [N * V]), flat); // [N]
+  return tf.sum(tf.mul(tf.sub(lse, zy), w)) as tf.Scalar;
+}
+
+/** The CE gradient `(p - onehot(targets))·c` of softmax `p [N, V]` and row weights `c [N]`. */
+function softmaxCeGrad(p: tf.Tensor2D, targets: tf.Tensor1D, c: tf.Tensor1D): tf.Tensor2D {
+  const [N, V] = p.shape;
+  const g = tf.mul(p, tf.reshape(c, [N, 1])) as tf.Tensor2D; // [N, V], new and ours alone
+  if (tf.getBackend() !== "cpu" && tf.getBackend() !== "wasm") {
+    return tf.sub(g, tf.mul(tf.oneHot(targets, V), tf.reshape(c, [N, 1])));
+  }
+  const cv = c.dataSync(), tv = targets.dataSync(); // synchronous backends: cheap
+  const live = mutableFloat32(g)!; // taken after the reads: a heap view dies on growth
+  for (let i = 0; i < N; i++) {
+    const y = tv[i];
+    // a raw heap write: never let a bad target id write outside this row
+    if (!(y >= 0 && y < V)) throw new ConfigError(`target id ${y} not in [0, ${V - 1}]`);
+    live[i * V + y] -= cv[i];
+  }
+  return g;
+}
+
+/**
+ * The most elements one LM-head logits tensor `[rows, V]` may have in {@link tiedLmLoss}
+ * before the loss is computed in row chunks (2^24 floats = 64 MiB). A `small` pre-training
+ * batch (16·127 rows × 8,176) fits in one chunk; a fine-tuning batch of long multiple-choice
+ * sequences or the `gpt1` preset's 64·511 rows × 40,478 (5 GiB) does not. Large single
+ * tensors exhaust the wasm heap (it surfaces as "memory access out of bounds" or "Aborted()").
+ */
+export const LM_HEAD_MAX_ELEMENTS = 2 ** 24;
+
+/**
+ * Mean next-token cross-entropy of the tied LM head, shared by `Gpt1Model` and `LstmModel`:
+ * hidden states `h [B, T, C]`, int32 `ids [B, T]` (positions 0..T-2 predict 1..T-1), the
+ * token embedding `E [V, C]` (the head is `h·Eᵀ`) and an optional `[B, T]` mask (see
+ * {@link LmLossOptions}).
+ *
+ * When `B·(T-1)·V` exceeds `maxElements` the head and the loss run over row chunks of at most
+ * `maxElements` logits, forward and backward (the backward recomputes each chunk's logits),
+ * so no `[B·T, V]` tensor is ever built; the value and gradients equal the one-shot ones up to
+ * float summation order.
+ */
+export function tiedLmLoss(
+  h: tf.Tensor3D,
+  ids: Ids,
+  e: tf.Tensor2D,
+  mask?: tf.Tensor2D,
+  maxElements: number = LM_HEAD_MAX_ELEMENTS,
+): tf.Scalar {
+  const [B, T, C] = h.shape;
+  if (T < 2) throw new ConfigError("the LM loss needs sequences of at least 2 tokens");
+  const t = asInt32(ids) as tf.Tensor2D;
+  const N = B * (T - 1);
+  const hs = tf.reshape(tf.slice(h, [0, 0, 0], [B, T - 1, C]), [N, C]) as tf.Tensor2D;
+  const targets = tf.reshape(tf.slice(t, [0, 1], [B, T - 1]), [N]) as tf.Tensor1D;
+  let w: tf.Tensor1D;
+  if (mask) {
+    const m = tf.slice(tf.cast(mask, "float32"), [0, 1], [B, T - 1]); // [B, T-1]
+    const den = tf.maximum(tf.sum(m, 1, true), 1e-30); // [B, 1]
+    w = tf.reshape(tf.div(m, tf.mul(den, B)), [N]) as tf.Tensor1D;
+  } else {
+    w = tf.fill([N], 1 / N) as tf.Tensor1D;
+  }
+  const V = e.shape[0];
+  const rows = Math.max(1, Math.floor(maxElements / V));
+  if (N <= rows) return crossEntropy(tiedLogits(hs, e), targets, w); // [N, V] in one piece
+  return chunkedTiedCe(hs, e, targets, w, rows);
+}
+
+/**
+ * `Σ_i w_i · CE(x_i·Eᵀ, y_i)` over row chunks of `rows`: `x [N, C]`, `E [V, C]`. Only `x`,
+ * `E`, the targets and the weights are kept for the backward, which recomputes each chunk's
+ * logits and accumulates `dx` and `dE` chunk by chunk.
+ */
+function chunkedTiedCe(
+  x: tf.Tensor2D,
+  e: tf.Tensor2D,
+  targets: tf.Tensor1D,
+  w: tf.Tensor1D,
+  rows: number,
+): tf.Scalar {
+  const N = x.shape[0];
+  const chunks: [number, number][] = [];
+  for (let s = 0; s < N; s += rows) chunks.push([s, Math.min(rows, N - s)]);
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, e, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    save([x, e, targets, w]);
+    let acc = tf.scalar(0);
+    for (const [s, n] of chunks) {
+      const next = tf.tidy(() => {
+        const z = tf.matMul(tf.slice(x, [s, 0], [n, -1]), e, false, true) as tf.Tensor2D; // [n, V]
+        const ce = weightedCe(
+          z,
+          tf.softmax(z) as tf.Tensor2D,
+          tf.slice(targets, s, n),
+          tf.slice(w, s, n),
+        );
+        return tf.add(acc, ce);
+      });
+      acc.dispose();
+      acc = next as tf.Scalar;
+    }
+    return {
+      value: acc,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [x, e, targets, w] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+        const dxs: tf.Tensor[] = [];
+        let de = tf.zerosLike(e);
+        for (const [s, n] of chunks) {
+          const [dx, next] = tf.tidy(() => {
+            const xc = tf.slice(x, [s, 0], [n, -1]); // [n, C]
+            const p = tf.softmax(tf.matMul(xc, e, false, true)) as tf.Tensor2D; // [n, V]
+            const c = tf.mul(tf.slice(w, s, n), dy) as tf.Tensor1D;
+            const g = softmaxCeGrad(p, tf.slice(targets, s, n), c); // [n, V]
+            return [tf.matMul(g, e), tf.add(de, tf.matMul(tf.transpose(g), xc))];
+          });
+          de.dispose();
+          de = next;
+          dxs.push(dx);
+        }
+        return [tf.concat(dxs, 0), de];
+      },
+    };
+  });
+  return f(x, e) as tf.Scalar;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -570,25 +685,16 @@ export class Gpt1Model {
 
   /**
    * Mean next-token cross-entropy of hidden states `h [B, T, C]` against `ids [B, T]`
-   * (positions 0..T-2 predict 1..T-1); see {@link LmLossOptions} for the mask.
+   * (positions 0..T-2 predict 1..T-1); see {@link LmLossOptions} for the mask. Computed in
+   * row chunks when the logits would exceed `maxElements` (see {@link tiedLmLoss}).
    */
-  lmLossFromHidden(h: tf.Tensor3D, ids: Ids, mask?: tf.Tensor2D): tf.Scalar {
-    const [B, T, C] = h.shape;
-    if (T < 2) throw new ConfigError("the LM loss needs sequences of at least 2 tokens");
-    const t = asInt32(ids) as tf.Tensor2D;
-    const N = B * (T - 1);
-    const hs = tf.reshape(tf.slice(h, [0, 0, 0], [B, T - 1, C]), [N, C]) as tf.Tensor2D;
-    const targets = tf.reshape(tf.slice(t, [0, 1], [B, T - 1]), [N]) as tf.Tensor1D;
-    let w: tf.Tensor1D;
-    if (mask) {
-      const m = tf.slice(tf.cast(mask, "float32"), [0, 1], [B, T - 1]); // [B, T-1]
-      const den = tf.maximum(tf.sum(m, 1, true), 1e-30); // [B, 1]
-      w = tf.reshape(tf.div(m, tf.mul(den, B)), [N]) as tf.Tensor1D;
-    } else {
-      w = tf.fill([N], 1 / N) as tf.Tensor1D;
-    }
-    const z = tiedLogits(hs, this.#p("tokens_embed.weight") as tf.Tensor2D); // [N, V]
-    return crossEntropy(z, targets, w);
+  lmLossFromHidden(
+    h: tf.Tensor3D,
+    ids: Ids,
+    mask?: tf.Tensor2D,
+    maxElements?: number,
+  ): tf.Scalar {
+    return tiedLmLoss(h, ids, this.#p("tokens_embed.weight") as tf.Tensor2D, mask, maxElements);
   }
 
   /** Mean next-token cross-entropy of int32 `ids [B, T]` (see {@link LmLossOptions}). */

@@ -12,8 +12,10 @@ import {
   linear,
   parameterShapes,
   randn,
+  tiedLmLoss,
   tiedLogits,
 } from "../lib/model.ts";
+import { LSTM_PRESETS, LstmModel } from "../lib/lstm.ts";
 import {
   assert,
   assertEquals,
@@ -379,6 +381,46 @@ Deno.test("lmLoss() is the mean CE of logits(); a mask averages per sequence the
   assert(Math.abs(got.dataSync()[0] - want) < 1e-5, `${got.dataSync()[0]} vs ${want}`);
   got.dispose();
   m.dispose();
+});
+
+Deno.test("tiedLmLoss() in row chunks equals the one-shot loss and gradients; no leaks", async () => {
+  for (const backend of ["cpu", "wasm"]) {
+    await use(backend);
+    const models = [
+      new Gpt1Model(TINY, { seed: 7 }),
+      new LstmModel(LSTM_PRESETS.tiny, { seed: 7 }),
+    ];
+    for (const m of models) {
+      const V = m.config.vocabSize;
+      const x = ids(3, 11, V, 8);
+      const mask = tf.tensor2d([
+        Array(11).fill(1),
+        [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0],
+        [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0],
+      ]);
+      const e = m.params.get("tokens_embed.weight")!;
+      const h0 = tf.tidy(() => m.hidden(x, { training: true, seed: 1 }));
+      // 30 rows: one shot; 7 rows per chunk → 5 chunks, the last one of 2 rows
+      const run = (max?: number) =>
+        valueAndGrads((h, emb) => tiedLmLoss(h as tf.Tensor3D, x, emb as tf.Tensor2D, mask, max), [
+          h0,
+          e,
+        ]);
+      const one = await run();
+      const before = tf.memory().numTensors;
+      const chunked = await run(7 * V);
+      assertEquals(tf.memory().numTensors, before, "chunked loss leaks tensors");
+      const what = `${backend} ${m.constructor.name}`;
+      assert(Math.abs(one[0][0] - chunked[0][0]) < 1e-5, `${what} loss ${one[0]} vs ${chunked[0]}`);
+      assert(maxRelErr(chunked[1], one[1]) < 1e-4, `${what} dh ${maxRelErr(chunked[1], one[1])}`);
+      assert(maxRelErr(chunked[2], one[2]) < 1e-4, `${what} dE ${maxRelErr(chunked[2], one[2])}`);
+      // the model method passes the bound through
+      const viaModel = tf.tidy(() => m.lmLossFromHidden(h0 as tf.Tensor3D, x, mask, 2 * V));
+      assert(Math.abs(viaModel.dataSync()[0] - one[0][0]) < 1e-5);
+      tf.dispose([viaModel, h0, mask]);
+      m.dispose();
+    }
+  }
 });
 
 Deno.test("heads: classification, multiple choice (shared dropout mask), similarity", async () => {
