@@ -336,10 +336,54 @@ export interface Table5Cell {
   n: number;
   /** Training examples used. */
   nTrain: number;
+  /** The `maxTrain` cap of the run (null: none; absent in files written before it was kept). */
+  maxTrain?: number | null;
+  /** The `maxEval` cap of the run (null: none). */
+  maxEval?: number | null;
   /** The paper's score for this cell, when Table 5 has it. */
   paper: number | null;
   /** Run folder. */
   run: string;
+}
+
+/**
+ * A resumable sweep over `keys`: runs `run(key)` for each key whose result is not yet in the
+ * JSON file `path` (under `listName`), and rewrites the file atomically after every finished
+ * run with `header(items)` and the items (sorted by `order` when given). A killed sweep keeps
+ * what finished; with `skipDone` the finished items are read back and their keys skipped
+ * (without it, the file is started afresh).
+ *
+ * @example
+ * ```ts
+ * const rows = await resumableSweep({
+ *   path: "results/sweep/rows.json", listName: "rows", keys: [1, 2, 3], skipDone: true,
+ *   keyOf: (r: { k: number; score: number }) => r.k,
+ *   run: async (k) => ({ k, score: k * k }),
+ *   header: () => ({ what: "squares" }),
+ * });
+ * ```
+ */
+export async function resumableSweep<K, T>(opts: {
+  path: string;
+  listName: string;
+  keys: readonly K[];
+  keyOf: (item: T) => K;
+  skipDone?: boolean;
+  run: (key: K) => Promise<T>;
+  header: (items: readonly T[]) => Record<string, unknown>;
+  order?: (a: T, b: T) => number;
+}): Promise<T[]> {
+  let items: T[] = [];
+  if (opts.skipDone && (await exists(opts.path))) {
+    items = JSON.parse(await Deno.readTextFile(opts.path))[opts.listName] ?? [];
+  }
+  for (const key of opts.keys) {
+    if (items.some((it) => opts.keyOf(it) === key)) continue;
+    items.push(await opts.run(key));
+    if (opts.order) items.sort(opts.order);
+    await writeJsonAtomic(opts.path, { ...opts.header(items), [opts.listName]: items });
+  }
+  return items;
 }
 
 /**
@@ -370,13 +414,9 @@ export async function runTable5(opts: {
   const ck = await loadAnyCheckpoint(opts.ckpt);
   const config = ck.config;
   ck.model.dispose();
-  const jsonPath = join(opts.outDir, "table5.json");
   await Deno.mkdir(opts.outDir, { recursive: true });
-  let cells: Table5Cell[] = [];
-  if (opts.skipDone && (await exists(jsonPath))) {
-    cells = JSON.parse(await Deno.readTextFile(jsonPath)).cells ?? [];
-  }
   const paperRow = (method: string) => TABLE5.rows.find((r) => r.method === method)?.scores ?? {};
+  const keys: string[] = [];
   for (const name of opts.tasks ?? TABLE5_TASKS) {
     const task = getTask(name);
     if (!(await exists(join(opts.dataRoot, task.folder)))) {
@@ -386,8 +426,30 @@ export async function runTable5(opts: {
       continue;
     }
     for (const v of TABLE5_VARIANTS) {
-      if (opts.variants && !opts.variants.includes(v.key)) continue;
-      if (cells.some((c) => c.task === task.name && c.variant === v.key)) continue;
+      if (!opts.variants || opts.variants.includes(v.key)) keys.push(`${task.name}/${v.key}`);
+    }
+  }
+  return await resumableSweep<string, Table5Cell>({
+    path: join(opts.outDir, "table5.json"),
+    listName: "cells",
+    keys,
+    keyOf: (c) => `${c.task}/${c.variant}`,
+    skipDone: opts.skipDone,
+    header: (cells) => ({
+      checkpoint: opts.ckpt,
+      settings: {
+        epochs: opts.epochs ?? 3,
+        lr: opts.lr ?? 6.25e-5,
+        seed: opts.seed ?? 42,
+        batchSize: 32,
+        // [maxTrain, maxEval] per task, as the cells ran (a resumed sweep may mix caps)
+        caps: Object.fromEntries(cells.map((c) => [c.task, [c.maxTrain, c.maxEval]])),
+      },
+    }),
+    run: async (key) => {
+      const [name, variant] = key.split("/");
+      const task = getTask(name);
+      const v = TABLE5_VARIANTS.find((v) => v.key === variant)!;
       const run = join(opts.outDir, `${task.name}-${v.key}`);
       const r = await finetune({
         task: task.name,
@@ -407,7 +469,7 @@ export async function runTable5(opts: {
       const cfg = JSON.parse(await Deno.readTextFile(join(run, "config.json")));
       const paperKey = task.name === "snli" || task.name === "storycloze" ? null : task.name;
       const p = paperKey ? (paperRow(v.method) as Record<string, number>)[paperKey] : undefined;
-      cells.push({
+      return {
         task: task.name,
         variant: v.key,
         metric: r.eval.metric,
@@ -415,23 +477,13 @@ export async function runTable5(opts: {
         split: r.eval.split,
         n: r.eval.n,
         nTrain: cfg.sizes.train,
+        maxTrain: opts.maxTrain ?? null,
+        maxEval: opts.maxEval ?? null,
         paper: p ?? null,
         run,
-      });
-      await writeJsonAtomic(jsonPath, {
-        checkpoint: opts.ckpt,
-        settings: {
-          maxTrain: opts.maxTrain ?? null,
-          maxEval: opts.maxEval ?? null,
-          epochs: opts.epochs ?? 3,
-          lr: opts.lr ?? 6.25e-5,
-          seed: opts.seed ?? 42,
-        },
-        cells,
-      });
-    }
-  }
-  return cells;
+      };
+    },
+  });
 }
 
 /** Our Table 5 next to the paper's, as a Markdown table (rows: variants; columns: tasks). */
@@ -502,43 +554,15 @@ export async function ablateLayers(opts: {
   const meta = (await readSafetensorsHeader(opts.ckpt)).metadata ?? {};
   const L = meta.config ? (JSON.parse(meta.config) as { nLayer: number }).nLayer : 12;
   const counts = opts.layers ?? Array.from({ length: L + 2 }, (_, i) => i - 1);
-  const jsonPath = join(opts.outDir, "layers.json");
   await Deno.mkdir(opts.outDir, { recursive: true });
-  let rows: LayersRow[] = [];
-  if (opts.skipDone && (await exists(jsonPath))) {
-    rows = JSON.parse(await Deno.readTextFile(jsonPath)).rows ?? [];
-  }
-  for (const n of counts) {
-    if (rows.some((r) => r.nTransfer === n)) continue;
-    const run = join(opts.outDir, `transfer${n}`);
-    const r = await finetune({
-      task: task.name,
-      dataRoot: opts.dataRoot,
-      init: opts.ckpt,
-      tokenizer: opts.tokenizer,
-      transferLayers: n,
-      auxLm: opts.auxLm ?? 0.5,
-      maxTrain: opts.maxTrain,
-      maxEval: opts.maxEval,
-      epochs: opts.epochs ?? 3,
-      lr: opts.lr ?? 6.25e-5,
-      seed: opts.seed ?? 42,
-      outDir: run,
-      progress: opts.progress?.(n),
-    });
-    rows.push({
-      task: task.name,
-      nTransfer: n,
-      x: n + 1,
-      metric: r.eval.metric,
-      train: r.train.value,
-      valid: r.eval.value,
-      split: r.eval.split,
-      n: r.eval.n,
-      run,
-    });
-    rows.sort((a, b) => a.nTransfer - b.nTransfer);
-    await writeJsonAtomic(jsonPath, {
+  return await resumableSweep<number, LayersRow>({
+    path: join(opts.outDir, "layers.json"),
+    listName: "rows",
+    keys: counts,
+    keyOf: (r) => r.nTransfer,
+    skipDone: opts.skipDone,
+    order: (a, b) => a.nTransfer - b.nTransfer,
+    header: () => ({
       task: task.name,
       checkpoint: opts.ckpt,
       settings: {
@@ -549,8 +573,35 @@ export async function ablateLayers(opts: {
         auxLm: opts.auxLm ?? 0.5,
         seed: opts.seed ?? 42,
       },
-      rows,
-    });
-  }
-  return rows;
+    }),
+    run: async (n) => {
+      const run = join(opts.outDir, `transfer${n}`);
+      const r = await finetune({
+        task: task.name,
+        dataRoot: opts.dataRoot,
+        init: opts.ckpt,
+        tokenizer: opts.tokenizer,
+        transferLayers: n,
+        auxLm: opts.auxLm ?? 0.5,
+        maxTrain: opts.maxTrain,
+        maxEval: opts.maxEval,
+        epochs: opts.epochs ?? 3,
+        lr: opts.lr ?? 6.25e-5,
+        seed: opts.seed ?? 42,
+        outDir: run,
+        progress: opts.progress?.(n),
+      });
+      return {
+        task: task.name,
+        nTransfer: n,
+        x: n + 1,
+        metric: r.eval.metric,
+        train: r.train.value,
+        valid: r.eval.value,
+        split: r.eval.split,
+        n: r.eval.n,
+        run,
+      };
+    },
+  });
 }

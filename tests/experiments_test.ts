@@ -1,0 +1,62 @@
+import { join } from "node:path";
+import { resumableSweep, table5Markdown } from "../lib/experiments.ts";
+import { assert, assertEquals } from "./_util.ts";
+
+interface Row {
+  k: number;
+  score: number;
+}
+
+Deno.test("resumableSweep: a killed sweep keeps finished items; skipDone runs only the rest", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "rows.json");
+  const ran: number[] = [];
+  const sweep = (failAt: number | null, skipDone: boolean) =>
+    resumableSweep<number, Row>({
+      path,
+      listName: "rows",
+      keys: [3, 1, 2],
+      keyOf: (r) => r.k,
+      skipDone,
+      order: (a, b) => a.k - b.k,
+      header: (rows) => ({ done: rows.length }),
+      run: (k) => {
+        if (k === failAt) throw new Error(`killed at ${k}`);
+        ran.push(k);
+        return Promise.resolve({ k, score: k * 10 });
+      },
+    });
+  let err = "";
+  await sweep(2, false).catch((e) => err = String(e));
+  assert(err.includes("killed at 2"), err);
+  const partial = JSON.parse(await Deno.readTextFile(path));
+  assertEquals(partial, { done: 2, rows: [{ k: 1, score: 10 }, { k: 3, score: 30 }] });
+  const rows = await sweep(null, true);
+  assertEquals(ran, [3, 1, 2], "only key 2 runs again");
+  assertEquals(rows.map((r) => r.k), [1, 2, 3]);
+  assertEquals(JSON.parse(await Deno.readTextFile(path)).done, 3);
+  // without skipDone the file starts afresh
+  await sweep(null, false);
+  assertEquals(ran, [3, 1, 2, 3, 1, 2]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("table5Markdown: one row per variant, paper scores beside ours, – for missing cells", () => {
+  const cell = (task: string, variant: string, value: number, paper: number | null) => ({
+    task,
+    variant,
+    metric: task === "cola" ? "mcc" : "acc",
+    value,
+    split: "dev",
+    n: 10,
+    nTrain: 20,
+    paper,
+    run: "x",
+  });
+  const md = table5Markdown([cell("cola", "full", 12.34, 45.4), cell("rte", "no-aux", 50, null)]);
+  const lines = md.trim().split("\n");
+  assertEquals(lines[0], "| method | cola (mcc) | rte (acc) |");
+  assertEquals(lines.length, 5);
+  assert(lines[2].includes("12.3 (paper 45.4)") && lines[2].endsWith("| – |"), lines[2]);
+  assert(lines[4].includes("| – | 50.0 |"), lines[4]);
+});
