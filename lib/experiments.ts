@@ -317,6 +317,9 @@ export const TABLE5_VARIANTS = [
   { key: "no-aux", method: "Transformer w/o aux LM", pretrained: true, auxLm: 0 },
 ] as const;
 
+/** Table 5's LSTM row: the `full` variant fine-tuned from an LSTM checkpoint. */
+export const LSTM_ROW = "LSTM w/ aux LM";
+
 /** Tasks of our Table 5 run (those with data in `../shared/datasets`), by registry name. */
 export const TABLE5_TASKS = ["cola", "sst2", "mrpc", "stsb", "rte", "snli", "storycloze"] as const;
 
@@ -324,8 +327,10 @@ export const TABLE5_TASKS = ["cola", "sst2", "mrpc", "stsb", "rte", "snli", "sto
 export interface Table5Cell {
   /** Task registry name. */
   task: string;
-  /** Variant key (`full`, `no-pretrain`, `no-aux`). */
+  /** Variant key (`full`, `no-pretrain`, `no-aux`; `lstm` in views that merge the LSTM row). */
   variant: string;
+  /** The model fine-tuned (absent: `gpt1`, as in files written before the LSTM row). */
+  model?: "gpt1" | "lstm";
   /** The paper's metric. */
   metric: string;
   /** Our score (paper points). */
@@ -413,6 +418,7 @@ export async function runTable5(opts: {
   const { TABLE5 } = await import("./paper.ts");
   const ck = await loadAnyCheckpoint(opts.ckpt);
   const config = ck.config;
+  const model = ck.kind;
   ck.model.dispose();
   await Deno.mkdir(opts.outDir, { recursive: true });
   const paperRow = (method: string) => TABLE5.rows.find((r) => r.method === method)?.scores ?? {};
@@ -468,10 +474,15 @@ export async function runTable5(opts: {
       });
       const cfg = JSON.parse(await Deno.readTextFile(join(run, "config.json")));
       const paperKey = task.name === "snli" || task.name === "storycloze" ? null : task.name;
-      const p = paperKey ? (paperRow(v.method) as Record<string, number>)[paperKey] : undefined;
+      // an LSTM checkpoint's `full` is Table 5's last row; its other variants are not in the paper
+      const method = model === "lstm" ? (v.key === "full" ? LSTM_ROW : null) : v.method;
+      const p = paperKey && method
+        ? (paperRow(method) as Record<string, number>)[paperKey]
+        : undefined;
       return {
         task: task.name,
         variant: v.key,
+        model,
         metric: r.eval.metric,
         value: r.eval.value,
         split: r.eval.split,
@@ -486,20 +497,37 @@ export async function runTable5(opts: {
   });
 }
 
-/** Our Table 5 next to the paper's, as a Markdown table (rows: variants; columns: tasks). */
-export function table5Markdown(cells: Table5Cell[]): string {
+/**
+ * Our Table 5 next to the paper's, as a Markdown table (rows: the variants that have cells, the
+ * LSTM row last; columns: tasks). LSTM cells are those with `model: "lstm"` and variant `full`,
+ * or variant `lstm` (as `readTable5` merges them).
+ */
+export function table5Markdown(cells: readonly Table5Cell[]): string {
   const tasks = [...new Set(cells.map((c) => c.task))];
   const head = `| method | ${
     tasks.map((t) => `${t} (${cells.find((c) => c.task === t)!.metric})`).join(" | ")
   } |`;
   const sep = `|---|${tasks.map(() => "---").join("|")}|`;
-  const rows = TABLE5_VARIANTS.map((v) => {
+  const rowOf = (c: Table5Cell) =>
+    c.variant === "lstm" || (c.model === "lstm" && c.variant === "full")
+      ? "lstm"
+      : c.model === "lstm"
+      ? `lstm ${c.variant}`
+      : c.variant;
+  const methods: [string, string][] = [
+    ...TABLE5_VARIANTS.map((v) => [v.key, v.method] as [string, string]),
+    ["lstm", LSTM_ROW],
+    ...TABLE5_VARIANTS.filter((v) => v.key !== "full").map((v) =>
+      [`lstm ${v.key}`, v.method.replace("Transformer", "LSTM")] as [string, string]
+    ),
+  ];
+  const rows = methods.filter(([key]) => cells.some((c) => rowOf(c) === key)).map(([key, name]) => {
     const vals = tasks.map((t) => {
-      const c = cells.find((c) => c.task === t && c.variant === v.key);
+      const c = cells.find((c) => c.task === t && rowOf(c) === key);
       if (!c) return "–";
       return `${c.value.toFixed(1)}${c.paper !== null ? ` (paper ${c.paper})` : ""}`;
     });
-    return `| ${v.method} | ${vals.join(" | ")} |`;
+    return `| ${name} | ${vals.join(" | ")} |`;
   });
   return [head, sep, ...rows].join("\n") + "\n";
 }

@@ -41,10 +41,17 @@ Deno.test("resumableSweep: a killed sweep keeps finished items; skipDone runs on
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("table5Markdown: one row per variant, paper scores beside ours, – for missing cells", () => {
-  const cell = (task: string, variant: string, value: number, paper: number | null) => ({
+Deno.test("table5Markdown: a row per variant present, the LSTM row last, paper scores beside ours", () => {
+  const cell = (
+    task: string,
+    variant: string,
+    value: number,
+    paper: number | null,
+    model?: "gpt1" | "lstm",
+  ) => ({
     task,
     variant,
+    model,
     metric: task === "cola" ? "mcc" : "acc",
     value,
     split: "dev",
@@ -53,10 +60,19 @@ Deno.test("table5Markdown: one row per variant, paper scores beside ours, – fo
     paper,
     run: "x",
   });
-  const md = table5Markdown([cell("cola", "full", 12.34, 45.4), cell("rte", "no-aux", 50, null)]);
+  const md = table5Markdown([
+    cell("cola", "full", 12.34, 45.4),
+    cell("rte", "no-aux", 50, null),
+    cell("rte", "full", 51, 56, "lstm"),
+    cell("cola", "lstm", 3, 30.3),
+  ]);
   const lines = md.trim().split("\n");
   assertEquals(lines[0], "| method | cola (mcc) | rte (acc) |");
-  assertEquals(lines.length, 5);
-  assert(lines[2].includes("12.3 (paper 45.4)") && lines[2].endsWith("| – |"), lines[2]);
-  assert(lines[4].includes("| – | 50.0 |"), lines[4]);
+  assertEquals(lines.slice(2), [
+    "| Transformer w/ aux LM (full) | 12.3 (paper 45.4) | – |",
+    "| Transformer w/o aux LM | – | 50.0 |",
+    "| LSTM w/ aux LM | 3.0 (paper 30.3) | 51.0 (paper 56) |",
+  ]);
+  const lstmOnly = table5Markdown([cell("rte", "no-pretrain", 49, null, "lstm")]);
+  assert(lstmOnly.includes("| LSTM w/o pre-training | 49.0 |"), lstmOnly);
 });
