@@ -5,6 +5,7 @@
  */
 import { dirname, join } from "node:path";
 import { ConfigError } from "./errors.ts";
+import { portablePath } from "./fsutil.ts";
 
 /** One option of a command, in `node:util` `parseArgs` form plus a description. */
 export interface OptionSpec {
@@ -246,7 +247,7 @@ COMMANDS["pretrain"] = define(
       runInfo: {
         preset,
         modelKind: kind,
-        corpus,
+        corpus: corpus.map(portablePath),
         vocab: { dir: `${out}/vocab`, size: data.tokenizer.vocabSize, hash: data.tokenizer.hash },
         cache: data.cache.manifest.counts,
         backendDetail: backend.detail,

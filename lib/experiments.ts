@@ -27,7 +27,7 @@ import {
   type WarnFn,
 } from "./data.ts";
 import { ConfigError, DataError } from "./errors.ts";
-import { exists, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
+import { exists, portablePath, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
 import type { LanguageModel } from "./lstm.ts";
 import { evaluateLm } from "./train.ts";
@@ -442,7 +442,7 @@ export async function runTable5(opts: {
     keyOf: (c) => `${c.task}/${c.variant}`,
     skipDone: opts.skipDone,
     header: (cells) => ({
-      checkpoint: opts.ckpt,
+      checkpoint: portablePath(opts.ckpt),
       settings: {
         epochs: opts.epochs ?? 3,
         lr: opts.lr ?? 6.25e-5,
@@ -491,7 +491,7 @@ export async function runTable5(opts: {
         maxTrain: opts.maxTrain ?? null,
         maxEval: opts.maxEval ?? null,
         paper: p ?? null,
-        run,
+        run: portablePath(run),
       };
     },
   });
@@ -592,7 +592,7 @@ export async function ablateLayers(opts: {
     order: (a, b) => a.nTransfer - b.nTransfer,
     header: () => ({
       task: task.name,
-      checkpoint: opts.ckpt,
+      checkpoint: portablePath(opts.ckpt),
       settings: {
         maxTrain: opts.maxTrain ?? null,
         maxEval: opts.maxEval ?? null,
@@ -628,7 +628,7 @@ export async function ablateLayers(opts: {
         valid: r.eval.value,
         split: r.eval.split,
         n: r.eval.n,
-        run,
+        run: portablePath(run),
       };
     },
   });

@@ -41,7 +41,7 @@ import { buildInputs, type Example, getTask, type Split, type TaskSpec } from ".
 import { padBatch, type Specials, specialsFor } from "./transforms.ts";
 import { taskMetric, type TaskScore } from "./metrics.ts";
 import { ConfigError, DataError } from "./errors.ts";
-import { writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
+import { portablePath, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
 
 /** Anything with `encode(text) → ids` and a vocabulary size (the GPT-1 tokenizer). */
@@ -419,7 +419,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     await Deno.mkdir(o.outDir, { recursive: true });
     await writeJsonAtomic(join(o.outDir, "config.json"), {
       task: task.name,
-      init: o.init,
+      init: portablePath(o.init),
       model: model.config,
       auxLm: o.auxLm,
       transferLayers: o.transferLayers ?? (o.init === "none" ? -1 : numLayers(model.config)),
@@ -529,14 +529,16 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   );
   if (o.outDir) {
     const rows = [
-      { ...result.eval, checkpoint: o.init },
-      { ...validScore, split: "valid", checkpoint: o.init },
-      { ...trainScore, split: "train", checkpoint: o.init },
+      { ...result.eval, checkpoint: portablePath(o.init) },
+      { ...validScore, split: "valid", checkpoint: portablePath(o.init) },
+      { ...trainScore, split: "train", checkpoint: portablePath(o.init) },
     ];
     await writeJsonAtomic(join(o.outDir, "metrics.json"), rows);
     await writeFileAtomic(
       join(o.outDir, "predictions.jsonl"),
-      report.map((e, i) => JSON.stringify({ source: e.source, label: e.label, pred: rep.preds[i] }))
+      report.map((e, i) =>
+        JSON.stringify({ source: portablePath(e.source), label: e.label, pred: rep.preds[i] })
+      )
         .join("\n") + "\n",
     );
     await writeFileAtomic(join(o.outDir, "log.jsonl"), log.join("\n") + "\n");

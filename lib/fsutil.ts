@@ -1,8 +1,11 @@
 /**
  * Small file-system helpers shared by checkpoints, caches and results:
- * atomic writes (temp file + rename) and existence checks.
+ * atomic writes (temp file + rename), existence checks and portable result paths.
  * @module
  */
+
+import { dirname, isAbsolute, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /**
  * Writes `data` to `path` atomically: a temp file in the same folder, fsync, then rename.
@@ -57,4 +60,27 @@ export function existsSync(path: string): boolean {
     if (e instanceof Deno.errors.NotFound) return false;
     throw e;
   }
+}
+
+/** The repository root and the folder that holds it (where `../shared` sits). */
+const REPO: string | null = import.meta.url.startsWith("file:")
+  ? dirname(dirname(fileURLToPath(import.meta.url)))
+  : null;
+const REPO_PARENT: string | null = REPO ? dirname(REPO) : null;
+
+/**
+ * A path as written into results files: relative to the repository root when it lies in the
+ * repository or beside it (`results/small/...`, `../shared/datasets/...`), so committed results
+ * name no machine's folders; any other path, and relative paths, unchanged. A `file:line`
+ * suffix is kept.
+ *
+ * @example
+ * ```ts
+ * portablePath(`${Deno.cwd()}/results/small/ckpt-001200.safetensors`); // "results/small/..."
+ * ```
+ */
+export function portablePath(p: string): string {
+  if (!REPO || !REPO_PARENT || !isAbsolute(p)) return p;
+  if (p !== REPO_PARENT && !p.startsWith(REPO_PARENT + sep)) return p;
+  return relative(REPO, p) || ".";
 }

@@ -1,5 +1,6 @@
-import { assert, assertEquals, assertThrows } from "./_util.ts";
-import { exists, writeFileAtomic, writeJsonAtomic } from "../lib/fsutil.ts";
+import { dirname, join } from "node:path";
+import { assert, assertEquals, assertThrows, ROOT } from "./_util.ts";
+import { exists, portablePath, writeFileAtomic, writeJsonAtomic } from "../lib/fsutil.ts";
 import { DataError } from "../lib/errors.ts";
 
 Deno.test("writeFileAtomic replaces the file and leaves no temp file", async () => {
@@ -22,4 +23,23 @@ Deno.test("errors name the file, the line and the fix", () => {
   assertThrows(() => {
     throw e;
   }, DataError);
+});
+
+Deno.test("portablePath: repository and sibling paths become relative; others stay", () => {
+  const root = ROOT; // the repository root
+  const parent = dirname(root);
+  assertEquals(
+    portablePath(join(root, "results/small/ckpt.safetensors")),
+    "results/small/ckpt.safetensors",
+  );
+  assertEquals(
+    portablePath(join(parent, "shared/datasets/RTE/dev.tsv:12")),
+    "../shared/datasets/RTE/dev.tsv:12",
+  );
+  assertEquals(portablePath("results/small"), "results/small");
+  assertEquals(portablePath("none"), "none");
+  if (parent !== "/") { // a checkout at the file-system root has everything beside it
+    assertEquals(portablePath("/definitely-not-here/x.txt"), "/definitely-not-here/x.txt");
+  }
+  assertEquals(portablePath(parent + "x/y"), parent + "x/y", "a sibling prefix is not the parent");
 });
