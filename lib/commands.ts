@@ -6,6 +6,7 @@
 import { dirname, join } from "node:path";
 import { ConfigError } from "./errors.ts";
 import { portablePath } from "./fsutil.ts";
+import type { TextEval } from "./experiments.ts";
 
 /** One option of a command, in `node:util` `parseArgs` form plus a description. */
 export interface OptionSpec {
@@ -264,13 +265,14 @@ COMMANDS["pretrain"] = define(
     if (typeof v["eval-text"] === "string") {
       const ev = await evaluateText(r.model, data.tokenizer, v["eval-text"]);
       console.log(formatEval(ev));
+      await writeEval(join(out, "eval-text.json"), ev, `${out}/latest.safetensors`);
     }
     r.model.dispose();
   },
 );
 
 COMMANDS["eval-lm"] = define(
-  "eval-lm --ckpt <file> --text <file|dir> [--vocab <dir>]",
+  "eval-lm --ckpt <file> --text <file|dir> [--vocab <dir>] [--out <file.json>]",
   "loss and perplexity (per token and per word) of a checkpoint on a text",
   "Evaluates on non-overlapping context-length windows. The vocabulary defaults to\n" +
     "<checkpoint folder>/vocab (written by pretrain).",
@@ -279,6 +281,10 @@ COMMANDS["eval-lm"] = define(
     text: { type: "string", description: "a text file or a folder of .txt/.md" },
     vocab: { type: "string", description: "vocabulary folder or gpt1" },
     "max-windows": { type: "string", description: "cap on windows evaluated" },
+    out: {
+      type: "string",
+      description: "also write the result as JSON (e.g. <run>/eval-text.json)",
+    },
     backend: BACKEND_OPT,
   },
   async (v) => {
@@ -299,8 +305,20 @@ COMMANDS["eval-lm"] = define(
     const ev = await evaluateText(ck.model, tok, str(v.text, "text"), { maxWindows });
     console.log(formatEval(ev));
     ck.model.dispose();
+    if (typeof v.out === "string") await writeEval(v.out, ev, ckpt);
   },
 );
+
+/** Writes a text evaluation as JSON (paths repository-relative), as `reproduce` does. */
+async function writeEval(path: string, ev: TextEval, ckpt: string): Promise<void> {
+  const { writeJsonAtomic } = await import("./fsutil.ts");
+  await writeJsonAtomic(path, {
+    ...ev,
+    source: portablePath(ev.source),
+    checkpoint: portablePath(ckpt),
+  });
+  console.log(`wrote ${path}`);
+}
 
 function formatEval(ev: {
   loss: number;

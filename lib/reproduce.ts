@@ -26,7 +26,7 @@
  */
 import { join, resolve } from "node:path";
 import { ConfigError, DataError } from "./errors.ts";
-import { exists, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
+import { exists, portablePath, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
 import { makeConfig, type PresetName } from "./config.ts";
 import { makeLstmConfig, type ModelConfig, type ModelKind } from "./lstm.ts";
@@ -346,10 +346,11 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
     },
     layers: {
       tasks: ["rte", "storycloze"],
-      layers: null, // committed: RTE -1, 0, 2, 4 and Story Cloze -1, 0, 4
+      layers: null, // committed: RTE -1..4; Story Cloze -1, 0, 4
       maxTrain: 160,
       maxEval: 200,
-      perTask: {},
+      // the committed RTE sweep: 1,000 training pairs, the whole dev set (277)
+      perTask: { rte: { maxTrain: 1000, maxEval: null } },
       epochs: 3,
       lr: 6.25e-5,
       auxLm: 0.5,
@@ -421,7 +422,7 @@ export function reproduceSettings(scale: string): Readonly<ReproduceSettings> {
  *
  * @example
  * ```ts
- * capsFor(REPRODUCE_SCALES.small.layers, "rte"); // { maxTrain: 400, maxEval: 277 }
+ * capsFor(REPRODUCE_SCALES.small.layers, "rte"); // { maxTrain: 1000, maxEval: null }
  * ```
  */
 export function capsFor(
@@ -734,7 +735,10 @@ export async function runPretrainStage(
       const ev = await evaluateText(r.model, data.tokenizer, held, {
         maxWindows: p.evalTextWindows ?? undefined,
       });
-      await writeJsonAtomic(join(dir, "eval-text.json"), ev);
+      await writeJsonAtomic(join(dir, "eval-text.json"), {
+        ...ev,
+        source: portablePath(ev.source),
+      });
       note += `; held-out ${ev.source.split("/").pop()}: ${ev.wordPerplexity.toFixed(1)} ` +
         "perplexity per word";
     } else if (held) c.log(`${name}: no held-out text at ${held}; per-word perplexity skipped`);
@@ -1398,6 +1402,28 @@ export async function layoutSections(layout: ResultLayout): Promise<ReportSectio
           },
         ),
       ],
+    };
+  }
+  const held: Row[] = [];
+  for (const [model, dir] of [["Transformer", layout.pretrain], ["LSTM baseline", layout.lstm]]) {
+    const ev = await readResult<TextEval>(join(dir, "eval-text.json"));
+    if (!ev) continue;
+    held.push({
+      model,
+      text: ev.source.split("/").pop() ?? ev.source,
+      tokens: ev.tokens,
+      "loss (nats/token)": Number(ev.loss.toFixed(4)),
+      "perplexity per token": Number(ev.perplexity.toFixed(2)),
+      "perplexity per word": Number(ev.wordPerplexity.toFixed(1)),
+    });
+  }
+  if (pre >= 0 && held.length) {
+    sections[pre] = {
+      ...sections[pre],
+      tables: [...(sections[pre].tables ?? []), {
+        caption: "Held-out text (not in the pre-training corpus)",
+        rows: held,
+      }],
     };
   }
   const t5 = at("Table 5");

@@ -159,6 +159,24 @@ Deno.test("small = the settings of the committed results (checked where they are
       nHead: cfg.model.nHead,
     });
   } else console.log("SKIP committed pre-training settings: results/small/config.json absent");
+  const lc = await read(join(layout.lstm, "config.json"));
+  if (lc && cfg) {
+    // the LSTM baseline: the Transformer's data, vocabulary, updates and schedule
+    assertEquals(lc.modelKind, "lstm");
+    assertEquals(lc.train, cfg.train, "the LSTM's training settings");
+    assertEquals(lc.vocabHash, cfg.vocabHash, "the LSTM's vocabulary");
+    assertEquals(lc.data, cfg.data, "the LSTM's token counts");
+    assertEquals(lc.corpus, cfg.corpus, "the LSTM's corpus");
+  } else console.log("SKIP committed LSTM settings: results/small-lstm/config.json absent");
+  const lt5 = await read(join(layout.table5Lstm, "table5.json"));
+  if (lt5) {
+    for (const c of lt5.cells as { task: string; variant: string; nTrain: number; n: number }[]) {
+      const caps = capsFor(s.table5, c.task);
+      assertEquals(c.variant, "full", "the LSTM row is the full variant");
+      assert(c.nTrain <= (caps.maxTrain ?? Infinity), `LSTM ${c.task}: ${c.nTrain} examples`);
+      assert(c.n <= (caps.maxEval ?? Infinity), `LSTM ${c.task}: ${c.n} evaluation examples`);
+    }
+  } else console.log("SKIP committed LSTM row: results/table5-lstm/table5.json absent");
   const t5 = await read(join(layout.table5, "table5.json"));
   if (t5) {
     const { epochs, lr, seed } = s.table5;
