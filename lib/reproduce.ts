@@ -1288,10 +1288,14 @@ export function paperClaims(r: ClaimInputs): Row[] {
     const all = ls.at(-1)!;
     const ok = none && all.nTransfer > 1 &&
       all.valid > (emb?.valid ?? none.valid) && (emb?.valid ?? Infinity) >= none.valid - 1;
+    const rho = ls.length >= 3
+      ? `, ρ = ${spearman(ls.map((l) => l.nTransfer), ls.map((l) => l.valid)).toFixed(2)}`
+      : "";
     rows.push({
-      claim: `more transferred layers help (${task}: all layers vs none)`,
+      claim: `more transferred layers help (${task}: all layers vs none; Spearman ρ of layers ` +
+        "and score)",
       paper: "MNLI +9.7, RACE +20.3",
-      "this run": none ? fmt1(all.valid - none.valid) : "–",
+      "this run": none ? `${fmt1(all.valid - none.valid)}${rho}` : "–",
       holds: none && all.nTransfer > 1 ? (ok ? "yes" : "no") : "–",
     });
   }
@@ -1320,6 +1324,27 @@ export function paperClaims(r: ClaimInputs): Row[] {
           .join(", ")
       })`,
       holds: above.length === both.length ? "yes" : "no",
+    });
+  }
+  if (both.length) {
+    // the paper: "the LSTM exhibits higher variance in its zero-shot performance"
+    const sd = (rows: readonly ZeroShotRow[], t: string) => {
+      const v = rows.filter((z) => z.task === t).map((z) => z.relative);
+      const m = mean(v);
+      return Math.sqrt(mean(v.map((x) => (x - m) ** 2)));
+    };
+    const noisier = both.filter((t) => sd(lz, t) > sd(r.zeroshot, t));
+    rows.push({
+      claim: "the LSTM's zero-shot scores vary more over pre-training (std of relative score)",
+      paper: "yes (higher variance)",
+      "this run": `on ${noisier.length} of ${both.length} (${
+        both.map((t) =>
+          `${lastOf(r.zeroshot, t).dataset} ${sd(r.zeroshot, t).toFixed(2)} vs ${
+            sd(lz, t).toFixed(2)
+          }`
+        ).join(", ")
+      })`,
+      holds: noisier.length > both.length / 2 ? "yes" : "no",
     });
   }
   const last = (t: string) => lastOf(r.zeroshot, t);

@@ -504,7 +504,7 @@ Deno.test("paperClaims: directions from cells, layers and zero-shot rows", () =>
   assertEquals(by(/pre-training helps/)["this run"], "+4.5 (better or equal on 1 of 2)");
   assertEquals(by(/pre-training helps/).holds, "no", "RTE is worse with pre-training");
   assertEquals(by(/auxiliary/)["this run"], "-1.0 (1 tasks)");
-  assertEquals(by(/layers help/)["this run"], "+3.0");
+  assertEquals(by(/layers help/)["this run"], "+3.0, ρ = 1.00");
   assertEquals(by(/layers help/).holds, "yes");
   assertEquals(by(/SST-2 rises/).holds, "yes");
   assertEquals(by(/SST-2 accuracy > 50/)["this run"], "SST-2 52.0");
@@ -518,6 +518,15 @@ Deno.test("paperClaims: directions from cells, layers and zero-shot rows", () =>
   assertEquals([vs["this run"], vs.holds], ["+2.0 (better or equal on 1 of 2)", "yes"]);
   const zsVs = withLstm.find((r) => /zero-shot scores beat the LSTM/.test(String(r.claim)))!;
   assertEquals([zsVs["this run"], zsVs.holds], ["on 1 of 1 (SST-2 >)", "yes"]);
+  const noisy = withLstm.find((r) => /vary more/.test(String(r.claim)))!;
+  assertEquals([noisy["this run"], noisy.holds], ["on 0 of 1 (SST-2 0.08 vs 0.08)", "no"]);
+  const jumpy = paperClaims({
+    cells: [],
+    layers: [],
+    zeroshot: zs,
+    lstmZeroshot: zs.map((z, i) => ({ ...z, relative: i % 2 ? 0.5 : -0.5 })),
+  }).find((r) => /vary more/.test(String(r.claim)))!;
+  assertEquals([jumpy["this run"], jumpy.holds], ["on 1 of 1 (SST-2 0.08 vs 0.47)", "yes"]);
   const flat = paperClaims({
     cells: [],
     layers: layers.map((l) => ({ ...l, valid: 50 })),
