@@ -34,7 +34,9 @@ import {
   runPretrainStage,
   runTable5Stage,
   SCALES,
+  scoreNoise,
   settingsRows,
+  spearmanCritical,
   stageKey,
   STAMP_FILE,
   zeroShotTable,
@@ -462,7 +464,7 @@ Deno.test("notebookPlan: smoke computes in scratch, small reads committed result
   assert(!paper.compute && paper.layout.pretrain.includes("_scratch/reproduce-paper"));
 });
 
-Deno.test("paperClaims: directions from cells, layers and zero-shot rows", () => {
+Deno.test("paperClaims: directions from cells, layers and zero-shot rows, with noise", () => {
   const cell = (task: string, variant: string, value: number) => ({
     task,
     variant,
@@ -481,60 +483,117 @@ Deno.test("paperClaims: directions from cells, layers and zero-shot rows", () =>
     cell("rte", "full", 55),
     cell("rte", "no-pretrain", 56),
   ];
+  // 1,000 examples: one s.e. of an accuracy gap is √2·100·√(¼/1000) = 2.24 points
   const layers = [0, 1, 2, 3].map((x) => ({
     task: "RTE",
     nTransfer: x,
     train: 60,
-    valid: 50 + x,
+    valid: 50 + 5 * x,
     metric: "acc",
     split: "dev",
-    n: 10,
+    n: 1000,
   }));
-  const zs = [16, 32, 64].map((step, i) => ({
+  // 8 checkpoints: ρ must reach 0.643 (one-sided 5%)
+  const zs = [16, 32, 64, 128, 256, 512, 1024, 2048].map((step, i) => ({
     ...ZEROSHOT_TASKS.sst2,
     task: "sst2" as const,
     step,
     raw: 50 + i,
     relative: i / 10,
-    n: 10,
+    n: 400,
     seconds: 0,
   }));
   const rows = paperClaims({ cells, layers, zeroshot: zs });
   const by = (re: RegExp) => rows.find((r) => re.test(String(r.claim)))!;
-  assertEquals(by(/pre-training helps/)["this run"], "+4.5 (better or equal on 1 of 2)");
-  assertEquals(by(/pre-training helps/).holds, "no", "RTE is worse with pre-training");
+  // 10 examples per cell: a 4.5-point mean gap is noise
+  assertEquals(by(/pre-training helps/)["this run"], "+4.5 ± 31.6 (better or equal on 1 of 2)");
+  assertEquals(by(/pre-training helps/).holds, "not shown");
+  const big = paperClaims({
+    cells: cells.map((c) => ({ ...c, n: 100_000 })),
+    layers,
+    zeroshot: [],
+  });
+  assertEquals(big[0]["this run"], "+4.5 ± 0.3 (better or equal on 1 of 2)");
+  assertEquals(big[0].holds, "yes");
   assertEquals(by(/auxiliary/)["this run"], "-1.0 (1 tasks)");
-  assertEquals(by(/layers help/)["this run"], "+3.0, ρ = 1.00");
+  assertEquals(by(/layers help/)["this run"], "+15.0 ± 4.5, ρ = 1.00");
   assertEquals(by(/layers help/).holds, "yes");
+  assertEquals(by(/SST-2 rises/)["this run"], "ρ = 1.00 (critical 0.64, 8 checkpoints)");
   assertEquals(by(/SST-2 rises/).holds, "yes");
-  assertEquals(by(/SST-2 accuracy > 50/)["this run"], "SST-2 52.0");
+  // 57 on 400 examples: 7 points over chance, two s.e. = 5
+  assertEquals(by(/SST-2 accuracy > 50/)["this run"], "SST-2 57.0 ± 5.0");
+  assertEquals(by(/SST-2 accuracy > 50/).holds, "yes");
+  // the same gaps on 10 examples are noise
+  const small = paperClaims({
+    cells: [],
+    layers: layers.map((l) => ({ ...l, n: 10 })),
+    zeroshot: zs.slice(0, 3).map((z) => ({ ...z, n: 10 })),
+  });
+  const sby = (re: RegExp) => small.find((r) => re.test(String(r.claim)))!;
+  assertEquals(sby(/layers help/).holds, "not shown");
+  assertEquals(sby(/rises/).holds, "not shown", "3 checkpoints cannot show a trend");
+  assertEquals(sby(/SST-2 accuracy > 50/).holds, "not shown");
+  // a gap beyond noise without the trend is not the claim either
+  const bumpy = paperClaims({
+    cells: [],
+    layers: layers.map((l) => ({ ...l, valid: [50, 80, 70, 60][l.nTransfer] })),
+    zeroshot: [],
+  });
+  assertEquals(bumpy.find((r) => /layers help/.test(String(r.claim)))!.holds, "yes");
+  const falling = paperClaims({
+    cells: [],
+    layers: layers.map((l) => ({ ...l, valid: [70, 80, 60, 75][l.nTransfer] })),
+    zeroshot: [],
+  }).find((r) => /layers help/.test(String(r.claim)))!;
+  assertEquals([falling["this run"], falling.holds], ["+5.0 ± 4.5, ρ = 0.00", "not shown"]);
   const withLstm = paperClaims({
     cells: [...cells, cell("sst2", "lstm", 75), cell("rte", "lstm", 56)],
     layers: [],
     zeroshot: zs,
-    lstmZeroshot: zs.map((z) => ({ ...z, relative: z.relative - 0.05 })),
+    lstmZeroshot: zs.map((z) => ({ ...z, raw: z.raw - 1, relative: z.relative - 0.05 })),
   });
   const vs = withLstm.find((r) => /beats the LSTM \(Table 5/.test(String(r.claim)))!;
-  assertEquals([vs["this run"], vs.holds], ["+2.0 (better or equal on 1 of 2)", "yes"]);
+  assertEquals([vs["this run"], vs.holds], [
+    "+2.0 ± 31.6 (better or equal on 1 of 2)",
+    "not shown",
+  ]);
   const zsVs = withLstm.find((r) => /zero-shot scores beat the LSTM/.test(String(r.claim)))!;
-  assertEquals([zsVs["this run"], zsVs.holds], ["on 1 of 1 (SST-2 >)", "yes"]);
+  assertEquals(
+    [zsVs["this run"], zsVs.holds],
+    ["higher on 1 of 1 (SST-2 +1.0; * beyond noise)", "not shown"],
+  );
   const noisy = withLstm.find((r) => /vary more/.test(String(r.claim)))!;
-  assertEquals([noisy["this run"], noisy.holds], ["on 0 of 1 (SST-2 0.08 vs 0.08)", "no"]);
+  assertEquals([noisy["this run"], noisy.holds], ["on 0 of 1 (SST-2 0.23 vs 0.23)", "no"]);
   const jumpy = paperClaims({
     cells: [],
     layers: [],
     zeroshot: zs,
-    lstmZeroshot: zs.map((z, i) => ({ ...z, relative: i % 2 ? 0.5 : -0.5 })),
-  }).find((r) => /vary more/.test(String(r.claim)))!;
-  assertEquals([jumpy["this run"], jumpy.holds], ["on 1 of 1 (SST-2 0.08 vs 0.47)", "yes"]);
+    lstmZeroshot: zs.map((z, i) => ({ ...z, raw: 40, relative: i % 2 ? 0.5 : -0.5 })),
+  });
+  const jv = jumpy.find((r) => /vary more/.test(String(r.claim)))!;
+  assertEquals([jv["this run"], jv.holds], ["on 1 of 1 (SST-2 0.23 vs 0.50)", "yes"]);
+  const beat = jumpy.find((r) => /zero-shot scores beat the LSTM/.test(String(r.claim)))!;
+  assertEquals(
+    [beat["this run"], beat.holds],
+    ["higher on 1 of 1 (SST-2 +17.0 *; * beyond noise)", "yes"],
+  );
   const flat = paperClaims({
     cells: [],
     layers: layers.map((l) => ({ ...l, valid: 50 })),
-    zeroshot: zs.map((z) => ({ ...z, raw: 49, relative: 0.3 - z.step / 100 })),
+    zeroshot: zs.map((z) => ({ ...z, raw: 49, relative: 0.3 - z.step / 10000 })),
   });
-  assertEquals(flat.find((r) => /layers help/.test(String(r.claim)))!.holds, "no");
-  assertEquals(flat.find((r) => /rises/.test(String(r.claim)))!.holds, "no");
+  assertEquals(flat.find((r) => /layers help/.test(String(r.claim)))!.holds, "not shown");
+  assertEquals(flat.find((r) => /rises/.test(String(r.claim)))!.holds, "no", "ρ = -1");
   assertEquals(flat[0].holds, "–", "no Table 5 cells: no verdict");
+});
+
+Deno.test("scoreNoise and spearmanCritical", () => {
+  assertEquals(scoreNoise("acc", 400), 2.5);
+  assertEquals(scoreNoise("mcc", 400), 5);
+  assertEquals(scoreNoise("acc", 0), Infinity);
+  assertEquals(spearmanCritical(8), 0.643);
+  assertEquals(spearmanCritical(4), Infinity);
+  assert(Math.abs(spearmanCritical(101) - 0.1645) < 1e-12);
 });
 
 Deno.test("zeroShotTable pivots rows per checkpoint", () => {
