@@ -455,10 +455,12 @@ export interface LayerRow {
   nTransfer: number;
   /** Train accuracy (points). */
   train: number;
-  /** Validation accuracy (points). */
+  /** Accuracy on the evaluation split (points). */
   valid: number;
   /** Task, when one file holds several. */
   task?: string;
+  /** The evaluation split's name for the legend (`dev`, `test`; default "validation"). */
+  split?: string;
 }
 
 /** Options of {@link layersChart}. */
@@ -473,7 +475,8 @@ export interface LayersChartOptions {
 
 /**
  * Figure 2 left: accuracy against the number of layers transferred from the pre-trained model.
- * This run's validation (solid) and train (dotted) accuracy per task, and the paper's digitized
+ * This run's evaluation-split (solid; named by `split`) and train (dotted) accuracy per task,
+ * and the paper's digitized
  * RACE / MultiNLI dev (dashed) and train (dash-dot) curves.
  */
 export function layersChart(
@@ -489,7 +492,10 @@ export function layersChart(
     const color = PALETTE[i % PALETTE.length];
     const x = rs.map((r) => r.nTransfer);
     data.push(
-      line(`${t}: validation`, x, rs.map((r) => r.valid), color, { markers: true, legendgroup: t }),
+      line(`${t}: ${rs[0]?.split ?? "validation"}`, x, rs.map((r) => r.valid), color, {
+        markers: true,
+        legendgroup: t,
+      }),
     );
     data.push(
       line(`${t}: train`, x, rs.map((r) => r.train), color, {

@@ -422,8 +422,8 @@ Deno.test("layoutSections: Figure 2 left from every layers file, on the paper's 
     const sections = await layoutSections(layout);
     const fig2 = sections.find((s) => s.title.startsWith("Figure 2 (left)"))!;
     const names = fig2.figures![0].data.map((t) => t.name);
-    assert(names.includes("RTE: validation") && names.includes("Story Cloze: train"), names.join());
-    const rte = fig2.figures![0].data.find((t) => t.name === "RTE: validation")!;
+    assert(names.includes("RTE: dev") && names.includes("Story Cloze: train"), names.join());
+    const rte = fig2.figures![0].data.find((t) => t.name === "RTE: dev")!;
     assertEquals(rte.x, [0, 1, 2]);
     assertEquals(rte.y, [49, 50, 51]);
     assertEquals(fig2.tables![0].rows.length, 6);
