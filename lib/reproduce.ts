@@ -1527,6 +1527,9 @@ export async function layoutSections(layout: ResultLayout): Promise<ReportSectio
     const table = sections[t5].tables?.[0];
     sections[t5] = {
       ...sections[t5],
+      text:
+        `${sections[t5].text ?? ""} The last row fine-tunes the LSTM baseline, pre-trained on ` +
+        'the same tokens, vocabulary and schedule (the paper\'s "LSTM w/ aux LM").',
       figures: [table5Chart(cells)],
       tables: table ? [{ ...table, rows: [...table.rows, row] }] : [],
     };
