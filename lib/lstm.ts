@@ -46,6 +46,7 @@ import { ensureKernels } from "./backend.ts";
 import { type Gpt1Config, makeConfig } from "./config.ts";
 import { CheckpointError, ConfigError } from "./errors.ts";
 import {
+  asInt32,
   assignWeights,
   checkPlainIds,
   dropoutMask,
@@ -437,11 +438,6 @@ export function createLanguageModel<C extends ModelConfig>(
 
 // ---------------------------------------------------------------------------------------------
 // the model
-
-function asInt32(x: Ids): tf.Tensor {
-  if (x instanceof tf.Tensor) return x.dtype === "int32" ? x : tf.cast(x, "int32");
-  return tf.tensor(x as number[], undefined, "int32");
-}
 
 /** Dropout sites (part of the mask seeds). */
 const SITE_EMBD = 1, SITE_OUT = 2, SITE_CLF = 0x7f0;

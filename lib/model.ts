@@ -447,7 +447,8 @@ export function parameterShapes(c: Gpt1Config): [string, number[]][] {
 /** Token ids or positions: an int32 tensor or nested plain arrays. */
 export type Ids = tf.Tensor | number[] | number[][] | number[][][];
 
-function asInt32(x: Ids): tf.Tensor {
+/** `x` as an int32 tensor: an int32 tensor as is, another tensor cast, plain arrays converted. */
+export function asInt32(x: Ids): tf.Tensor {
   if (x instanceof tf.Tensor) return x.dtype === "int32" ? x : tf.cast(x, "int32");
   return tf.tensor(x as number[], undefined, "int32");
 }
