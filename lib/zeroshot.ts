@@ -648,6 +648,16 @@ export interface ZeroShotRow extends ZeroShotTaskInfo {
   relative: number;
   /** Examples scored. */
   n: number;
+  /**
+   * Accuracy tasks: the accuracy (points) of always answering the most frequent gold label of
+   * the scored sample (e.g. 52.25 on the SST-2 sample). Absent in files written before it.
+   */
+  majority?: number;
+  /**
+   * Share (points) of the most frequent prediction: 100 means the heuristic gave every example
+   * the same answer (its score is then the class balance, not the model).
+   */
+  predictedShare?: number;
   /** CoLA only: the threshold on the mean log-prob, chosen on `nTrain` train sentences. */
   threshold?: number;
   /** CoLA only: train sentences the threshold was chosen on. */
@@ -774,6 +784,13 @@ async function resolveTasks(
   return found;
 }
 
+/** The share (0–1) of the most frequent value; 0 for none. */
+export function topShare(xs: readonly number[]): number {
+  const counts = new Map<number, number>();
+  for (const x of xs) counts.set(x, (counts.get(x) ?? 0) + 1);
+  return xs.length ? Math.max(...counts.values()) / xs.length : 0;
+}
+
 async function evaluateRow(
   t: ZeroShotTaskName,
   step: number,
@@ -794,6 +811,8 @@ async function evaluateRow(
     n: r.n,
     seconds: (performance.now() - t0) / 1000,
   };
+  if (r.metric === "acc") row.majority = 100 * topShare(r.labels);
+  row.predictedShare = 100 * topShare(r.preds);
   if (r.threshold) {
     row.threshold = r.threshold.value;
     row.nTrain = r.threshold.nTrain;

@@ -27,6 +27,7 @@ import {
   relativeScore,
   scoringWindows,
   sequenceLogProbs,
+  topShare,
   zeroShotAcceptability,
   zeroShotCurves,
   zeroShotEvaluate,
@@ -114,6 +115,8 @@ Deno.test("bestThreshold equals a brute-force search over all cuts", () => {
 
 Deno.test("small pure helpers", () => {
   assertEquals(evenSample([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 4), [0, 2, 5, 7]);
+  assertEquals(topShare([1, 1, 0]), 2 / 3);
+  assertEquals(topShare([]), 0);
   assertEquals(evenSample([1, 2], 5), [1, 2]);
   assertEquals(relativeScore(70, 50, 90), 0.5);
   assertEquals(relativeScore(0, 0, 45.4), 0);
@@ -254,7 +257,14 @@ Deno.test({
       assert(Math.abs(r.raw - r.chance) < 12, `${r.task} ${r.raw} not near chance ${r.chance}`);
       assertEquals(r.relative, relativeScore(r.raw, r.chance, r.reference));
       assert(r.reference > r.chance && r.referenceSource.length > 0);
+      assert(r.predictedShare! >= 50 && r.predictedShare! <= 100, `${r.predictedShare}`);
+      if (r.metric === "acc") assert(r.majority! >= 50 && r.majority! <= 100, `${r.majority}`);
+      else assertEquals(r.majority, undefined);
     }
+    // the SST-2 sample's class balance, counted here from the gold labels
+    const sst = (await loadTask("sst2", root, "dev")).examples;
+    const sample = evenSample(sst, 300).map((e) => (e as TextExample).label as number);
+    assertEquals(rows[0].majority, 100 * topShare(sample));
     assertEquals(rows.find((r) => r.task === "wsc")!.n, 273);
     assertEquals(single.map((r) => [r.task, r.raw]), [["sst2", rows[0].raw]]);
     assertEquals(rows.find((r) => r.task === "cola")!.nTrain, 600);
