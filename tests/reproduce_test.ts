@@ -533,6 +533,16 @@ Deno.test("paperClaims: directions from cells, layers and zero-shot rows, with n
   assertEquals(sby(/layers help/).holds, "not shown");
   assertEquals(sby(/rises/).holds, "not shown", "3 checkpoints cannot show a trend");
   assertEquals(sby(/SST-2 accuracy > 50/).holds, "not shown");
+  // 57 beats chance but not a sample that is 60% one class, answered alike throughout
+  const skewed = paperClaims({
+    cells: [],
+    layers: [],
+    zeroshot: zs.map((z) => ({ ...z, majority: 60, predictedShare: 100 })),
+  }).find((r) => /SST-2 accuracy > 50/.test(String(r.claim)))!;
+  assertEquals(
+    [skewed["this run"], skewed.holds],
+    ["SST-2 57.0 ± 5.0 (majority 60.0), one answer for all", "not shown"],
+  );
   // a gap beyond noise without the trend is not the claim either
   const bumpy = paperClaims({
     cells: [],
