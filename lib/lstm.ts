@@ -48,8 +48,6 @@ import { CheckpointError, ConfigError } from "./errors.ts";
 import {
   asInt32,
   assignWeights,
-  checkPlainIds,
-  dropoutMask,
   type ForwardOptions,
   Gpt1Model,
   type Ids,
@@ -57,13 +55,8 @@ import {
   type LmLossOptions,
   mixSeed,
   type ModelOptions,
-  namedValueAndGrads,
   randn,
-  readTensor,
-  tiedLmLoss,
-  tiedLogits,
-  weightsAsync,
-  weightsSync,
+  TiedLmModel,
 } from "./model.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -440,32 +433,23 @@ export function createLanguageModel<C extends ModelConfig>(
 // the model
 
 /** Dropout sites (part of the mask seeds). */
-const SITE_EMBD = 1, SITE_OUT = 2, SITE_CLF = 0x7f0;
+const SITE_EMBD = 1, SITE_OUT = 2; // the classifier's is TiedLmModel's 0x7f0
 
 /**
  * The single-layer LSTM language model with the task heads of {@link LanguageModel}. All
  * tensor methods return new tensors the caller owns; `logits` and `lmLoss` clean up.
  */
-export class LstmModel implements LanguageModel {
-  /** The frozen configuration. */
-  readonly config: LstmConfig;
-  /** Trainable weights by name (see the module doc), + `clf.*`. */
-  readonly params: Map<string, tf.Variable> = new Map();
-  /** The seed of the initialization and of the dropout masks. */
-  readonly seed: number;
-  #dropoutCalls = 0;
-
-  /** Creates the model with the init of the module doc (forget-gate bias 1). */
+export class LstmModel extends TiedLmModel<LstmConfig> implements LanguageModel {
+  /**
+   * Creates the model with the init of the module doc (forget-gate bias 1); its `params` are
+   * named as in the module doc.
+   */
   constructor(config: LstmConfig, opts: ModelOptions = {}) {
     validateLstmConfig(config);
-    this.config = config;
-    this.seed = opts.seed ?? 0;
-    lstmParameterShapes(config).forEach(([name, shape], i) => {
-      this.params.set(name, this.#init(name, shape, i));
-    });
+    super(config, opts, lstmParameterShapes(config));
   }
 
-  #init(name: string, shape: number[], index: number): tf.Variable {
+  protected initParam(name: string, shape: number[], index: number): tf.Variable {
     const n = shape.reduce((a, b) => a * b, 1), H = this.config.nHidden;
     let data: Float32Array;
     if (name === "lstm.bias") data = new Float32Array(n).fill(1, H, 2 * H); // forget gate 1
@@ -479,46 +463,6 @@ export class LstmModel implements LanguageModel {
       data = randn(n, mixSeed(this.seed, 0x157a, index), std);
     }
     return tf.tidy(() => tf.variable(tf.tensor(data, shape, "float32"), true));
-  }
-
-  /** Number of scalar parameters (base model + classifier when added). */
-  numParams(): number {
-    let n = 0;
-    for (const p of this.params.values()) n += p.size;
-    return n;
-  }
-
-  /** Adds (or replaces) `clf.weight [E, nOut]` ~ N(0, initStd) and `clf.bias [nOut]` = 0. */
-  addClassifier(nOut: number): void {
-    if (!Number.isInteger(nOut) || nOut < 1) {
-      throw new ConfigError(`classifier needs an integer nOut >= 1, got ${nOut}`);
-    }
-    for (const k of ["clf.weight", "clf.bias"]) {
-      this.params.get(k)?.dispose();
-      this.params.delete(k);
-    }
-    const base = lstmParameterShapes(this.config).length;
-    this.params.set("clf.weight", this.#init("clf.weight", [this.config.nEmbd, nOut], base));
-    this.params.set("clf.bias", this.#init("clf.bias", [nOut], base + 1));
-  }
-
-  #p(name: string): tf.Variable {
-    const p = this.params.get(name);
-    if (!p) throw new ConfigError(`model has no parameter ${name}`, { fix: "addClassifier()" });
-    return p;
-  }
-
-  #dropout(x: tf.Tensor, p: number, opts: ForwardOptions, site: number, shape?: number[]) {
-    if (!opts.training || p === 0) return x;
-    const s = shape ?? x.shape;
-    const n = s.reduce((a, b) => a * b, 1);
-    const mask = dropoutMask(n, p, mixSeed(this.seed, opts.seed ?? 0, site));
-    return tf.mul(x, tf.tensor(mask, s, "float32"));
-  }
-
-  #opts(opts: ForwardOptions): ForwardOptions {
-    if (!opts.training || opts.seed !== undefined) return opts;
-    return { ...opts, seed: 0x7fff0000 + this.#dropoutCalls++ };
   }
 
   #checkIds(ids: tf.Tensor): [number, number] {
@@ -542,7 +486,7 @@ export class LstmModel implements LanguageModel {
         ],
       };
     });
-    return f(this.#p("tokens_embed.weight")) as tf.Tensor2D;
+    return f(this.param("tokens_embed.weight")) as tf.Tensor2D;
   }
 
   /**
@@ -551,101 +495,29 @@ export class LstmModel implements LanguageModel {
    */
   hidden(ids: Ids, opts: ForwardOptions = {}): tf.Tensor3D {
     ensureKernels();
-    const o = this.#opts(opts);
+    const o = this.forwardOpts(opts);
     const t = asInt32(ids) as tf.Tensor2D;
     const [B, T] = this.#checkIds(t);
     const { nEmbd: E, nHidden: H, dropout: p } = this.config;
     // √E: N(0, initStd) rows (sized for the tied softmax) become inputs of std initStd·√E
     const emb = tf.mul(this.#embed(tf.transpose(t)), Math.sqrt(E)); // [T*B, E], time-major
-    const x = this.#dropout(emb, p, o, SITE_EMBD);
+    const x = this.dropout(emb, p, o, SITE_EMBD);
     const xp = linear(
       x as tf.Tensor2D,
-      this.#p("lstm.weight_ih") as tf.Tensor2D,
-      this.#p("lstm.bias") as tf.Tensor1D,
+      this.param("lstm.weight_ih") as tf.Tensor2D,
+      this.param("lstm.bias") as tf.Tensor1D,
     ); // [T*B, 4H]
     const hs = lstmSequence(
       tf.reshape(xp, [T, B, 4 * H]),
-      this.#p("lstm.weight_hh") as tf.Tensor2D,
+      this.param("lstm.weight_hh") as tf.Tensor2D,
     ); // [T, B, H]
-    const y = this.#dropout(tf.reshape(hs, [T * B, H]), p, o, SITE_OUT) as tf.Tensor2D;
+    const y = this.dropout(tf.reshape(hs, [T * B, H]), p, o, SITE_OUT) as tf.Tensor2D;
     const out = linear(
       y,
-      this.#p("lstm.proj.weight") as tf.Tensor2D,
-      this.#p("lstm.proj.bias") as tf.Tensor1D,
+      this.param("lstm.proj.weight") as tf.Tensor2D,
+      this.param("lstm.proj.bias") as tf.Tensor1D,
     ); // [T*B, E]
     return tf.transpose(tf.reshape(out, [T, B, E]), [1, 0, 2]); // [B, T, E]
-  }
-
-  /** LM logits `[..., V + nSpecial]` of features `h [..., E]` (tied to `tokens_embed`). */
-  lmHead(h: tf.Tensor): tf.Tensor {
-    const E = this.config.nEmbd;
-    const z = tiedLogits(
-      tf.reshape(h, [-1, E]) as tf.Tensor2D,
-      this.#p("tokens_embed.weight") as tf.Tensor2D,
-    );
-    return tf.reshape(z, [...h.shape.slice(0, -1), z.shape[1]]);
-  }
-
-  /** LM logits `[B, T, V + nSpecial]` of int32 `ids [B, T]`. */
-  lmLogitsTensor(ids: Ids, opts: ForwardOptions = {}): tf.Tensor3D {
-    return this.lmHead(this.hidden(ids, opts)) as tf.Tensor3D;
-  }
-
-  /**
-   * Mean next-token cross-entropy of features `h [B, T, E]` against `ids [B, T]`, with the
-   * same mask semantics as {@link Gpt1Model.lmLossFromHidden} (per-sequence mean over the
-   * masked next tokens, then the batch mean).
-   */
-  lmLossFromHidden(
-    h: tf.Tensor3D,
-    ids: Ids,
-    mask?: tf.Tensor2D,
-    maxElements?: number,
-  ): tf.Scalar {
-    return tiedLmLoss(h, ids, this.#p("tokens_embed.weight") as tf.Tensor2D, mask, maxElements);
-  }
-
-  /** Mean next-token cross-entropy of int32 `ids [B, T]` (see {@link LmLossOptions}). */
-  lmLossTensor(ids: Ids, opts: LmLossOptions = {}): tf.Scalar {
-    const t = asInt32(ids);
-    return this.lmLossFromHidden(this.hidden(t, opts), t, opts.mask);
-  }
-
-  /** Features at position `pos[b]` of each sequence: `h [B, T, E]`, int32 `pos [B]` → `[B, E]`. */
-  pool(h: tf.Tensor3D, pos: Ids): tf.Tensor2D {
-    const [B, T, E] = h.shape;
-    const idx = tf.add(tf.mul(tf.range(0, B, 1, "int32"), tf.scalar(T, "int32")), asInt32(pos));
-    return tf.gather(tf.reshape(h, [B * T, E]), idx) as tf.Tensor2D;
-  }
-
-  /** Dropout `clfPdrop` (mask shape `maskShape`, default the features') then `clf`: `[M, nOut]`. */
-  classifierHead(feats: tf.Tensor, opts: ForwardOptions = {}, maskShape?: number[]): tf.Tensor2D {
-    const d = this.#dropout(feats, this.config.clfPdrop, this.#opts(opts), SITE_CLF, maskShape);
-    return linear(
-      tf.reshape(d, [-1, this.config.nEmbd]) as tf.Tensor2D,
-      this.#p("clf.weight") as tf.Tensor2D,
-      this.#p("clf.bias") as tf.Tensor1D,
-    );
-  }
-
-  /** Value and gradients of `f` with respect to every parameter, keyed by parameter name. */
-  valueAndGrads(f: () => tf.Scalar): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
-    return namedValueAndGrads(this.params, f);
-  }
-
-  /** LM logits `[B][T][V + nSpecial]` of `ids` in eval mode, as plain arrays. */
-  async logits(ids: number[][]): Promise<number[][][]> {
-    checkPlainIds(ids, this.config.vocabSize + this.config.nSpecial);
-    return await readTensor(
-      () => this.lmLogitsTensor(ids),
-      (z) => z.array() as Promise<number[][][]>,
-    );
-  }
-
-  /** Mean next-token cross-entropy over all shifted positions of `ids`, eval mode. */
-  async lmLoss(ids: number[][]): Promise<number> {
-    checkPlainIds(ids, this.config.vocabSize + this.config.nSpecial);
-    return await readTensor(() => this.lmLossTensor(ids), async (l) => (await l.data())[0]);
   }
 
   /**
@@ -674,16 +546,6 @@ export class LstmModel implements LanguageModel {
       }
     }
     assignWeights(this.params, named);
-  }
-
-  /** All weights as `Float32Array`s (cpu/wasm/tensorflow; on webgpu use {@link readWeights}). */
-  getWeights(): Map<string, Float32Array> {
-    return weightsSync(this.params);
-  }
-
-  /** All weights as `Float32Array`s, read asynchronously (works on every backend). */
-  async readWeights(): Promise<Map<string, Float32Array>> {
-    return await weightsAsync(this.params);
   }
 
   /**
@@ -738,12 +600,6 @@ export class LstmModel implements LanguageModel {
       for (const v of updates.values()) if (v instanceof tf.Tensor) v.dispose();
     }
     return [...updates.keys()];
-  }
-
-  /** Frees every parameter. */
-  dispose(): void {
-    for (const p of this.params.values()) p.dispose();
-    this.params.clear();
   }
 }
 

@@ -463,36 +463,51 @@ const squeezeLead = (s: readonly number[]) => {
   return s.slice(i);
 };
 
+/** The config fields {@link TiedLmModel} reads (both GPT-1's and the LSTM's configs have them). */
+export interface TiedLmConfig {
+  /** BPE vocabulary size (tied LM head rows, with `nSpecial`). */
+  readonly vocabSize: number;
+  /** Special tokens appended to the vocabulary. */
+  readonly nSpecial: number;
+  /** Width of the features the heads read. */
+  readonly nEmbd: number;
+  /** Dropout before the classifier. */
+  readonly clfPdrop: number;
+  /** Std of the N(0, initStd) initialization (the classifier's too). */
+  readonly initStd: number;
+}
+
 /**
- * GPT-1 with its task heads. All tensor methods return new tensors the caller owns (run them
- * inside `tf.tidy`); the plain-array helpers `logits` and `lmLoss` clean up after themselves.
+ * What every language model of the lab shares around its own `hidden()`: named parameters in a
+ * fixed order (+ `clf.*`), seeded dropout, the tied LM head and loss ({@link tiedLmLoss}),
+ * pooling, the classifier head, named gradients, plain-array readers, weight reads and
+ * `dispose`. {@link Gpt1Model} and the LSTM baseline extend it; each gives its parameter
+ * list, their initialization and the forward pass.
  */
-export class Gpt1Model {
+export abstract class TiedLmModel<C extends TiedLmConfig> {
   /** The frozen configuration. */
-  readonly config: Gpt1Config;
-  /** Trainable weights by HuggingFace name, in `params_shapes.json` order (+ `clf.*`). */
+  readonly config: C;
+  /** Trainable weights by name, in the order of the model's parameter list (+ `clf.*`). */
   readonly params: Map<string, tf.Variable> = new Map();
   /** The seed of the initialization and of the dropout masks. */
   readonly seed: number;
   #dropoutCalls = 0;
+  /** Parameters of the base model (the classifier's init indices follow them). */
+  #nBase: number;
 
-  /** Creates the base model with N(0, initStd) weights, zero biases and unit LN gains. */
-  constructor(config: Gpt1Config, opts: ModelOptions = {}) {
+  /** Sets the config and seed, then initializes `shapes` in order with {@link initParam}. */
+  protected constructor(config: C, opts: ModelOptions, shapes: [string, number[]][]) {
     this.config = config;
     this.seed = opts.seed ?? 0;
-    parameterShapes(config).forEach(([name, shape], i) => {
-      this.params.set(name, this.#init(name, shape, i));
-    });
+    this.#nBase = shapes.length;
+    shapes.forEach(([name, shape], i) => this.params.set(name, this.initParam(name, shape, i)));
   }
 
-  #init(name: string, shape: number[], index: number): tf.Variable {
-    const n = shape.reduce((a, b) => a * b, 1);
-    let data: Float32Array;
-    if (name.endsWith(".bias")) data = new Float32Array(n);
-    else if (/ln_\d\.weight$/.test(name)) data = new Float32Array(n).fill(1);
-    else data = randn(n, mixSeed(this.seed, 0x1417, index), this.config.initStd);
-    return tf.tidy(() => tf.variable(tf.tensor(data, shape, "float32"), true));
-  }
+  /** A fresh variable for parameter `name` (the `index`-th of the model's list). */
+  protected abstract initParam(name: string, shape: number[], index: number): tf.Variable;
+
+  /** Features `[B, T, nEmbd]` of int32 `ids [B, T]` (causal: position t sees tokens ≤ t). */
+  abstract hidden(ids: Ids, opts?: ForwardOptions): tf.Tensor3D;
 
   /** Number of scalar parameters (base model + classifier when added). */
   numParams(): number {
@@ -502,7 +517,7 @@ export class Gpt1Model {
   }
 
   /**
-   * Adds (or replaces) the task classifier `clf.weight [C, nOut]` ~ N(0, initStd) and
+   * Adds (or replaces) the task classifier `clf.weight [nEmbd, nOut]` ~ N(0, initStd) and
    * `clf.bias [nOut]` = 0. Multiple choice uses `nOut = 1`.
    */
   addClassifier(nOut: number): void {
@@ -513,18 +528,26 @@ export class Gpt1Model {
       this.params.get(k)?.dispose();
       this.params.delete(k);
     }
-    const base = parameterShapes(this.config).length;
-    this.params.set("clf.weight", this.#init("clf.weight", [this.config.nEmbd, nOut], base));
-    this.params.set("clf.bias", this.#init("clf.bias", [nOut], base + 1));
+    const base = this.#nBase;
+    this.params.set("clf.weight", this.initParam("clf.weight", [this.config.nEmbd, nOut], base));
+    this.params.set("clf.bias", this.initParam("clf.bias", [nOut], base + 1));
   }
 
-  #p(name: string): tf.Variable {
+  /** The parameter `name`; a ConfigError when the model has none (e.g. no classifier yet). */
+  protected param(name: string): tf.Variable {
     const p = this.params.get(name);
     if (!p) throw new ConfigError(`model has no parameter ${name}`, { fix: "addClassifier()" });
     return p;
   }
 
-  #dropout(x: tf.Tensor, p: number, opts: ForwardOptions, site: number, shape?: number[]) {
+  /** Dropout `p` in training mode, its mask a pure function of the model seed, call seed, site. */
+  protected dropout(
+    x: tf.Tensor,
+    p: number,
+    opts: ForwardOptions,
+    site: number,
+    shape?: number[],
+  ): tf.Tensor {
     if (!opts.training || p === 0) return x;
     const s = shape ?? x.shape;
     const n = s.reduce((a, b) => a * b, 1);
@@ -532,9 +555,134 @@ export class Gpt1Model {
     return tf.mul(x, tf.tensor(mask, s, "float32"));
   }
 
-  #opts(opts: ForwardOptions): ForwardOptions {
+  /** `opts` with a dropout seed: training calls without one draw from a per-model counter. */
+  protected forwardOpts(opts: ForwardOptions): ForwardOptions {
     if (!opts.training || opts.seed !== undefined) return opts;
     return { ...opts, seed: 0x7fff0000 + this.#dropoutCalls++ };
+  }
+
+  /** LM logits `[..., V + nSpecial]` of features `h [..., nEmbd]` (tied to `tokens_embed`). */
+  lmHead(h: tf.Tensor): tf.Tensor {
+    const C = this.config.nEmbd;
+    const z = tiedLogits(
+      tf.reshape(h, [-1, C]) as tf.Tensor2D,
+      this.param("tokens_embed.weight") as tf.Tensor2D,
+    );
+    return tf.reshape(z, [...h.shape.slice(0, -1), z.shape[1]]);
+  }
+
+  /** LM logits `[B, T, V + nSpecial]` of int32 `ids [B, T]`. */
+  lmLogitsTensor(ids: Ids, opts: ForwardOptions = {}): tf.Tensor3D {
+    return this.lmHead(this.hidden(ids, opts)) as tf.Tensor3D;
+  }
+
+  /**
+   * Mean next-token cross-entropy of features `h [B, T, C]` against `ids [B, T]`
+   * (positions 0..T-2 predict 1..T-1); see {@link LmLossOptions} for the mask. Computed in
+   * row chunks when the logits would exceed `maxElements` (see {@link tiedLmLoss}).
+   */
+  lmLossFromHidden(
+    h: tf.Tensor3D,
+    ids: Ids,
+    mask?: tf.Tensor2D,
+    maxElements?: number,
+  ): tf.Scalar {
+    const e = this.param("tokens_embed.weight") as tf.Tensor2D;
+    return tiedLmLoss(h, ids, e, mask, maxElements);
+  }
+
+  /** Mean next-token cross-entropy of int32 `ids [B, T]` (see {@link LmLossOptions}). */
+  lmLossTensor(ids: Ids, opts: LmLossOptions = {}): tf.Scalar {
+    const t = asInt32(ids);
+    return this.lmLossFromHidden(this.hidden(t, opts), t, opts.mask);
+  }
+
+  /** Features at position `pos[b]` of each sequence: `h [B, T, C]`, int32 `pos [B]` → `[B, C]`. */
+  pool(h: tf.Tensor3D, pos: Ids): tf.Tensor2D {
+    const [B, T, C] = h.shape;
+    const idx = tf.add(tf.mul(tf.range(0, B, 1, "int32"), tf.scalar(T, "int32")), asInt32(pos));
+    return tf.gather(tf.reshape(h, [B * T, C]), idx) as tf.Tensor2D;
+  }
+
+  /**
+   * The classifier on features `[M, C]` → `[M, nOut]`: dropout `clfPdrop` (mask shape
+   * `maskShape`, default the features' shape) then `clf`.
+   */
+  classifierHead(feats: tf.Tensor, opts: ForwardOptions = {}, maskShape?: number[]): tf.Tensor2D {
+    const o = this.forwardOpts(opts);
+    const d = this.dropout(feats, this.config.clfPdrop, o, 0x7f0, maskShape);
+    return linear(
+      tf.reshape(d, [-1, this.config.nEmbd]) as tf.Tensor2D,
+      this.param("clf.weight") as tf.Tensor2D,
+      this.param("clf.bias") as tf.Tensor1D,
+    );
+  }
+
+  /**
+   * Value and gradients of `f` with respect to every parameter, keyed by parameter name.
+   * Run inside `tf.tidy` (or dispose the results).
+   *
+   * @example
+   * ```ts
+   * const { value, grads } = model.valueAndGrads(() => model.lmLossTensor(ids, { training: true, seed: step }));
+   * ```
+   */
+  valueAndGrads(f: () => tf.Scalar): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
+    return namedValueAndGrads(this.params, f);
+  }
+
+  /** LM logits `[B][T][V + nSpecial]` of `ids` in eval mode, as plain arrays. */
+  async logits(ids: number[][]): Promise<number[][][]> {
+    checkPlainIds(ids, this.config.vocabSize + this.config.nSpecial);
+    return await readTensor(
+      () => this.lmLogitsTensor(ids),
+      (z) => z.array() as Promise<number[][][]>,
+    );
+  }
+
+  /** Mean next-token cross-entropy over all shifted positions of `ids`, eval mode. */
+  async lmLoss(ids: number[][]): Promise<number> {
+    checkPlainIds(ids, this.config.vocabSize + this.config.nSpecial);
+    return await readTensor(() => this.lmLossTensor(ids), async (l) => (await l.data())[0]);
+  }
+
+  /** All weights as `Float32Array`s (cpu/wasm/tensorflow; on webgpu use {@link readWeights}). */
+  getWeights(): Map<string, Float32Array> {
+    return weightsSync(this.params);
+  }
+
+  /** All weights as `Float32Array`s, read asynchronously (works on every backend). */
+  async readWeights(): Promise<Map<string, Float32Array>> {
+    return await weightsAsync(this.params);
+  }
+
+  /** Frees every parameter. */
+  dispose(): void {
+    for (const p of this.params.values()) p.dispose();
+    this.params.clear();
+  }
+}
+
+/**
+ * GPT-1 with its task heads. All tensor methods return new tensors the caller owns (run them
+ * inside `tf.tidy`); the plain-array helpers `logits` and `lmLoss` clean up after themselves.
+ */
+export class Gpt1Model extends TiedLmModel<Gpt1Config> {
+  /**
+   * Creates the base model with N(0, initStd) weights, zero biases and unit LN gains; its
+   * `params` follow `params_shapes.json` order with HuggingFace names.
+   */
+  constructor(config: Gpt1Config, opts: ModelOptions = {}) {
+    super(config, opts, parameterShapes(config));
+  }
+
+  protected initParam(name: string, shape: number[], index: number): tf.Variable {
+    const n = shape.reduce((a, b) => a * b, 1);
+    let data: Float32Array;
+    if (name.endsWith(".bias")) data = new Float32Array(n);
+    else if (/ln_\d\.weight$/.test(name)) data = new Float32Array(n).fill(1);
+    else data = randn(n, mixSeed(this.seed, 0x1417, index), this.config.initStd);
+    return tf.tidy(() => tf.variable(tf.tensor(data, shape, "float32"), true));
   }
 
   // -- forward pieces (2-D inside: x [N, C], N = B*T) --------------------------------------
@@ -558,12 +706,16 @@ export class Gpt1Model {
         },
       };
     });
-    return f(this.#p("tokens_embed.weight"), this.#p("positions_embed.weight")) as tf.Tensor2D;
+    return f(
+      this.param("tokens_embed.weight"),
+      this.param("positions_embed.weight"),
+    ) as tf.Tensor2D;
   }
 
   /** The linear layer `name` (`name.weight [in, out]`, `name.bias [out]`) on `x [N, in]`. */
   #linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    const w = this.#p(`${name}.weight`) as tf.Tensor2D, b = this.#p(`${name}.bias`) as tf.Tensor1D;
+    const w = this.param(`${name}.weight`) as tf.Tensor2D,
+      b = this.param(`${name}.bias`) as tf.Tensor1D;
     return linear(x, w, b);
   }
 
@@ -574,26 +726,26 @@ export class Gpt1Model {
       tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, D]), [0, 2, 1, 3]), [B * H, T, D]);
     const [q, k, v] = tf.split(qkv, 3, 1).map(heads); // [B*H, T, D] each
     const w = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D)), causalBias(T));
-    const a = this.#dropout(tf.softmax(w), this.config.attnPdrop, o, 10 * l + 1); // [B*H, T, T]
+    const a = this.dropout(tf.softmax(w), this.config.attnPdrop, o, 10 * l + 1); // [B*H, T, T]
     const y = tf.reshape(
       tf.transpose(tf.reshape(tf.matMul(a, v), [B, H, T, D]), [0, 2, 1, 3]),
       [B * T, C],
     ) as tf.Tensor2D; // heads merged back: [N, C]
     const out = this.#linear(y, `h.${l}.attn.c_proj`);
-    return this.#dropout(out, this.config.residPdrop, o, 10 * l + 2) as tf.Tensor2D;
+    return this.dropout(out, this.config.residPdrop, o, 10 * l + 2) as tf.Tensor2D;
   }
 
   #mlp(x: tf.Tensor2D, l: number, o: ForwardOptions): tf.Tensor2D {
     const hid = gelu(this.#linear(x, `h.${l}.mlp.c_fc`)); // [N, F]
     const out = this.#linear(hid, `h.${l}.mlp.c_proj`);
-    return this.#dropout(out, this.config.residPdrop, o, 10 * l + 3) as tf.Tensor2D;
+    return this.dropout(out, this.config.residPdrop, o, 10 * l + 3) as tf.Tensor2D;
   }
 
   #ln(x: tf.Tensor2D, name: string): tf.Tensor2D {
     return layerNorm(
       x,
-      this.#p(name + ".weight") as tf.Tensor1D,
-      this.#p(name + ".bias") as tf.Tensor1D,
+      this.param(name + ".weight") as tf.Tensor1D,
+      this.param(name + ".bias") as tf.Tensor1D,
       this.config.layerNormEps,
     );
   }
@@ -621,7 +773,7 @@ export class Gpt1Model {
   block(x: tf.Tensor3D, l: number, opts: ForwardOptions = {}): tf.Tensor3D {
     const [B, T, C] = x.shape;
     return tf.reshape(
-      this.#block(tf.reshape(x, [B * T, C]), l, B, T, this.#opts(opts)),
+      this.#block(tf.reshape(x, [B * T, C]), l, B, T, this.forwardOpts(opts)),
       [B, T, C],
     );
   }
@@ -630,7 +782,7 @@ export class Gpt1Model {
   attention(x: tf.Tensor3D, l: number, opts: ForwardOptions = {}): tf.Tensor3D {
     const [B, T, C] = x.shape;
     return tf.reshape(
-      this.#attention(tf.reshape(x, [B * T, C]), l, B, T, this.#opts(opts)),
+      this.#attention(tf.reshape(x, [B * T, C]), l, B, T, this.forwardOpts(opts)),
       [B, T, C],
     );
   }
@@ -638,7 +790,7 @@ export class Gpt1Model {
   /** The MLP sub-layer of block `l` on `x [B, T, C]`. */
   mlp(x: tf.Tensor3D, l: number, opts: ForwardOptions = {}): tf.Tensor3D {
     const [B, T, C] = x.shape;
-    return tf.reshape(this.#mlp(tf.reshape(x, [B * T, C]), l, this.#opts(opts)), [B, T, C]);
+    return tf.reshape(this.#mlp(tf.reshape(x, [B * T, C]), l, this.forwardOpts(opts)), [B, T, C]);
   }
 
   /** LayerNorm `name` (e.g. `h.0.ln_1`) of the model on `x [..., C]`. */
@@ -661,64 +813,12 @@ export class Gpt1Model {
    */
   hidden(ids: Ids, opts: ForwardOptions = {}): tf.Tensor3D {
     ensureKernels();
-    const o = this.#opts(opts);
+    const o = this.forwardOpts(opts);
     const t = asInt32(ids) as tf.Tensor2D;
     const [B, T] = this.#checkIds(t);
-    let x = this.#dropout(this.#embed(t), this.config.embdPdrop, o, 0) as tf.Tensor2D;
+    let x = this.dropout(this.#embed(t), this.config.embdPdrop, o, 0) as tf.Tensor2D;
     for (let l = 0; l < this.config.nLayer; l++) x = this.#block(x, l, B, T, o);
     return tf.reshape(x, [B, T, this.config.nEmbd]);
-  }
-
-  /** LM logits `[..., V + nSpecial]` of hidden states `h [..., C]` (tied to `tokens_embed`). */
-  lmHead(h: tf.Tensor): tf.Tensor {
-    const C = this.config.nEmbd;
-    const z = tiedLogits(
-      tf.reshape(h, [-1, C]) as tf.Tensor2D,
-      this.#p("tokens_embed.weight") as tf.Tensor2D,
-    );
-    return tf.reshape(z, [...h.shape.slice(0, -1), z.shape[1]]);
-  }
-
-  /** LM logits `[B, T, V + nSpecial]` of int32 `ids [B, T]`. */
-  lmLogitsTensor(ids: Ids, opts: ForwardOptions = {}): tf.Tensor3D {
-    return this.lmHead(this.hidden(ids, opts)) as tf.Tensor3D;
-  }
-
-  /**
-   * Mean next-token cross-entropy of hidden states `h [B, T, C]` against `ids [B, T]`
-   * (positions 0..T-2 predict 1..T-1); see {@link LmLossOptions} for the mask. Computed in
-   * row chunks when the logits would exceed `maxElements` (see {@link tiedLmLoss}).
-   */
-  lmLossFromHidden(
-    h: tf.Tensor3D,
-    ids: Ids,
-    mask?: tf.Tensor2D,
-    maxElements?: number,
-  ): tf.Scalar {
-    return tiedLmLoss(h, ids, this.#p("tokens_embed.weight") as tf.Tensor2D, mask, maxElements);
-  }
-
-  /** Mean next-token cross-entropy of int32 `ids [B, T]` (see {@link LmLossOptions}). */
-  lmLossTensor(ids: Ids, opts: LmLossOptions = {}): tf.Scalar {
-    const t = asInt32(ids);
-    return this.lmLossFromHidden(this.hidden(t, opts), t, opts.mask);
-  }
-
-  /** Hidden state at position `pos[b]` of each sequence: `h [B, T, C]`, int32 `pos [B]` → `[B, C]`. */
-  pool(h: tf.Tensor3D, pos: Ids): tf.Tensor2D {
-    const [B, T, C] = h.shape;
-    const p = asInt32(pos);
-    const idx = tf.add(tf.mul(tf.range(0, B, 1, "int32"), tf.scalar(T, "int32")), p);
-    return tf.gather(tf.reshape(h, [B * T, C]), idx) as tf.Tensor2D;
-  }
-
-  /**
-   * The classifier on features `[M, C]` → `[M, nOut]`: dropout `clfPdrop` (mask shape
-   * `maskShape`, default the features' shape) then `clf`.
-   */
-  classifierHead(feats: tf.Tensor, opts: ForwardOptions = {}, maskShape?: number[]): tf.Tensor2D {
-    const d = this.#dropout(feats, this.config.clfPdrop, this.#opts(opts), 0x7f0, maskShape);
-    return this.#linear(tf.reshape(d, [-1, this.config.nEmbd]) as tf.Tensor2D, "clf");
   }
 
   /**
@@ -726,7 +826,7 @@ export class Gpt1Model {
    * token: int32 `ids [B, T]`, `clfPos [B]` (index of the first `_classify_` of each row).
    */
   classifyLogits(ids: Ids, clfPos: Ids, opts: ForwardOptions = {}): tf.Tensor2D {
-    const o = this.#opts(opts);
+    const o = this.forwardOpts(opts);
     return this.classifierHead(this.pool(this.hidden(ids, o), clfPos), o);
   }
 
@@ -736,7 +836,7 @@ export class Gpt1Model {
    * dropout mask `[B, 1, C]` is shared by the K candidates, as in the original.
    */
   multipleChoiceLogits(ids: Ids, clfPos: Ids, opts: ForwardOptions = {}): tf.Tensor2D {
-    const o = this.#opts(opts);
+    const o = this.forwardOpts(opts);
     const t = asInt32(ids);
     if (t.rank !== 3) throw new ConfigError(`ids must be [B, K, T], got [${t.shape}]`);
     const [B, K, T] = t.shape, C = this.config.nEmbd;
@@ -759,7 +859,7 @@ export class Gpt1Model {
   ): tf.Tensor2D {
     const a = asInt32(ids1), b = asInt32(ids2);
     const B = a.shape[0];
-    const h = this.hidden(tf.concat([a, b], 0), this.#opts(opts)); // [2B, T, C]
+    const h = this.hidden(tf.concat([a, b], 0), this.forwardOpts(opts)); // [2B, T, C]
     const f = this.pool(h, tf.concat([asInt32(pos1), asInt32(pos2)], 0)); // [2B, C]
     return tf.add(tf.slice(f, [0, 0], [B, -1]), tf.slice(f, [B, 0], [B, -1]));
   }
@@ -772,40 +872,8 @@ export class Gpt1Model {
     pos2: Ids,
     opts: ForwardOptions = {},
   ): tf.Tensor2D {
-    const o = this.#opts(opts);
+    const o = this.forwardOpts(opts);
     return this.classifierHead(this.similarityFeatures(ids1, ids2, pos1, pos2, o), o);
-  }
-
-  // -- gradients ---------------------------------------------------------------------------
-
-  /**
-   * Value and gradients of `f` with respect to every parameter, keyed by parameter name.
-   * Run inside `tf.tidy` (or dispose the results).
-   *
-   * @example
-   * ```ts
-   * const { value, grads } = model.valueAndGrads(() => model.lmLossTensor(ids, { training: true, seed: step }));
-   * ```
-   */
-  valueAndGrads(f: () => tf.Scalar): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
-    return namedValueAndGrads(this.params, f);
-  }
-
-  // -- plain-array helpers (eval mode) -----------------------------------------------------
-
-  /** LM logits `[B][T][V + nSpecial]` of `ids` in eval mode, as plain arrays. */
-  async logits(ids: number[][]): Promise<number[][][]> {
-    checkPlainIds(ids, this.config.vocabSize + this.config.nSpecial);
-    return await readTensor(
-      () => this.lmLogitsTensor(ids),
-      (z) => z.array() as Promise<number[][][]>,
-    );
-  }
-
-  /** Mean next-token cross-entropy over all shifted positions of `ids`, eval mode. */
-  async lmLoss(ids: number[][]): Promise<number> {
-    checkPlainIds(ids, this.config.vocabSize + this.config.nSpecial);
-    return await readTensor(() => this.lmLossTensor(ids), async (l) => (await l.data())[0]);
   }
 
   // -- weights -----------------------------------------------------------------------------
@@ -837,16 +905,6 @@ export class Gpt1Model {
       }
     }
     assignWeights(this.params, named);
-  }
-
-  /** All weights as `Float32Array`s (cpu/wasm/tensorflow; on webgpu use {@link readWeights}). */
-  getWeights(): Map<string, Float32Array> {
-    return weightsSync(this.params);
-  }
-
-  /** All weights as `Float32Array`s, read asynchronously (works on every backend). */
-  async readWeights(): Promise<Map<string, Float32Array>> {
-    return await weightsAsync(this.params);
   }
 
   /**
@@ -902,12 +960,6 @@ export class Gpt1Model {
       for (const v of updates.values()) if (v instanceof tf.Tensor) v.dispose();
     }
     return [...updates.keys()];
-  }
-
-  /** Frees every parameter. */
-  dispose(): void {
-    for (const p of this.params.values()) p.dispose();
-    this.params.clear();
   }
 }
 
