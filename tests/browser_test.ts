@@ -12,7 +12,7 @@
  */
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { assert, assertEquals, ROOT } from "./_util.ts";
+import { assert, assertEquals, needShared, ROOT } from "./_util.ts";
 import {
   barsVsPaper,
   layersChart,
@@ -169,7 +169,12 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const out = join(ROOT, "results", "notebooks");
-    const results = await runNotebooks(listNotebooks(), {
+    // a notebook whose metadata says it needs ../shared runs only where ../shared is
+    const runnable = listNotebooks().filter((p) => {
+      const needs = JSON.parse(Deno.readTextFileSync(p)).metadata?.gpt1_lab?.needs_shared;
+      return !needs || needShared(`${p.split("/").pop()} (needs ${needs})`);
+    });
+    const results = await runNotebooks(runnable, {
       outDir: out,
       scale: "smoke",
       timeoutS: 600,
