@@ -38,6 +38,7 @@ import { basename, dirname, extname, join, relative, resolve, sep } from "node:p
 import { fileURLToPath } from "node:url";
 import { ConfigError, DataError } from "./errors.ts";
 import { exists, existsSync, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
+import { mixSeed, Rng } from "./random.ts";
 
 // -----------------------------------------------------------------------------
 // Types
@@ -1046,86 +1047,6 @@ export async function openTokenCache(
     ? new Uint16Array(bytes.buffer, bytes.byteOffset, n)
     : new Uint32Array(bytes.buffer, bytes.byteOffset, n);
   return viewSplits(dir, manifest, tokens);
-}
-
-// -----------------------------------------------------------------------------
-// Seeded random numbers
-
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/**
- * Hashes non-negative integers (seeds, steps, indices; up to 2^53) into one 32-bit seed.
- * Different argument lists give unrelated seeds: `mixSeed(seed, step)` seeds the batch at `step`.
- */
-export function mixSeed(...parts: number[]): number {
-  let h = 0x243f6a88;
-  for (const p of parts) {
-    if (!Number.isSafeInteger(p) || p < 0) {
-      throw new ConfigError(`seeds and steps must be non-negative integers, got ${p}`);
-    }
-    h = fmix32((h + 0x9e3779b9 + (p % 2 ** 32)) >>> 0);
-    h = fmix32((h ^ Math.floor(p / 2 ** 32)) >>> 0);
-  }
-  return h;
-}
-
-/**
- * A small seeded PRNG (mulberry32: 32-bit state, period 2^32). Its whole state is
- * {@link Rng.state}, a uint32 that can be saved in a checkpoint and restored.
- *
- * @example
- * ```ts
- * const rng = new Rng(42);
- * rng.next(); // float in [0, 1)
- * rng.int(10); // integer in [0, 10)
- * const saved = rng.state; const again = new Rng(0); again.state = saved;
- * ```
- */
-export class Rng {
-  /** The generator state (uint32). */
-  state: number;
-
-  /** Seeds the generator; any non-negative integer (hashed with {@link mixSeed}). */
-  constructor(seed: number) {
-    this.state = mixSeed(seed);
-  }
-
-  /** Next uint32. */
-  nextU32(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-
-  /** Next float in [0, 1) with 53 random bits (two draws). */
-  next(): number {
-    const hi = this.nextU32() >>> 5, lo = this.nextU32() >>> 6; // 27 + 26 bits
-    return (hi * 67108864 + lo) / 9007199254740992;
-  }
-
-  /** Uniform integer in [0, n), for 1 <= n <= 2^53. */
-  int(n: number): number {
-    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`int(n) needs n >= 1, got ${n}`);
-    return Math.floor(this.next() * n);
-  }
-
-  /** Shuffles `a` in place (Fisher–Yates) and returns it. */
-  shuffle<T>(a: T[]): T[] {
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      [a[i], a[j]] = [a[j], a[i]];
-    }
-    return a;
-  }
 }
 
 // -----------------------------------------------------------------------------

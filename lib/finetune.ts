@@ -36,10 +36,10 @@ import {
 } from "./lstm.ts";
 import { OpenAIAdam } from "./optim.ts";
 import { loadAnyCheckpoint } from "./checkpoint.ts";
-import { mixSeed, Rng } from "./data.ts";
+import { mixSeed, Rng } from "./random.ts";
 import { buildInputs, type Example, getTask, type Split, type TaskSpec } from "./tasks/mod.ts";
 import { padBatch, type Specials, specialsFor } from "./transforms.ts";
-import { taskMetric, type TaskScore } from "./metrics.ts";
+import { taskMetric, type TaskScore } from "./tasks/metric.ts";
 import { ConfigError, DataError } from "./errors.ts";
 import { portablePath, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";

@@ -53,11 +53,10 @@ import {
   type Ids,
   linear,
   type LmLossOptions,
-  mixSeed,
   type ModelOptions,
-  randn,
   TiedLmModel,
 } from "./model.ts";
+import { mixModelSeed, randn } from "./random.ts";
 
 // ---------------------------------------------------------------------------------------------
 // configuration
@@ -460,7 +459,7 @@ export class LstmModel extends TiedLmModel<LstmConfig> implements LanguageModel 
       const std = name === "tokens_embed.weight" || name.startsWith("clf.")
         ? this.config.initStd
         : 1 / Math.sqrt(shape[0]);
-      data = randn(n, mixSeed(this.seed, 0x157a, index), std);
+      data = randn(n, mixModelSeed(this.seed, 0x157a, index), std);
     }
     return tf.tidy(() => tf.variable(tf.tensor(data, shape, "float32"), true));
   }

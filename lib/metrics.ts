@@ -1,23 +1,20 @@
 /**
- * Evaluation metrics as pure functions over number arrays, and {@link taskMetric}, which
- * scores a task with the paper's metric.
+ * Evaluation metrics as pure functions over number arrays. It imports nothing of the project;
+ * `tasks/metric.ts`'s `taskMetric` scores a task with the paper's metric from these.
  *
  * Scales: the primitive functions return their natural range (accuracy and F1 as fractions in
- * [0, 1], correlations in [-1, 1]). {@link taskMetric} returns **points, 0-100** (correlations
+ * [0, 1], correlations in [-1, 1]). `taskMetric` returns **points, 0-100** (correlations
  * × 100), the scale the paper prints and `paper.ts` stores, so a score and the paper's number
  * can be compared directly. Undefined cases (a constant input to a correlation, no positive in
  * F1) give 0, as scikit-learn's `matthews_corrcoef` and `f1_score(zero_division=0)` do.
  *
  * @example
  * ```ts
- * import { matthewsCorr, taskMetric } from "./metrics.ts";
+ * import { matthewsCorr } from "./metrics.ts";
  * matthewsCorr([1, 0, 1, 1], [1, 0, 0, 1]); // 0.5773...
- * taskMetric("cola", [1, 0, 1, 1], [1, 0, 0, 1]).value; // 57.73... (points)
  * ```
  * @module
  */
-import { getTask } from "./tasks/mod.ts";
-
 /** Metric names used across the project (results files, tables, plots). */
 export type MetricName = "acc" | "f1" | "mcc" | "pearson" | "spearman";
 
@@ -156,44 +153,3 @@ export const METRICS: Readonly<
   pearson,
   spearman,
 };
-
-/** A task's score: the paper's metric plus the extra ones GLUE reports, in points (0-100). */
-export interface TaskScore {
-  /** Registry name, e.g. "cola". */
-  task: string;
-  /** The paper's metric for this task. */
-  metric: MetricName;
-  /** Its value in points (0-100; correlations × 100). */
-  value: number;
-  /** Further metrics in points (MRPC/QQP: acc; STS-B: spearman). */
-  extra: Partial<Record<MetricName, number>>;
-  /** Number of examples scored. */
-  n: number;
-}
-
-/**
- * Scores predictions with the paper's metric for `task` (CoLA mcc; SST-2 acc; MRPC F1 + acc;
- * STS-B Pearson + Spearman; QQP F1 + acc; MNLI, QNLI, RTE, SNLI, SciTail, Story Cloze, RACE
- * acc), in points (0-100). `preds` are class indices (real scores for STS-B).
- *
- * @example
- * ```ts
- * taskMetric("stsb", [0.5, 2.5, 4.0], [1.0, 2.0, 5.0]).value; // Pearson × 100
- * ```
- */
-export function taskMetric(
-  task: string,
-  preds: ArrayLike<number>,
-  labels: ArrayLike<number>,
-): TaskScore {
-  const spec = getTask(task);
-  const extra: Partial<Record<MetricName, number>> = {};
-  for (const m of spec.extraMetrics) extra[m] = 100 * METRICS[m](preds, labels);
-  return {
-    task: spec.name,
-    metric: spec.metric,
-    value: 100 * METRICS[spec.metric](preds, labels),
-    extra,
-    n: preds.length,
-  };
-}

@@ -16,11 +16,9 @@ export * from "./progress.ts";
 export * from "./tokenizer/mod.ts";
 export * from "./config.ts";
 export * from "./backend.ts";
-export { mixSeed as mixModelSeed } from "./model.ts";
 export {
   createModel,
   crossEntropy,
-  dropoutMask,
   type ForwardOptions,
   gelu,
   Gpt1Model,
@@ -30,14 +28,15 @@ export {
   type LmLossOptions,
   type ModelOptions,
   parameterShapes,
-  randn,
   sumRows,
   tiedLogits,
 } from "./model.ts";
 export * from "./optim.ts";
 export * from "./checkpoint.ts";
+export * from "./random.ts";
 export * from "./data.ts";
 export * from "./tasks/mod.ts";
+export * from "./tasks/metric.ts";
 export * from "./transforms.ts";
 export * from "./metrics.ts";
 export * from "./paper.ts";

@@ -44,60 +44,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ensureKernels, mutableFloat32 } from "./backend.ts";
 import type { Gpt1Config } from "./config.ts";
 import { CheckpointError, ConfigError } from "./errors.ts";
-
-// ---------------------------------------------------------------------------------------------
-// seeded randomness (pure JS: identical on every backend)
-
-/** Mixes numbers into one 32-bit seed (FNV-1a over the words, then a murmur3 finalizer). */
-export function mixSeed(...parts: number[]): number {
-  let h = 0x811c9dc5;
-  for (const p of parts) {
-    h = Math.imul(h ^ (p | 0), 0x01000193);
-    h = Math.imul(h ^ Math.floor(p / 4294967296), 0x01000193);
-  }
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** A counter-based stream of uniform 32-bit words: word i is a hash of (seed, i). */
-function hashWords(seed: number, i: number): number {
-  let z = (seed + Math.imul(i + 1, 0x9e3779b9)) | 0;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-  return (z ^ (z >>> 16)) >>> 0;
-}
-
-/**
- * `n` samples of N(0, std²) (Box–Muller over {@link hashWords}), a pure function of `seed`.
- *
- * @example
- * ```ts
- * randn(4, 7, 0.02); // Float32Array of 4 values, the same for every run and backend
- * ```
- */
-export function randn(n: number, seed: number, std = 1): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const u1 = (hashWords(seed, i) + 0.5) / 4294967296; // (0, 1)
-    const u2 = hashWords(seed, i + 1) / 4294967296;
-    const r = std * Math.sqrt(-2 * Math.log(u1));
-    out[i] = r * Math.cos(2 * Math.PI * u2);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
-  }
-  return out;
-}
-
-/**
- * An inverted-dropout mask: each of `n` entries is 0 with probability `p`, else `1/(1-p)`.
- * A pure function of `seed`.
- */
-export function dropoutMask(n: number, p: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  const keep = 1 / (1 - p), thr = Math.floor(p * 4294967296);
-  for (let i = 0; i < n; i++) out[i] = hashWords(seed, i) < thr ? 0 : keep;
-  return out;
-}
+import { dropoutMask, mixModelSeed, randn } from "./random.ts";
 
 // ---------------------------------------------------------------------------------------------
 // ops with fused custom gradients (all 2-D: [N, C] with N = B*T)
@@ -551,7 +498,7 @@ export abstract class TiedLmModel<C extends TiedLmConfig> {
     if (!opts.training || p === 0) return x;
     const s = shape ?? x.shape;
     const n = s.reduce((a, b) => a * b, 1);
-    const mask = dropoutMask(n, p, mixSeed(this.seed, opts.seed ?? 0, site));
+    const mask = dropoutMask(n, p, mixModelSeed(this.seed, opts.seed ?? 0, site));
     return tf.mul(x, tf.tensor(mask, s, "float32"));
   }
 
@@ -681,7 +628,7 @@ export class Gpt1Model extends TiedLmModel<Gpt1Config> {
     let data: Float32Array;
     if (name.endsWith(".bias")) data = new Float32Array(n);
     else if (/ln_\d\.weight$/.test(name)) data = new Float32Array(n).fill(1);
-    else data = randn(n, mixSeed(this.seed, 0x1417, index), this.config.initStd);
+    else data = randn(n, mixModelSeed(this.seed, 0x1417, index), this.config.initStd);
     return tf.tidy(() => tf.variable(tf.tensor(data, shape, "float32"), true));
   }
 

@@ -38,7 +38,8 @@ import {
 } from "./lstm.ts";
 import { OpenAIAdam } from "./optim.ts";
 import { loadAnyCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { evalWindows, mixSeed, WindowSampler } from "./data.ts";
+import { evalWindows, WindowSampler } from "./data.ts";
+import { mixSeed } from "./random.ts";
 import { ConfigError, Gpt1LabError } from "./errors.ts";
 import { exists, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";

@@ -2,7 +2,7 @@
  * The toy language-modelling data the training tests share (GPT-1 and LSTM alike).
  * @module
  */
-import { Rng } from "../lib/data.ts";
+import { Rng } from "../lib/random.ts";
 
 /** A toy corpus with structure: a repeating pattern with 10% noise, vocabulary 32. */
 export function toyCorpus(n: number, seed: number): Uint16Array {

@@ -9,7 +9,8 @@ import {
 } from "../lib/backend.ts";
 import { makeConfig } from "../lib/config.ts";
 import { ConfigError } from "../lib/errors.ts";
-import { Gpt1Model, randn } from "../lib/model.ts";
+import { Gpt1Model } from "../lib/model.ts";
+import { randn } from "../lib/random.ts";
 import { assert, assertEquals, assertRejects, maxRelErr } from "./_util.ts";
 
 const quiet = { log: () => {} };

@@ -17,16 +17,15 @@ import {
   evalWindows,
   fileCorpus,
   folderCorpus,
-  mixSeed,
   npmPackageDir,
   openCorpus,
   openTokenCache,
-  Rng,
   splitDocuments,
   splitInputsTargets,
   type TokenEncoder,
   WindowSampler,
 } from "../lib/data.ts";
+import { mixSeed, Rng } from "../lib/random.ts";
 import { ConfigError, DataError } from "../lib/errors.ts";
 import {
   assert,

@@ -30,7 +30,8 @@ import {
   makeModelConfig,
   numLayers,
 } from "../lib/lstm.ts";
-import { Gpt1Model, randn } from "../lib/model.ts";
+import { Gpt1Model } from "../lib/model.ts";
+import { randn } from "../lib/random.ts";
 import {
   loadAnyCheckpoint,
   loadCheckpoint,
@@ -50,7 +51,7 @@ import {
 import { getTask, loadTask } from "../lib/tasks/mod.ts";
 import { specialsFor } from "../lib/transforms.ts";
 import { nextTokenLogProbs, sequenceLogProbs } from "../lib/zeroshot.ts";
-import { Rng } from "../lib/data.ts";
+import { Rng } from "../lib/random.ts";
 import { BpeTrainer } from "../lib/tokenizer/trainer.ts";
 import { Gpt1Tokenizer } from "../lib/tokenizer/bpe.ts";
 

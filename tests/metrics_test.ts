@@ -4,6 +4,7 @@
  */
 import { assert, assertEquals, assertThrows } from "./_util.ts";
 import { ConfigError } from "../lib/errors.ts";
+import { taskMetric } from "../lib/tasks/metric.ts";
 import {
   accuracy,
   argmaxRows,
@@ -12,7 +13,6 @@ import {
   matthewsCorr,
   pearson,
   spearman,
-  taskMetric,
 } from "../lib/metrics.ts";
 
 const close = (a: number, b: number, tol = 1e-12) =>

@@ -5,16 +5,15 @@ import { countParams, type Gpt1Config, makeConfig, PRESETS } from "../lib/config
 import { CheckpointError, ConfigError } from "../lib/errors.ts";
 import {
   crossEntropy,
-  dropoutMask,
   gelu,
   Gpt1Model,
   layerNorm,
   linear,
   parameterShapes,
-  randn,
   tiedLmLoss,
   tiedLogits,
 } from "../lib/model.ts";
+import { dropoutMask, randn } from "../lib/random.ts";
 import { LSTM_PRESETS, LstmModel } from "../lib/lstm.ts";
 import {
   assert,

@@ -10,7 +10,7 @@ import { initBackend } from "../lib/backend.ts";
 import { makeConfig } from "../lib/config.ts";
 import { createModel, type Gpt1Model } from "../lib/model.ts";
 import { saveCheckpoint } from "../lib/checkpoint.ts";
-import { Rng } from "../lib/data.ts";
+import { Rng } from "../lib/random.ts";
 import { pretrain } from "../lib/train.ts";
 import { BpeTrainer } from "../lib/tokenizer/trainer.ts";
 import { Gpt1Tokenizer } from "../lib/tokenizer/bpe.ts";
