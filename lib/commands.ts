@@ -129,7 +129,7 @@ COMMANDS["tokenize"] = define(
     ids: { type: "boolean", description: "print only the ids" },
   },
   async (v, pos) => {
-    const { loadVocab } = await import("./experiments.ts");
+    const { loadVocab } = await import("./vocab.ts");
     const tok = await loadVocab(str(v.vocab, "vocab", "gpt1"));
     const text = pos.length ? pos.join(" ") : await new Response(Deno.stdin.readable).text();
     const ids = tok.encode(text);
@@ -154,7 +154,7 @@ COMMANDS["train-bpe"] = define(
     const { openCorpus, collectDocuments } = await import("./data.ts");
     const { BpeTrainer } = await import("./tokenizer/trainer.ts");
     const { Gpt1Tokenizer } = await import("./tokenizer/bpe.ts");
-    const { saveVocab } = await import("./experiments.ts");
+    const { saveVocab } = await import("./vocab.ts");
     const { terminalProgress } = await import("./progress.ts");
     const specs = list(v.corpus);
     const docs = await collectDocuments(specs.flatMap((s) => openCorpus(s)));
@@ -200,9 +200,8 @@ COMMANDS["pretrain"] = define(
   async (v) => {
     const { selectBackend } = await import("./backend.ts");
     const { makeConfig } = await import("./config.ts");
-    const { prepareLmData, PRETRAIN_SETTINGS, saveVocab, evaluateText } = await import(
-      "./experiments.ts"
-    );
+    const { prepareLmData, PRETRAIN_SETTINGS, evaluateText } = await import("./experiments.ts");
+    const { saveVocab } = await import("./vocab.ts");
     const { pretrain } = await import("./train.ts");
     const { terminalProgress } = await import("./progress.ts");
     const preset = str(v.preset, "preset", "small");
@@ -290,7 +289,8 @@ COMMANDS["eval-lm"] = define(
   async (v) => {
     const { selectBackend } = await import("./backend.ts");
     const { loadAnyCheckpoint } = await import("./checkpoint.ts");
-    const { loadVocab, evaluateText } = await import("./experiments.ts");
+    const { evaluateText } = await import("./experiments.ts");
+    const { loadVocab } = await import("./vocab.ts");
     await selectBackend({ force: v.backend as string | undefined, log: () => {} });
     const ckpt = str(v.ckpt, "ckpt");
     const ck = await loadAnyCheckpoint(ckpt);
@@ -363,7 +363,7 @@ const FT_OPTS: Record<string, OptionSpec> = {
 };
 
 async function ftArgs(v: Record<string, unknown>) {
-  const { loadVocab } = await import("./experiments.ts");
+  const { loadVocab } = await import("./vocab.ts");
   const init = str(v.init, "init");
   const vocabDir = init === "none" ? str(v.vocab, "vocab", "") : vocabDirFor(init, v.vocab);
   if (!vocabDir) throw new ConfigError("--init none needs --vocab <dir>");
@@ -438,7 +438,8 @@ COMMANDS["table5"] = define(
   },
   async (v) => {
     const { selectBackend } = await import("./backend.ts");
-    const { runTable5, table5Markdown, loadVocab } = await import("./experiments.ts");
+    const { runTable5, table5Markdown } = await import("./experiments.ts");
+    const { loadVocab } = await import("./vocab.ts");
     const { terminalProgress } = await import("./progress.ts");
     const { writeFileAtomic } = await import("./fsutil.ts");
     await selectBackend({ force: v.backend as string | undefined });
@@ -491,7 +492,8 @@ COMMANDS["ablate-layers"] = define(
   },
   async (v) => {
     const { selectBackend } = await import("./backend.ts");
-    const { ablateLayers, loadVocab } = await import("./experiments.ts");
+    const { ablateLayers } = await import("./experiments.ts");
+    const { loadVocab } = await import("./vocab.ts");
     const { terminalProgress } = await import("./progress.ts");
     await selectBackend({ force: v.backend as string | undefined });
     const ckpt = str(v.init, "init");

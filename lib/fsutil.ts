@@ -4,7 +4,7 @@
  * @module
  */
 
-import { dirname, isAbsolute, relative, sep } from "node:path";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
@@ -84,3 +84,6 @@ export function portablePath(p: string): string {
   if (p !== REPO_PARENT && !p.startsWith(REPO_PARENT + sep)) return p;
   return relative(REPO, p) || ".";
 }
+
+/** The repository root (the folder holding `lib/`). */
+export const REPO_ROOT: string = resolve(fileURLToPath(new URL("..", import.meta.url)));

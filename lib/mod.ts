@@ -42,6 +42,7 @@ export * from "./metrics.ts";
 export * from "./paper.ts";
 export * from "./train.ts";
 export * from "./finetune.ts";
+export * from "./vocab.ts";
 export * from "./experiments.ts";
 export * from "./plot.ts";
 export * from "./report.ts";

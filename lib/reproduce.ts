@@ -33,16 +33,15 @@ import { makeLstmConfig, type ModelConfig, type ModelKind } from "./lstm.ts";
 import { sha256Hex } from "./data.ts";
 import { selectBackend } from "./backend.ts";
 import { checkpointName, type LogRecord, pretrain } from "./train.ts";
+import { loadVocab, saveVocab } from "./vocab.ts";
+import { REPO_ROOT } from "./fsutil.ts";
 import {
   ablateLayers,
   evaluateText,
   type LayersRow,
-  loadVocab,
   prepareLmData,
   PRETRAIN_SETTINGS,
-  REPO_ROOT,
   runTable5,
-  saveVocab,
   TABLE5_TASKS,
   TABLE5_VARIANTS,
   type Table5Cell,

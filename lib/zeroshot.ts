@@ -45,7 +45,7 @@ import { join } from "node:path";
 import { loadAnyCheckpoint } from "./checkpoint.ts";
 import { CheckpointError, ConfigError } from "./errors.ts";
 import { exists, writeJsonAtomic } from "./fsutil.ts";
-import { loadVocab } from "./experiments.ts";
+import { loadVocab } from "./vocab.ts";
 import { accuracy, matthewsCorr } from "./metrics.ts";
 import type { LanguageModel } from "./lstm.ts";
 import type { ZeroShotTask } from "./paper.ts";

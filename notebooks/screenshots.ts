@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { committedLayout, layoutSections } from "../lib/reproduce.ts";
 import { writeReport } from "../lib/report.ts";
-import { REPO_ROOT } from "../lib/experiments.ts";
+import { REPO_ROOT } from "../lib/fsutil.ts";
 
 /** The file a chart's image goes to, from its title; null for charts the README does not show. */
 export function screenshotName(title: string): string | null {
