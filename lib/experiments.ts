@@ -22,11 +22,10 @@ import {
   sha256Hex,
   splitDocuments,
   type SplitOptions,
-  type TokenEncoder,
   type WarnFn,
 } from "./data.ts";
-import { ConfigError, DataError } from "./errors.ts";
-import { exists, portablePath, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
+import { ConfigError } from "./errors.ts";
+import { exists, portablePath, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
 import type { LanguageModel } from "./lstm.ts";
 import { evaluateLm } from "./train.ts";
