@@ -571,7 +571,7 @@ COMMANDS["zeroshot"] = define(
 COMMANDS["reproduce"] = define(
   "reproduce [--scale smoke|small|paper] [--out <dir>] [--data <dir>] [--fresh]",
   "the whole paper: pre-train → fine-tune → layers → zero-shot → results/<run>/report.html",
-  "Runs every stage of a scale (settings: lib/reproduce.ts REPRODUCE_SCALES) and writes an\n" +
+  "Runs every stage of a scale (settings: lib/settings.ts REPRODUCE_SCALES) and writes an\n" +
     "offline HTML report with every chart and every table beside the paper's; prints its path.\n" +
     "smoke: minutes on a CPU (a pipeline check); small: the committed results' settings (CPU\n" +
     "hours); paper: the paper's settings (GPU). Finished stages are reused, a killed one resumes.",
@@ -590,7 +590,8 @@ COMMANDS["reproduce"] = define(
     backend: BACKEND_OPT,
   },
   async (v) => {
-    const { reproduce, reproduceSettings } = await import("./reproduce.ts");
+    const { reproduce } = await import("./reproduce.ts");
+    const { reproduceSettings } = await import("./settings.ts");
     const { terminalProgress } = await import("./progress.ts");
     const s = reproduceSettings(str(v.scale, "scale", "smoke"));
     const r = await reproduce({

@@ -49,4 +49,5 @@ export * from "./report.ts";
 export * from "./jupyter.ts";
 export * from "./zeroshot.ts";
 export * from "./lstm.ts";
+export * from "./settings.ts";
 export * from "./reproduce.ts";

@@ -28,7 +28,7 @@ import { join, resolve } from "node:path";
 import { ConfigError, DataError } from "./errors.ts";
 import { exists, portablePath, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
-import { makeConfig, type PresetName } from "./config.ts";
+import { makeConfig } from "./config.ts";
 import { makeLstmConfig, type ModelConfig, type ModelKind } from "./lstm.ts";
 import { sha256Hex } from "./data.ts";
 import { selectBackend } from "./backend.ts";
@@ -40,10 +40,7 @@ import {
   evaluateText,
   type LayersRow,
   prepareLmData,
-  PRETRAIN_SETTINGS,
   runTable5,
-  TABLE5_TASKS,
-  TABLE5_VARIANTS,
   type Table5Cell,
   table5Markdown,
   type TextEval,
@@ -54,7 +51,6 @@ import { taskSplits } from "./finetune.ts";
 import type { Gpt1Tokenizer } from "./tokenizer/bpe.ts";
 import {
   readZeroShot,
-  ZEROSHOT_CAPS,
   zeroShotCurves,
   type ZeroShotRow,
   type ZeroShotTaskName,
@@ -85,375 +81,15 @@ import {
   showMarkdown,
   showTable,
 } from "./jupyter.ts";
-
-// ---------------------------------------------------------------------------------------------
-// settings as data
-
-/** How much work a run does: `smoke` (CI, minutes), `small` (CPU hours), `paper` (GPU). */
-export type Scale = "smoke" | "small" | "paper";
-
-/** The scales, smallest first. */
-export const SCALES: readonly Scale[] = ["smoke", "small", "paper"];
-
-/** Pre-training settings. Paths starting with `{data}/` are inside the datasets folder. */
-export interface PretrainStageSettings {
-  /** Model preset. */
-  preset: PresetName;
-  /** Corpus specs in order (`embedded`, files, folders); the order enters the vocabulary hash. */
-  corpus: readonly string[];
-  /** `train` (BPE learned on the corpus) or `gpt1` (the released vocabulary). */
-  vocab: string;
-  /** Merges learned when `vocab` is `train`. */
-  merges: number;
-  /** Total updates. */
-  steps: number;
-  /** Windows per batch. */
-  batchSize: number;
-  /** Peak learning rate. */
-  lr: number;
-  /** Warmup updates. */
-  warmupSteps: number;
-  /** Validation every N updates. */
-  evalEvery: number;
-  /** Validation windows per evaluation. */
-  evalWindows: number;
-  /** Resumable-checkpoint interval. */
-  ckptEvery: number;
-  /** Seed. */
-  seed: number;
-  /** A held-out book for a final per-word perplexity, or null. */
-  evalText: string | null;
-  /** Cap on the windows of `evalText` evaluated (null: all). */
-  evalTextWindows: number | null;
-}
-
-/** Caps on the examples of one task, overriding the stage's. */
-export interface TaskCaps {
-  /** Training examples (null: all). */
-  maxTrain?: number | null;
-  /** Evaluation examples (null: all). */
-  maxEval?: number | null;
-}
-
-/** Fine-tuning settings of Table 5 (full / w/o pre-training / w/o aux LM per task). */
-export interface Table5StageSettings {
-  /** Task registry names; those without data are skipped. */
-  tasks: readonly string[];
-  /** Variant keys (`full`, `no-pretrain`, `no-aux`). */
-  variants: readonly string[];
-  /** Cap on training examples per task (null: all). */
-  maxTrain: number | null;
-  /** Cap on evaluation examples per task (null: all). */
-  maxEval: number | null;
-  /** Caps of single tasks, overriding `maxTrain` / `maxEval`. */
-  perTask?: Readonly<Record<string, TaskCaps>>;
-  /** Epochs. */
-  epochs: number;
-  /** Peak learning rate. */
-  lr: number;
-  /** Seed. */
-  seed: number;
-}
-
-/** Settings of the layers-transferred ablation (Figure 2 left). */
-export interface LayersStageSettings {
-  /** Tasks, one ablation each; those without data are skipped. */
-  tasks: readonly string[];
-  /** Transfer counts (-1 nothing, 0 embeddings, k blocks); null: every count -1..L. */
-  layers: readonly number[] | null;
-  /** Cap on training examples (null: all). */
-  maxTrain: number | null;
-  /** Cap on evaluation examples (null: all). */
-  maxEval: number | null;
-  /** Caps of single tasks, overriding `maxTrain` / `maxEval`. */
-  perTask?: Readonly<Record<string, TaskCaps>>;
-  /** Epochs. */
-  epochs: number;
-  /** Peak learning rate. */
-  lr: number;
-  /** Auxiliary LM weight. */
-  auxLm: number;
-  /** Seed. */
-  seed: number;
-}
-
-/** Settings of the zero-shot curves (Figure 2 right). */
-export interface ZeroShotStageSettings {
-  /** Tasks (null: every task with data). */
-  tasks: readonly ZeroShotTaskName[] | null;
-  /** Examples per task (evenly spaced samples). */
-  maxExamples: Readonly<Partial<Record<ZeroShotTaskName | "colaTrain", number>>>;
-  /** Windows per forward pass. */
-  batchSize: number;
-}
-
-/** The LSTM baseline (Table 5's last row, Figure 2's dashed curves). */
-export interface LstmStageSettings {
-  /** Pre-train the LSTM too (same corpus, vocabulary, updates and schedule as the Transformer). */
-  enabled: boolean;
-  /** Tasks of Table 5's "LSTM w/ aux LM" row (Table 5's fine-tuning settings); [] for none. */
-  tasks: readonly string[];
-}
-
-/** Everything one scale runs. */
-export interface ReproduceSettings {
-  /** The scale. */
-  scale: Scale;
-  /** One sentence saying what this scale is for. */
-  about: string;
-  /** Pre-training. */
-  pretrain: PretrainStageSettings;
-  /** Table 5 fine-tuning (also our column of Tables 2–4). */
-  table5: Table5StageSettings;
-  /** Figure 2 left. */
-  layers: LayersStageSettings;
-  /** Figure 2 right. */
-  zeroshot: ZeroShotStageSettings;
-  /** The LSTM baseline, pre-trained like the Transformer (its preset matches the parameters). */
-  lstm: LstmStageSettings;
-}
-
-/** The 22 Gutenberg books of the committed `small` run, in its order (sherlock.txt held out). */
-export const GUTENBERG_BOOKS: readonly string[] = [
-  "alice_in_wonderland.txt",
-  "austen-emma.txt",
-  "austen-persuasion.txt",
-  "austen-sense.txt",
-  "blake-poems.txt",
-  "blake-songs.txt",
-  "canterbury_tales.txt",
-  "gullivers_travels.txt",
-  "ivanhoe.txt",
-  "leviathan.txt",
-  "melville-moby_dick.txt",
-  "milton-paradise.txt",
-  "platon.txt",
-  "pride_and_prejudice.txt",
-  "shakespeare-caesar.txt",
-  "shakespeare-hamlet.txt",
-  "shakespeare-macbeth.txt",
-  "tinyshakespeare.txt",
-  "tom_sawyer.txt",
-  "us_constitution.txt",
-  "war_and_piece.txt",
-  "whitman-leaves.txt",
-];
-
-const books = GUTENBERG_BOOKS.map((b) => `{data}/pretrain_gutenberg/${b}`);
-const HELD_OUT = "{data}/pretrain_gutenberg/sherlock.txt";
-
-function freeze<T>(s: T): Readonly<T> {
-  for (const v of Object.values(s as object)) {
-    if (typeof v === "object" && v !== null) freeze(v);
-  }
-  return Object.freeze(s);
-}
-
-/**
- * The settings of each scale.
- * - `smoke`: the `tiny` model (2 layers, width 64) on the embedded corpus (its whole 18 MB is
- *   tokenized in seconds), 512 updates; three tasks (one of each of Tables 2–4) with 512
- *   training examples; every transfer count of the 2-layer model on RTE; zero-shot on about a
- *   hundred examples per task. A pipeline check in a few minutes on two CPU cores (fine-tuning
- *   at 4× the paper's learning rate, for the tiny model): its numbers mean nothing.
- * - `small`: the settings of the committed results (`results/small`, `results/table5`,
- *   `results/layers-*`): the `small` model on the embedded corpus plus 22 Gutenberg books.
- * - `paper`: the paper's settings (12 layers, the released vocabulary, batch 64 × 512, every
- *   example); a GPU job. BooksCorpus is not available: the corpus is the one of `small`.
- */
-export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings>>> = freeze({
-  smoke: {
-    scale: "smoke",
-    about: "a pipeline check on the tiny model (minutes on a CPU); the numbers mean nothing",
-    pretrain: {
-      preset: "tiny",
-      corpus: ["embedded"],
-      vocab: "train",
-      merges: PRETRAIN_SETTINGS.tiny.merges,
-      steps: 512,
-      batchSize: 16,
-      lr: PRETRAIN_SETTINGS.tiny.lr,
-      warmupSteps: 50,
-      evalEvery: 64,
-      evalWindows: 64,
-      ckptEvery: 128,
-      seed: 42,
-      evalText: HELD_OUT,
-      evalTextWindows: 200,
-    },
-    table5: {
-      tasks: ["sst2", "rte", "storycloze"],
-      variants: TABLE5_VARIANTS.map((v) => v.key),
-      maxTrain: 512,
-      maxEval: 300,
-      epochs: 3,
-      lr: 2.5e-4,
-      seed: 42,
-    },
-    layers: {
-      tasks: ["rte"],
-      layers: [-1, 0, 1, 2],
-      maxTrain: 512,
-      maxEval: 300,
-      epochs: 3,
-      lr: 2.5e-4,
-      auxLm: 0.5,
-      seed: 42,
-    },
-    zeroshot: {
-      tasks: null,
-      maxExamples: { sst2: 100, cola: 100, colaTrain: 200, storycloze: 100, race: 50, wsc: 80 },
-      batchSize: 16,
-    },
-    lstm: { enabled: true, tasks: ["sst2", "rte", "storycloze"] },
-  },
-  small: {
-    scale: "small",
-    about: "the committed results: the small model (4 layers, width 256) pre-trained on CPU",
-    pretrain: {
-      preset: "small",
-      corpus: ["embedded", ...books],
-      vocab: "train",
-      merges: PRETRAIN_SETTINGS.small.merges,
-      steps: 1200,
-      batchSize: PRETRAIN_SETTINGS.small.batchSize,
-      lr: PRETRAIN_SETTINGS.small.lr,
-      warmupSteps: 150,
-      evalEvery: PRETRAIN_SETTINGS.small.evalEvery,
-      evalWindows: 64,
-      ckptEvery: PRETRAIN_SETTINGS.small.ckptEvery,
-      seed: 42,
-      evalText: HELD_OUT,
-      evalTextWindows: null,
-    },
-    table5: {
-      tasks: [...TABLE5_TASKS],
-      variants: TABLE5_VARIANTS.map((v) => v.key),
-      maxTrain: 1000,
-      maxEval: 500,
-      // the committed run: CoLA and SST-2 at 1000/500; the rest at 200/200 (CPU budget)
-      perTask: {
-        mrpc: { maxTrain: 200, maxEval: 200 },
-        stsb: { maxTrain: 200, maxEval: 200 },
-        rte: { maxTrain: 200, maxEval: 200 },
-        snli: { maxTrain: 200, maxEval: 200 },
-        storycloze: { maxTrain: 200, maxEval: 200 },
-      },
-      epochs: 3,
-      lr: 6.25e-5,
-      seed: 42,
-    },
-    layers: {
-      tasks: ["rte", "storycloze"],
-      layers: null, // committed: RTE -1..4; Story Cloze -1, 0, 2, 4
-      // the committed sweeps: RTE on 1,000 training pairs and its whole dev set (277); Story
-      // Cloze on 1,000 of its 1,497 training stories, scored on 500 of the 1,871 test stories
-      maxTrain: 1000,
-      maxEval: 500,
-      perTask: { rte: { maxEval: null } },
-      epochs: 3,
-      lr: 6.25e-5,
-      auxLm: 0.5,
-      seed: 42,
-    },
-    zeroshot: { tasks: null, maxExamples: { ...ZEROSHOT_CAPS }, batchSize: 16 },
-    lstm: { enabled: true, tasks: [...TABLE5_TASKS] },
-  },
-  paper: {
-    scale: "paper",
-    about: "the paper's settings (12 layers, released vocabulary, batch 64 × 512): a GPU job",
-    pretrain: {
-      preset: "gpt1",
-      corpus: ["embedded", ...books],
-      vocab: PRETRAIN_SETTINGS.gpt1.vocab,
-      merges: PRETRAIN_SETTINGS.gpt1.merges,
-      steps: PRETRAIN_SETTINGS.gpt1.steps,
-      batchSize: PRETRAIN_SETTINGS.gpt1.batchSize,
-      lr: PRETRAIN_SETTINGS.gpt1.lr,
-      warmupSteps: PRETRAIN_SETTINGS.gpt1.warmupSteps,
-      evalEvery: PRETRAIN_SETTINGS.gpt1.evalEvery,
-      evalWindows: 64,
-      ckptEvery: PRETRAIN_SETTINGS.gpt1.ckptEvery,
-      seed: 42,
-      evalText: HELD_OUT,
-      evalTextWindows: null,
-    },
-    table5: {
-      tasks: [...TABLE5_TASKS],
-      variants: TABLE5_VARIANTS.map((v) => v.key),
-      maxTrain: null,
-      maxEval: null,
-      epochs: 3,
-      lr: 6.25e-5,
-      seed: 42,
-    },
-    layers: {
-      tasks: ["mnli-m", "race", "rte", "storycloze"],
-      layers: null,
-      maxTrain: null,
-      maxEval: null,
-      epochs: 3,
-      lr: 6.25e-5,
-      auxLm: 0.5,
-      seed: 42,
-    },
-    zeroshot: { tasks: null, maxExamples: { ...ZEROSHOT_CAPS }, batchSize: 16 },
-    lstm: { enabled: true, tasks: [...TABLE5_TASKS] },
-  },
-});
-
-/**
- * The settings of a scale by name; ConfigError for an unknown one.
- *
- * @example
- * ```ts
- * reproduceSettings("smoke").pretrain.preset; // "tiny"
- * ```
- */
-export function reproduceSettings(scale: string): Readonly<ReproduceSettings> {
-  if (!(SCALES as readonly string[]).includes(scale)) {
-    throw new ConfigError(`unknown scale "${scale}"`, { fix: `use ${SCALES.join(" | ")}` });
-  }
-  return REPRODUCE_SCALES[scale as Scale];
-}
-
-/**
- * The example caps of one task under a stage's settings (`perTask` wins).
- *
- * @example
- * ```ts
- * capsFor(REPRODUCE_SCALES.small.layers, "rte"); // { maxTrain: 1000, maxEval: null }
- * ```
- */
-export function capsFor(
-  st: {
-    maxTrain: number | null;
-    maxEval: number | null;
-    perTask?: Readonly<Record<string, TaskCaps>>;
-  },
-  task: string,
-): { maxTrain: number | null; maxEval: number | null } {
-  const o = st.perTask?.[task] ?? {};
-  return {
-    maxTrain: o.maxTrain !== undefined ? o.maxTrain : st.maxTrain,
-    maxEval: o.maxEval !== undefined ? o.maxEval : st.maxEval,
-  };
-}
-
-/** A settings path with `{data}/` replaced by `dataRoot`; other specs unchanged. */
-export function resolveDataPath(spec: string, dataRoot: string): string {
-  return spec.startsWith("{data}/") ? join(dataRoot, spec.slice("{data}/".length)) : spec;
-}
-
-/** The datasets folder: `$GPT1_DATA`, else `../shared/datasets` beside the checkout. */
-export function defaultDataRoot(): string {
-  return Deno.env.get("GPT1_DATA") ?? resolve(REPO_ROOT, "..", "shared", "datasets");
-}
-
-/** The default output folder of a scale: `results/_scratch/reproduce-<scale>` (git-ignored). */
-export function defaultOutDir(scale: Scale): string {
-  return join(REPO_ROOT, "results", "_scratch", `reproduce-${scale}`);
-}
+import {
+  capsFor,
+  defaultDataRoot,
+  defaultOutDir,
+  type ReproduceSettings,
+  reproduceSettings,
+  resolveDataPath,
+  type Scale,
+} from "./settings.ts";
 
 // ---------------------------------------------------------------------------------------------
 // where results live
@@ -1780,7 +1416,7 @@ async function runSections(
   }, {
     title: "Settings and environment",
     text:
-      `The settings of the \`${s.scale}\` scale (\`REPRODUCE_SCALES\` in \`lib/reproduce.ts\`; ` +
+      `The settings of the \`${s.scale}\` scale (\`REPRODUCE_SCALES\` in \`lib/settings.ts\`; ` +
       "`{data}` is the datasets folder) and what the run ran on.",
     tables: [
       { caption: "Settings", rows: settingsRows(s) },

@@ -20,7 +20,7 @@ const LAYERS: readonly (readonly string[])[] = [
   // steps
   ["train.ts", "finetune.ts", "zeroshot.ts"],
   // runs
-  ["experiments.ts"],
+  ["experiments.ts", "settings.ts"],
   // output
   ["plot.ts", "report.ts", "jupyter.ts"],
   // drivers and entry points

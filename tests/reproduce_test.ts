@@ -15,9 +15,7 @@ import {
   SLOW,
 } from "./_util.ts";
 import {
-  capsFor,
   committedLayout,
-  GUTENBERG_BOOKS,
   inputExamples,
   layoutSections,
   liveFigure,
@@ -26,14 +24,9 @@ import {
   readLayers,
   readTable5,
   reproduce,
-  REPRODUCE_SCALES,
   reproduceLayout,
-  type ReproduceSettings,
-  reproduceSettings,
-  resolveDataPath,
   runPretrainStage,
   runTable5Stage,
-  SCALES,
   scoreNoise,
   settingsRows,
   spearmanCritical,
@@ -41,6 +34,15 @@ import {
   STAMP_FILE,
   zeroShotTable,
 } from "../lib/reproduce.ts";
+import {
+  capsFor,
+  GUTENBERG_BOOKS,
+  REPRODUCE_SCALES,
+  type ReproduceSettings,
+  reproduceSettings,
+  resolveDataPath,
+  SCALES,
+} from "../lib/settings.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { PRESETS } from "../lib/config.ts";
 import { getTask } from "../lib/tasks/mod.ts";
