@@ -50,4 +50,5 @@ export * from "./jupyter.ts";
 export * from "./zeroshot.ts";
 export * from "./lstm.ts";
 export * from "./settings.ts";
+export * from "./claims.ts";
 export * from "./reproduce.ts";

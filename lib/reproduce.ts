@@ -55,11 +55,9 @@ import {
   type ZeroShotRow,
   type ZeroShotTaskName,
 } from "./zeroshot.ts";
-import { FIGURE2_LAYERS, FIGURE2_ZEROSHOT, PAPER_FACTS, TABLE5 } from "./paper.ts";
-import { spearman } from "./metrics.ts";
+import { FIGURE2_LAYERS, FIGURE2_ZEROSHOT, TABLE5 } from "./paper.ts";
 import {
   type Figure,
-  type LayerRow,
   layersChart,
   lineChart,
   TABLE5_VARIANT_NAMES,
@@ -90,6 +88,7 @@ import {
   resolveDataPath,
   type Scale,
 } from "./settings.ts";
+import { type LayersPoint, paperClaims } from "./claims.ts";
 
 // ---------------------------------------------------------------------------------------------
 // where results live
@@ -589,18 +588,6 @@ export async function runZeroShotStage(
 // ---------------------------------------------------------------------------------------------
 // reading results back
 
-/** A point of Figure 2 left as charted: `nTransfer` on the paper's axis (0 = nothing). */
-export interface LayersPoint extends LayerRow {
-  /** Task title (legend). */
-  task: string;
-  /** Metric. */
-  metric: string;
-  /** Evaluation split. */
-  split: string;
-  /** Examples scored. */
-  n: number;
-}
-
 /**
  * The layers ablations of a layout as chart rows: `ablateLayers`' `x` (the paper's axis:
  * 0 = nothing, 1 = embeddings, k = embeddings + k−1 blocks) becomes `nTransfer`, the axis
@@ -854,221 +841,6 @@ export function notebookPlan(scale: Scale, recompute: boolean): NotebookPlan {
       ? "the stage was skipped (no data for it?)"
       : `GPT1_RECOMPUTE=1 computes them (or \`deno task reproduce --scale ${scale}\`)`,
   };
-}
-
-/** Everything {@link paperClaims} checks. */
-export interface ClaimInputs {
-  /** Table 5 cells. */
-  cells: readonly Table5Cell[];
-  /** Layers ablation rows (paper axis). */
-  layers: readonly LayersPoint[];
-  /** Zero-shot rows. */
-  zeroshot: readonly ZeroShotRow[];
-  /** Zero-shot rows of the LSTM baseline. */
-  lstmZeroshot?: readonly ZeroShotRow[];
-}
-
-const fmt1 = (v: number) => `${v >= 0 ? "+" : ""}${v.toFixed(1)}`;
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-/**
- * One standard error, in points, of a score on `n` examples when there is no effect: accuracy
- * or F1 as a proportion near 1/2 (`100·√(¼/n)`), a correlation (MCC, Pearson, Spearman) near
- * 0 (`100/√n`). A difference of two such scores has √2 times that.
- *
- * @example
- * ```ts
- * scoreNoise("acc", 400); // 2.5
- * ```
- */
-export function scoreNoise(metric: string, n: number): number {
-  if (!(n > 0)) return Infinity;
-  return ["acc", "f1"].includes(metric) ? 100 * Math.sqrt(0.25 / n) : 100 / Math.sqrt(n);
-}
-
-/**
- * The one-sided 5% critical value of Spearman's ρ for `n` points (no ties): exact-table values
- * for n ≤ 10, else the normal approximation `1.645/√(n−1)`.
- */
-export function spearmanCritical(n: number): number {
-  const table: Record<number, number> = { 5: 0.9, 6: 0.829, 7: 0.714, 8: 0.643, 9: 0.6, 10: 0.564 };
-  if (n < 5) return Infinity;
-  return table[n] ?? 1.645 / Math.sqrt(n - 1);
-}
-
-/** yes / no when a difference `d` is beyond two standard errors `se`, else "not shown". */
-const verdict = (d: number, se: number) => d > 2 * se ? "yes" : d < -2 * se ? "no" : "not shown";
-
-/**
- * The paper's qualitative claims (../shared/notes/paper.md §8, checks 9–11) next to this run:
- * rows `{claim, paper, "this run", holds}` with `holds` yes / no / "not shown" (the effect is
- * within noise: a gap under two standard errors of {@link scoreNoise}, or a Spearman ρ under
- * its 5% critical value) / "–" (no data, or not a claim a small run is held to). Pure.
- *
- * @example
- * ```ts
- * paperClaims({ cells, layers: [], zeroshot: [] })[0]["this run"]; // "+3.1 (2 of 3 tasks)"
- * ```
- */
-export function paperClaims(r: ClaimInputs): Row[] {
-  const rows: Row[] = [];
-  // per task present in both: [gap, one s.e. of the gap]
-  const pair = (a: string, b: string) =>
-    [...new Set(r.cells.map((c) => c.task))].flatMap((t) => {
-      const x = r.cells.find((c) => c.task === t && c.variant === a);
-      const y = r.cells.find((c) => c.task === t && c.variant === b);
-      return x && y
-        ? [[x.value - y.value, Math.SQRT2 * scoreNoise(x.metric, Math.min(x.n, y.n))]]
-        : [];
-    });
-  /** Mean gap ± 2 s.e. of the mean, and how many tasks are better or equal. */
-  const gapText = (g: number[][]) => {
-    const m = mean(g.map(([d]) => d));
-    const se = Math.sqrt(g.reduce((a, [, s]) => a + s * s, 0)) / g.length;
-    return {
-      text: `${fmt1(m)} ± ${(2 * se).toFixed(1)} (better or equal on ${
-        g.filter(([d]) => d >= 0).length
-      } of ${g.length})`,
-      holds: verdict(m, se),
-    };
-  };
-  const pre = gapText(pair("full", "no-pretrain"));
-  const nPre = pair("full", "no-pretrain").length;
-  rows.push({
-    claim: "pre-training helps (Table 5: full vs w/o pre-training, mean gap ± 2 s.e.)",
-    paper: `+${PAPER_FACTS.noPretrainDrop} (better on 8 of 8)`,
-    "this run": nPre ? pre.text : "–",
-    holds: nPre ? pre.holds : "–",
-  });
-  const nLstm = pair("full", "lstm").length;
-  const vsLstm = gapText(pair("full", "lstm"));
-  rows.push({
-    claim: "the Transformer beats the LSTM (Table 5: full vs LSTM w/ aux LM, mean gap ± 2 s.e.)",
-    paper: "+5.6 (74.7 vs 69.1; the LSTM wins only MRPC)",
-    "this run": nLstm ? vsLstm.text : "–",
-    holds: nLstm ? vsLstm.holds : "–",
-  });
-  const aux = pair("full", "no-aux").map(([d]) => d);
-  rows.push({
-    claim: "the auxiliary LM helps large datasets, not small ones (full vs w/o aux LM)",
-    paper: "-0.3 on average (74.7 vs 75.0)",
-    "this run": aux.length ? `${fmt1(mean(aux))} (${aux.length} tasks)` : "–",
-    holds: "–",
-  });
-  for (const task of [...new Set(r.layers.map((l) => l.task))]) {
-    const ls = r.layers.filter((l) => l.task === task).sort((a, b) => a.nTransfer - b.nTransfer);
-    const none = ls.find((l) => l.nTransfer === 0);
-    const all = ls.at(-1)!;
-    const rho = ls.length >= 3 ? spearman(ls.map((l) => l.nTransfer), ls.map((l) => l.valid)) : NaN;
-    const gap = none ? all.valid - none.valid : NaN;
-    const se = Math.SQRT2 * scoreNoise(all.metric, all.n);
-    let holds = "–";
-    if (none && all.nTransfer > 1) {
-      const v = verdict(gap, se);
-      // "yes" also needs the trend: scores rising with the number of layers
-      holds = v === "yes" && !(rho > 0) ? "not shown" : v;
-    }
-    rows.push({
-      claim: `more transferred layers help (${task}: all layers vs none, ± 2 s.e.; Spearman ρ ` +
-        "of layers and score)",
-      paper: "MNLI +9.7, RACE +20.3",
-      "this run": none
-        ? `${fmt1(gap)} ± ${(2 * se).toFixed(1)}${
-          Number.isNaN(rho) ? "" : `, ρ = ${rho.toFixed(2)}`
-        }`
-        : "–",
-      holds,
-    });
-  }
-  for (const task of [...new Set(r.zeroshot.map((z) => z.task))]) {
-    const zs = r.zeroshot.filter((z) => z.task === task).sort((a, b) => a.step - b.step);
-    if (zs.length < 3) continue;
-    const rho = spearman(zs.map((z) => z.step), zs.map((z) => z.relative));
-    const crit = spearmanCritical(zs.length);
-    rows.push({
-      claim: `zero-shot ${zs[0].dataset} rises with pre-training (Spearman ρ over checkpoints, ` +
-        "one-sided 5% critical value)",
-      paper: "rises steadily",
-      "this run": `ρ = ${rho.toFixed(2)} (critical ${crit.toFixed(2)}, ${zs.length} checkpoints)`,
-      holds: rho >= crit ? "yes" : rho <= -crit ? "no" : "not shown",
-    });
-  }
-  const lz = r.lstmZeroshot ?? [];
-  const lastOf = (rows: readonly ZeroShotRow[], t: string) =>
-    rows.filter((z) => z.task === t).sort((a, b) => b.step - a.step)[0];
-  const both = [...new Set(r.zeroshot.map((z) => z.task))].filter((t) => lastOf(lz, t));
-  if (both.length) {
-    const above = both.filter((t) => lastOf(r.zeroshot, t).relative > lastOf(lz, t).relative);
-    // beyond noise: the raw gap over two standard errors of a difference on the same examples
-    const clear = both.map((t) => {
-      const a = lastOf(r.zeroshot, t), b = lastOf(lz, t);
-      return verdict(a.raw - b.raw, Math.SQRT2 * scoreNoise(a.metric, Math.min(a.n, b.n)));
-    });
-    rows.push({
-      claim: "at the end of pre-training the Transformer's zero-shot scores beat the LSTM's " +
-        "(raw gap beyond 2 s.e.)",
-      paper: "on all 4 heuristics",
-      "this run": `higher on ${above.length} of ${both.length} (${
-        both.map((t, i) =>
-          `${lastOf(r.zeroshot, t).dataset} ${fmt1(lastOf(r.zeroshot, t).raw - lastOf(lz, t).raw)}${
-            clear[i] === "not shown" ? "" : " *"
-          }`
-        ).join(", ")
-      }; * beyond noise)`,
-      holds: clear.every((c) => c === "yes")
-        ? "yes"
-        : clear.some((c) => c === "no")
-        ? "no"
-        : "not shown",
-    });
-  }
-  if (both.length) {
-    // the paper: "the LSTM exhibits higher variance in its zero-shot performance"
-    const sd = (rows: readonly ZeroShotRow[], t: string) => {
-      const v = rows.filter((z) => z.task === t).map((z) => z.relative);
-      const m = mean(v);
-      return Math.sqrt(mean(v.map((x) => (x - m) ** 2)));
-    };
-    const noisier = both.filter((t) => sd(lz, t) > sd(r.zeroshot, t));
-    rows.push({
-      claim: "the LSTM's zero-shot scores vary more over pre-training (std of relative score)",
-      paper: "yes (higher variance)",
-      "this run": `on ${noisier.length} of ${both.length} (${
-        both.map((t) =>
-          `${lastOf(r.zeroshot, t).dataset} ${sd(r.zeroshot, t).toFixed(2)} vs ${
-            sd(lz, t).toFixed(2)
-          }`
-        ).join(", ")
-      })`,
-      holds: noisier.length > both.length / 2 ? "yes" : "no",
-    });
-  }
-  const last = (t: string) => lastOf(r.zeroshot, t);
-  const sst = last("sst2"), cola = last("cola");
-  if (sst || cola) {
-    // the baseline: chance, or always giving the sample's most frequent answer when higher
-    const base = (z: ZeroShotRow) => Math.max(z.chance, z.majority ?? -Infinity);
-    const v = [sst, cola].filter((z) => z !== undefined).map((z) =>
-      verdict(z.raw - base(z), scoreNoise(z.metric, z.n))
-    );
-    const noise = (z: ZeroShotRow) =>
-      ` ± ${(2 * scoreNoise(z.metric, z.n)).toFixed(1)}` +
-      (z.majority !== undefined && z.majority > z.chance
-        ? ` (majority ${z.majority.toFixed(1)})`
-        : "") +
-      (z.predictedShare === 100 ? ", one answer for all" : "");
-    rows.push({
-      claim: "after pre-training, zero-shot SST-2 accuracy > 50 and CoLA MCC > 0 (beyond 2 s.e. " +
-        "of chance or the majority answer)",
-      paper: "yes (relative 0.68 and 0.44 at 10^6 updates)",
-      "this run": [
-        sst && `SST-2 ${sst.raw.toFixed(1)}${noise(sst)}`,
-        cola && `CoLA ${cola.raw.toFixed(1)}${noise(cola)}`,
-      ].filter(Boolean).join(", "),
-      holds: v.every((x) => x === "yes") ? "yes" : v.some((x) => x === "no") ? "no" : "not shown",
-    });
-  }
-  return rows;
 }
 
 /** Reads a JSON file of a layout, or null when it is not there. */

@@ -22,7 +22,7 @@ const LAYERS: readonly (readonly string[])[] = [
   // runs
   ["experiments.ts", "settings.ts"],
   // output
-  ["plot.ts", "report.ts", "jupyter.ts"],
+  ["plot.ts", "report.ts", "claims.ts", "jupyter.ts"],
   // drivers and entry points
   ["reproduce.ts", "commands.ts", "mod.ts"],
 ];

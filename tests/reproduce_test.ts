@@ -20,20 +20,18 @@ import {
   layoutSections,
   liveFigure,
   notebookPlan,
-  paperClaims,
   readLayers,
   readTable5,
   reproduce,
   reproduceLayout,
   runPretrainStage,
   runTable5Stage,
-  scoreNoise,
   settingsRows,
-  spearmanCritical,
   stageKey,
   STAMP_FILE,
   zeroShotTable,
 } from "../lib/reproduce.ts";
+import { paperClaims, scoreNoise, spearmanCritical } from "../lib/claims.ts";
 import {
   capsFor,
   GUTENBERG_BOOKS,
