@@ -768,3 +768,34 @@ export function mutableFloat32(t: tf.Tensor): Float32Array | null {
   }
   return null;
 }
+
+/** Whether a backend has been initialized (by {@link selectBackend} or {@link ensureBackend}). */
+export function backendReady(): boolean {
+  return Boolean((tf.engine() as unknown as { backendName?: string }).backendName);
+}
+
+let _pending: Promise<void> | null = null;
+
+/**
+ * Initializes a backend on first use, with the same choice as {@link selectBackend} (GPT1_BACKEND
+ * honoured) but silent; a no-op once one is set. Every async public entry point that builds
+ * tensors awaits it, so a fresh script needs no `await selectBackend()` first.
+ */
+export async function ensureBackend(): Promise<void> {
+  if (backendReady()) return;
+  _pending ??= selectBackend({ log: () => {} }).then(() => {}).finally(() => {
+    _pending = null;
+  });
+  await _pending;
+}
+
+/**
+ * For synchronous entry points (e.g. `createModel`): throws a {@link ConfigError} naming the fix
+ * when no backend has been initialized yet.
+ */
+export function requireBackend(what: string): void {
+  if (backendReady()) return;
+  throw new ConfigError(`${what} needs a TensorFlow.js backend and none is initialized`, {
+    fix: "await selectBackend() (or ensureBackend()) from lib/mod.ts first",
+  });
+}

@@ -28,6 +28,7 @@ import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
 import { CheckpointError, ConfigError } from "./errors.ts";
 import { writeFileAtomic } from "./fsutil.ts";
+import { ensureBackend } from "./backend.ts";
 import { type Gpt1Config, makeConfig } from "./config.ts";
 import { type Gpt1Model, parameterShapes } from "./model.ts";
 import {
@@ -652,6 +653,7 @@ export async function loadCheckpoint(
   path: string,
   opts: { seed?: number } = {},
 ): Promise<LoadedCheckpoint> {
+  await ensureBackend();
   return await loadCheckpointOf(path, opts, false) as LoadedCheckpoint;
 }
 
@@ -670,6 +672,7 @@ export async function loadAnyCheckpoint(
   path: string,
   opts: { seed?: number } = {},
 ): Promise<LoadedCheckpoint<LanguageModel>> {
+  await ensureBackend();
   return await loadCheckpointOf(path, opts, true);
 }
 
@@ -919,6 +922,7 @@ export interface LoadHfOptions {
  * ```
  */
 export async function loadHuggingFace(path: string, opts: LoadHfOptions = {}): Promise<Gpt1Model> {
+  await ensureBackend();
   let file = path, hfConfig: Record<string, unknown> | undefined;
   if (await Deno.stat(path).then((s) => s.isDirectory, () => false)) {
     file = join(path, "model.safetensors");
@@ -1188,6 +1192,7 @@ export async function loadReleasedModel(
   dir: string,
   opts: { heads?: number; nSpecial?: number; overrides?: Partial<Gpt1Config>; seed?: number } = {},
 ): Promise<Gpt1Model> {
+  await ensureBackend();
   const w = await loadReleasedWeights(dir);
   const shapes = new Map([...w].map(([k, t]) => [k, t.shape]));
   const inferred = inferConfigFromShapes(shapes, {

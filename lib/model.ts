@@ -41,7 +41,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { ensureKernels, mutableFloat32 } from "./backend.ts";
+import { ensureKernels, mutableFloat32, requireBackend } from "./backend.ts";
 import type { Gpt1Config } from "./config.ts";
 import { CheckpointError, ConfigError } from "./errors.ts";
 import { dropoutMask, mixModelSeed, randn } from "./random.ts";
@@ -990,6 +990,7 @@ export async function weightsAsync(
 
 /** `new Gpt1Model(config, opts)`. */
 export function createModel(config: Gpt1Config, opts: ModelOptions = {}): Gpt1Model {
+  requireBackend("createModel");
   return new Gpt1Model(config, opts);
 }
 
