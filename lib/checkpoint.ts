@@ -681,6 +681,11 @@ async function loadCheckpointOf(
   opts: { seed?: number },
   anyKind: boolean,
 ): Promise<LoadedCheckpoint<LanguageModel>> {
+  if (await isReleasedFolder(path)) {
+    // the released GPT-1 (openai/finetune-transformer-lm model/ folder, as `fetch gpt1` lays it out)
+    const model = await loadReleasedModel(path, { heads: 12, seed: opts.seed });
+    return { model, config: model.config, kind: "gpt1", step: 0, metadata: { source: path } };
+  }
   const { tensors, metadata } = await readSafetensors(path);
   if (metadata.format !== FORMAT || metadata.config === undefined) {
     throw new CheckpointError(`not a gpt1-lab checkpoint (format ${metadata.format})`, {
@@ -1206,4 +1211,14 @@ export async function loadReleasedModel(
     ...(opts.overrides?.nCtx ? { nCtx: opts.overrides.nCtx } : {}),
   });
   return await modelFromWeights(w, config, opts.seed ?? 0, dir);
+}
+
+/** Whether `path` is a folder of released weights (`params_shapes.json` + `params_<k>.npy`). */
+export async function isReleasedFolder(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory &&
+      (await Deno.stat(join(path, "params_shapes.json"))).isFile;
+  } catch {
+    return false;
+  }
 }

@@ -271,12 +271,17 @@ COMMANDS["pretrain"] = define(
 );
 
 COMMANDS["eval-lm"] = define(
-  "eval-lm --ckpt <file> --text <file|dir> [--vocab <dir>] [--out <file.json>]",
+  "eval-lm --ckpt <file|gpt1> --text <file|dir> [--vocab <dir>] [--out <file.json>]",
   "loss and perplexity (per token and per word) of a checkpoint on a text",
   "Evaluates on non-overlapping context-length windows. The vocabulary defaults to\n" +
     "<checkpoint folder>/vocab (written by pretrain).",
   {
-    ckpt: { type: "string", description: "checkpoint (.safetensors)" },
+    ckpt: {
+      type: "string",
+      description: "checkpoint (.safetensors), released-weights folder, or gpt1 (<data>/gpt1)",
+    },
+    init: { type: "string", description: "same as --ckpt" },
+    data: { type: "string", description: "data root for gpt1 (default $GPT1_DATA)" },
     text: { type: "string", description: "a text file or a folder of .txt/.md" },
     vocab: { type: "string", description: "vocabulary folder or gpt1" },
     "max-windows": { type: "string", description: "cap on windows evaluated" },
@@ -292,9 +297,13 @@ COMMANDS["eval-lm"] = define(
     const { evaluateText } = await import("./experiments.ts");
     const { loadVocab } = await import("./vocab.ts");
     await selectBackend({ force: v.backend as string | undefined, log: () => {} });
-    const ckpt = str(v.ckpt, "ckpt");
+    const { resolveInit } = await import("./fetch/mod.ts");
+    const r = await resolveInit(str(v.ckpt ?? v.init, "ckpt"), v.data as string | undefined);
+    const ckpt = r.path;
     const ck = await loadAnyCheckpoint(ckpt);
-    const tok = await loadVocab(vocabDirFor(ckpt, v.vocab));
+    const tok = await loadVocab(
+      r.vocab && v.vocab === undefined ? r.vocab : vocabDirFor(ckpt, v.vocab),
+    );
     if (ck.vocabHash && ck.vocabHash !== tok.hash) {
       throw new ConfigError("the vocabulary does not match the checkpoint's", {
         file: ckpt,
@@ -347,7 +356,10 @@ const FT_OPTS: Record<string, OptionSpec> = {
     default: "../shared/datasets",
     description: "folder of benchmark folders",
   },
-  init: { type: "string", description: "pre-trained checkpoint, or none" },
+  init: {
+    type: "string",
+    description: "pre-trained checkpoint, released-weights folder, gpt1 (<data>/gpt1), or none",
+  },
   vocab: { type: "string", description: "vocabulary folder (default: <checkpoint folder>/vocab)" },
   "aux-lm": { type: "string", default: "0.5", description: "auxiliary LM weight λ (0 disables)" },
   "transfer-layers": { type: "string", description: "blocks transferred (-1..L; default all)" },
@@ -364,8 +376,14 @@ const FT_OPTS: Record<string, OptionSpec> = {
 
 async function ftArgs(v: Record<string, unknown>) {
   const { loadVocab } = await import("./vocab.ts");
-  const init = str(v.init, "init");
-  const vocabDir = init === "none" ? str(v.vocab, "vocab", "") : vocabDirFor(init, v.vocab);
+  const { resolveInit } = await import("./fetch/mod.ts");
+  const r = await resolveInit(str(v.init, "init"), v.data as string | undefined);
+  const init = r.path;
+  const vocabDir = init === "none"
+    ? str(v.vocab, "vocab", "")
+    : r.vocab && v.vocab === undefined
+    ? r.vocab
+    : vocabDirFor(init, v.vocab);
   if (!vocabDir) throw new ConfigError("--init none needs --vocab <dir>");
   return {
     init,
@@ -526,12 +544,17 @@ COMMANDS["ablate-layers"] = define(
 );
 
 COMMANDS["zeroshot"] = define(
-  "zeroshot --run results/<run> [--data <dir>] [--tasks sst2,cola,storycloze,wsc,race]",
+  "zeroshot --run results/<run> | --init <ckpt|gpt1> [--data <dir>] [--tasks sst2,cola,storycloze,wsc,race]",
   "Figure 2 right: zero-shot heuristics over every checkpoint of a pre-training run",
   "Scores each ckpt-<step>.safetensors with the paper's four heuristics (no fine-tuning, no\n" +
     "special tokens); writes <run>/zeroshot.json (raw score and relative performance per step).",
   {
     run: { type: "string", description: "pre-training run folder" },
+    init: {
+      type: "string",
+      description: "one checkpoint instead of a run: a file, a released-weights folder, or gpt1",
+    },
+    vocab: { type: "string", description: "vocabulary for --init (default beside it, or gpt1)" },
     data: { type: "string", default: "../shared/datasets", description: "benchmark folders" },
     tasks: { type: "string", description: "comma-separated tasks (default: all with data)" },
     batch: { type: "string", default: "16", description: "batch size" },
@@ -543,10 +566,41 @@ COMMANDS["zeroshot"] = define(
     const { zeroShotCurves, zeroShotTaskName } = await import("./zeroshot.ts");
     const { terminalProgress } = await import("./progress.ts");
     await selectBackend({ force: v.backend as string | undefined });
-    const run = str(v.run, "run");
     const tasks = typeof v.tasks === "string"
       ? v.tasks.split(",").map((t) => zeroShotTaskName(t.trim()))
       : undefined;
+    if (v.init !== undefined) {
+      // a single checkpoint (e.g. the released GPT-1): print its rows, write nothing
+      const { resolveInit } = await import("./fetch/mod.ts");
+      const { loadAnyCheckpoint } = await import("./checkpoint.ts");
+      const { zeroShotEvaluate } = await import("./zeroshot.ts");
+      const { loadVocab } = await import("./vocab.ts");
+      const r = await resolveInit(str(v.init, "init"), v.data as string | undefined);
+      const ck = await loadAnyCheckpoint(r.path);
+      try {
+        const tok = await loadVocab(
+          v.vocab !== undefined ? str(v.vocab, "vocab") : r.vocab ?? vocabDirFor(r.path, undefined),
+        );
+        const rows = await zeroShotEvaluate(ck.model, tok, {
+          dataRoot: str(v.data, "data", "../shared/datasets"),
+          tasks,
+          batchSize: int(v.batch, "batch", 16),
+          step: ck.step,
+          progress: terminalProgress("zeroshot"),
+        });
+        for (const row of rows) {
+          console.log(
+            `${row.task.padEnd(12)} ${row.raw.toFixed(1).padStart(6)} (relative ${
+              row.relative.toFixed(2)
+            })`,
+          );
+        }
+      } finally {
+        ck.model.dispose();
+      }
+      return;
+    }
+    const run = str(v.run, "run");
     const { path, rows } = await zeroShotCurves(run, {
       dataRoot: str(v.data, "data", "../shared/datasets"),
       tasks,
@@ -606,5 +660,43 @@ COMMANDS["reproduce"] = define(
     });
     console.error(`reproduce: done in ${(r.seconds / 60).toFixed(1)} minutes`);
     console.log(r.report);
+  },
+);
+
+COMMANDS["fetch"] = define(
+  "fetch <name...|all> [--dir <data root>]",
+  "download the public benchmarks and the released GPT-1 weights (verified, resumable)",
+  "Downloads from the official sources in lib/fetch/manifest.ts (GLUE from dl.fbaipublicfiles.com,\n" +
+    "SNLI 1.0, SciTail, RACE, WSC273, GPT-1 from openai/finetune-transformer-lm) into the folder\n" +
+    "the loaders read (default $GPT1_DATA, else ../shared/datasets). Size and sha256 are checked\n" +
+    "before anything is unpacked; a cut download resumes. Story Cloze and MRPC: printed how to get.",
+  {
+    dir: { type: "string", description: "data root (default $GPT1_DATA or ../shared/datasets)" },
+    list: { type: "boolean", description: "list what can be fetched, from where" },
+  },
+  async (v, positionals) => {
+    const { fetchData, FETCH_MANIFEST } = await import("./fetch/mod.ts");
+    const { terminalProgress } = await import("./progress.ts");
+    if (v.list || positionals.length === 0) {
+      for (const e of FETCH_MANIFEST) {
+        const src = e.files.length ? e.files[0].url : `manual: ${e.manual}`;
+        const sum = e.files[0]?.checksum.kind === "published" ? "sha256 published" : "tofu";
+        console.log(
+          `${e.name.padEnd(11)} ${e.folder.padEnd(11)} ${src}${e.files.length ? ` (${sum})` : ""}`,
+        );
+      }
+      if (positionals.length === 0) {
+        console.log("usage: deno task gpt1 fetch <name...|all> [--dir D]");
+      }
+      return;
+    }
+    const out = await fetchData(positionals, {
+      dir: v.dir as string | undefined,
+      progress: (label) => terminalProgress(label),
+    });
+    const manual = out.filter((o) => o.status === "manual");
+    if (manual.length) {
+      console.log(`not fetched (see above): ${manual.map((o) => o.name).join(", ")}`);
+    }
   },
 );

@@ -89,6 +89,7 @@ import {
   type Scale,
 } from "./settings.ts";
 import { type LayersPoint, paperClaims } from "./claims.ts";
+import { fetchCommand } from "./fetch/mod.ts";
 
 // ---------------------------------------------------------------------------------------------
 // where results live
@@ -1093,7 +1094,10 @@ export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceR
   const backend = await selectBackend({ force: opts.backend, log: () => {} });
   log(`reproduce: scale ${s.scale} (${s.about}); backend ${backend.name}; output ${outDir}`);
   if (!(await exists(ctx.dataRoot))) {
-    log(`reproduce: no datasets folder at ${ctx.dataRoot}: pre-training only (set GPT1_DATA)`);
+    log(
+      `reproduce: no datasets folder at ${ctx.dataRoot}: pre-training only; ` +
+        `to fetch the public benchmarks run: ${fetchCommand(opts.dataRoot)} (or set GPT1_DATA)`,
+    );
   }
   await Deno.mkdir(outDir, { recursive: true });
   const layout = reproduceLayout(outDir, s.layers.tasks);
