@@ -1093,6 +1093,12 @@ export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceR
   const t0 = performance.now();
   const backend = await selectBackend({ force: opts.backend, log: () => {} });
   log(`reproduce: scale ${s.scale} (${s.about}); backend ${backend.name}; output ${outDir}`);
+  if ((await Deno.stat(ctx.dataRoot).catch(() => null))?.isFile) {
+    throw new DataError("the datasets folder is a file", {
+      file: ctx.dataRoot,
+      fix: "pass --data <folder> (or set GPT1_DATA to one)",
+    });
+  }
   if (!(await exists(ctx.dataRoot))) {
     log(
       `reproduce: no datasets folder at ${ctx.dataRoot}: pre-training only; ` +

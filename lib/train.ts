@@ -40,7 +40,7 @@ import { OpenAIAdam } from "./optim.ts";
 import { loadAnyCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { evalWindows, WindowSampler } from "./data.ts";
 import { mixSeed } from "./random.ts";
-import { ConfigError, Gpt1LabError } from "./errors.ts";
+import { ConfigError, DataError, Gpt1LabError } from "./errors.ts";
 import { exists, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
 
@@ -167,6 +167,14 @@ export function checkpointName(step: number): string {
 /** Lists a run folder's `ckpt-<step>.safetensors` files, sorted by step. */
 export async function listCheckpoints(runDir: string): Promise<{ step: number; path: string }[]> {
   const out: { step: number; path: string }[] = [];
+  const st = await Deno.stat(runDir).catch(() => null);
+  if (!st?.isDirectory) {
+    throw new DataError(st ? "a run folder is expected, not a file" : "no such run folder", {
+      file: runDir,
+      fix: "pass the pre-training run folder holding ckpt-<step>.safetensors " +
+        "(or zeroshot --init <checkpoint|gpt1> for one checkpoint)",
+    });
+  }
   for await (const e of Deno.readDir(runDir)) {
     const m = /^ckpt-(\d+)\.safetensors$/.exec(e.name);
     if (e.isFile && m) out.push({ step: Number(m[1]), path: join(runDir, e.name) });
