@@ -1,6 +1,7 @@
 /**
  * Display helpers for notebooks on the Deno kernel (`deno jupyter`): figures as the plotly MIME
- * type with a text fallback, arquero tables, and live progress as **one display updated in
+ * type with an HTML form for classic Notebook and a text fallback ({@link figureBundle}), arquero
+ * tables, and live progress as **one display updated in
  * place** (display_id), never a scroll of log lines. Outside a notebook (`deno run`, tests)
  * every helper falls back to the terminal, so lib code and notebooks can call them anywhere.
  *
@@ -22,14 +23,23 @@
  * ```
  * @module
  */
-import { type Figure, isFigure, type MimeBundle, plotBundle } from "./plot.ts";
+import { join, relative, sep } from "node:path";
+import { REPO_ROOT } from "./fsutil.ts";
+import {
+  type Figure,
+  figureSummary,
+  isFigure,
+  type MimeBundle,
+  plotBundle,
+  PLOTLY_MIME,
+} from "./plot.ts";
 import {
   formatProgressLine,
   type Progress,
   type ProgressEvent,
   terminalProgress,
 } from "./progress.ts";
-import { escapeHtml, type Row, tableHtml, tableText } from "./report.ts";
+import { escapeHtml, type Row, scriptJson, tableHtml, tableText } from "./report.ts";
 
 /** Largest output this module sends (bytes of JSON); bigger ones are refused (kernel bug 2). */
 export const MAX_OUTPUT_BYTES = 1_000_000;
@@ -78,9 +88,111 @@ export function isMimeBundle(x: unknown): x is MimeBundle {
   return keys.length > 0 && keys.every((k) => /^[a-z]+\/[\w.+-]+$/i.test(k));
 }
 
-/** The MIME bundle of a displayable value. */
+/**
+ * plotly.js as `deno install` places it (`nodeModulesDir: "auto"`): the file the classic
+ * Notebook's HTML form of a figure loads from the notebook server's `/files/` route.
+ */
+export const PLOTLY_JS_FILE: string = join(
+  REPO_ROOT,
+  "node_modules",
+  "plotly.js-dist-min",
+  "plotly.min.js",
+);
+
+/**
+ * {@link PLOTLY_JS_FILE} relative to `cwd` (the kernel's working directory, which is the
+ * notebook's folder), with `/` separators: the browser adds it to the notebook's `/files/` URL.
+ */
+export function plotlyPathFrom(cwd: string = Deno.cwd()): string {
+  return relative(cwd, PLOTLY_JS_FILE).split(sep).join("/");
+}
+
+/**
+ * The `text/html` form of a figure for Jupyter's classic Notebook 6, which does not render the
+ * plotly MIME type: a `<div>` holding the text summary and a small script that draws the figure
+ * into it with plotly.js loaded **from the notebook server** (`<base_url>files/<notebook
+ * folder>/<plotlySrc>`, one `<script src>` per page, shared by every chart). plotly.js itself
+ * never goes into the output (outputs of ~4 MB corrupt the Deno kernel's stream). The server
+ * must serve the repository (start it from the repository root) and `deno install` must have
+ * run. Outside classic Notebook (no `window.Jupyter.notebook`: nbconvert HTML, JupyterLab without
+ * the plotly extension, a sanitized untrusted notebook) the script does nothing and the text
+ * summary stays; if plotly.js cannot be loaded a line under the summary says why.
+ */
+export function classicNotebookHtml(
+  fig: Figure,
+  plotlySrc: string,
+  id: string = `gpt1-nbfig-${crypto.randomUUID()}`,
+): string {
+  const height = typeof fig.layout.height === "number" ? fig.layout.height : 460;
+  return `<div id="${id}" class="gpt1-nb-figure" style="min-height:${height}px">` +
+    `<pre>${escapeHtml(figureSummary(fig))}</pre></div>\n<script>\n` + _LOADER
+    .replace("__ID__", () => scriptJson(id))
+    .replace("__FIG__", () => scriptJson(fig))
+    .replace("__SRC__", () => scriptJson(plotlySrc)) + "</script>";
+}
+
+/**
+ * The classic-Notebook loader: finds the div (jQuery may run the script before the output is in
+ * the page, so it retries briefly), loads plotly.js once per page, draws.
+ */
+const _LOADER = `(function () {
+  var id = __ID__, fig = __FIG__, rel = __SRC__, tries = 0;
+  function note(el, msg) {
+    var p = document.createElement("div");
+    p.style.color = "#a00";
+    p.textContent = msg;
+    el.appendChild(p);
+  }
+  function draw(el) {
+    el.innerHTML = "";
+    el.style.minHeight = "";
+    window.Plotly.newPlot(el, fig.data, fig.layout, fig.config || {});
+  }
+  function go() {
+    var el = document.getElementById(id);
+    if (!el) { if (tries++ < 100) setTimeout(go, 30); return; }
+    if (window.Plotly) { draw(el); return; }
+    var nb = window.Jupyter && window.Jupyter.notebook;
+    if (!nb || typeof nb.notebook_path !== "string") return;
+    var dir = nb.notebook_path.split("/").slice(0, -1).map(encodeURIComponent);
+    var root = nb.base_url || "/";
+    if (root.charAt(root.length - 1) !== "/") root += "/";
+    var src = root + "files/" + (dir.length ? dir.join("/") + "/" : "") + rel;
+    if (!window.gpt1PlotlyLoad) {
+      window.gpt1PlotlyLoad = new Promise(function (ok, fail) {
+        var s = document.createElement("script");
+        s.src = src;
+        s.onload = function () { window.Plotly ? ok() : fail(new Error("no window.Plotly")); };
+        s.onerror = function () { fail(new Error("could not load " + src)); };
+        document.head.appendChild(s);
+      });
+    }
+    window.gpt1PlotlyLoad.then(function () { draw(el); }, function (e) {
+      note(el, String(e.message || e) + ": start the notebook server from the repository root " +
+        "and run deno install");
+    });
+  }
+  go();
+})();
+`;
+
+/**
+ * The MIME bundle of a figure in a notebook: the plotly MIME type first (JupyterLab with the
+ * plotly extension and VS Code pick it; VS Code prefers the first vendor type), then
+ * {@link classicNotebookHtml} (classic Notebook 6 picks `text/html`), then the text summary.
+ */
+export function figureBundle(fig: Figure, plotlySrc: string = plotlyPathFrom()): MimeBundle {
+  const { [PLOTLY_MIME]: plotly, "text/plain": text } = plotBundle(fig);
+  return {
+    [PLOTLY_MIME]: plotly,
+    "text/html": classicNotebookHtml(fig, plotlySrc),
+    "text/plain": text,
+  };
+}
+
+/** The MIME bundle of a displayable value (a figure: {@link figureBundle}). */
 export function toBundle(x: Displayable): MimeBundle {
-  if (isFigure(x)) return plotBundle(x);
+  if (isFigure(x)) return figureBundle(x);
   if (typeof (x as { toBundle?: unknown }).toBundle === "function") {
     return (x as { toBundle(): MimeBundle }).toBundle();
   }

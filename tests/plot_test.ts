@@ -2,7 +2,8 @@
  * Tests of lib/plot.ts (figure builders, summaries, MIME bundle) and lib/jupyter.ts (display,
  * tables, live display through a recorded fake of `Deno.jupyter`). No browser, no kernel.
  */
-import { assert, assertEquals, assertRejects } from "./_util.ts";
+import { join } from "node:path";
+import { assert, assertEquals, assertRejects, ROOT } from "./_util.ts";
 import {
   barsVsPaper,
   type Figure,
@@ -23,12 +24,16 @@ import {
 } from "../lib/plot.ts";
 import { FIGURE2_LAYERS, FIGURE2_ZEROSHOT, TABLE2, TABLE4, TABLE5 } from "../lib/paper.ts";
 import {
+  classicNotebookHtml,
   display,
+  figureBundle,
   inNotebook,
   isMimeBundle,
   type JupyterApi,
   liveDisplay,
   MAX_OUTPUT_BYTES,
+  PLOTLY_JS_FILE,
+  plotlyPathFrom,
   progressBundle,
   setJupyterApi,
   showTable,
@@ -319,4 +324,42 @@ Deno.test("tableBundle / progressBundle: HTML escaped, text fallback aligned", (
   const p = progressBundle("a < b", { done: 3 });
   assert(!String(p["text/html"]).includes("<progress")); // no total: no bar
   assert(String(p["text/html"]).includes("a &lt; b"));
+});
+
+Deno.test("figureBundle: plotly MIME first, classic-Notebook HTML that loads plotly.js by URL, text", () => {
+  const f = lossCurve(LOG);
+  const b = figureBundle(f, "../node_modules/plotly.js-dist-min/plotly.min.js");
+  assertEquals(Object.keys(b), [PLOTLY_MIME, "text/html", "text/plain"]); // VS Code takes the first
+  assertEquals(b[PLOTLY_MIME], f);
+  const html = String(b["text/html"]);
+  assert(html.includes('"../node_modules/plotly.js-dist-min/plotly.min.js"'));
+  assert(html.includes("files/"), "loads through the notebook server's /files/ route");
+  assert(html.includes("<pre>Pre-training loss"), "the text summary shows until the chart draws");
+  assert(html.length < 20_000, `no plotly.js inside (${html.length} chars)`);
+  assert(!html.includes("Copyright 2012"), "plotly.js is not inlined");
+});
+
+Deno.test("classicNotebookHtml: figure JSON is script-safe and `$` patterns survive", () => {
+  const f = lineChart([{ name: "</script><b>$&$1", x: [1], y: [2] }], {
+    title: "t",
+    x: "x",
+    y: "y",
+  });
+  const html = classicNotebookHtml(f, "p.js", "fig-1");
+  assertEquals(html.match(/<\/script>/g)?.length, 1, "only the closing tag of the loader");
+  assert(
+    html.includes("\\u003c/script\\u003e\\u003cb\\u003e$&$1"),
+    "the name is kept verbatim, escaped",
+  );
+  assert(html.startsWith('<div id="fig-1" class="gpt1-nb-figure"'));
+  const js = html.slice(html.indexOf("<script>") + 8, html.lastIndexOf("</script>"));
+  new Function(js); // the loader parses (throws a SyntaxError otherwise)
+});
+
+Deno.test("plotlyPathFrom: relative to the notebook's folder, / separators, file installed", () => {
+  assertEquals(
+    plotlyPathFrom(join(ROOT, "notebooks")),
+    "../node_modules/plotly.js-dist-min/plotly.min.js",
+  );
+  assert(Deno.statSync(PLOTLY_JS_FILE).size > 1_000_000, "deno install puts plotly.js there");
 });
