@@ -1,0 +1,77 @@
+/**
+ * The WebGPU device of the project's own GPT engine: requests an adapter and a device with the
+ * adapter's own limits for buffer sizes and storage bindings (the defaults, 128 MiB bindings and
+ * 8 storage buffers per stage, are too small for the `gpt1` preset), and says whether the
+ * adapter is hardware (what `--engine auto` needs) or a software rasterizer (lavapipe/llvmpipe,
+ * SwiftShader, WARP), which is only good for correctness tests.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "./device.ts";
+ * const gpu = await requestGpu();
+ * if (gpu) console.log(gpu.description, gpu.hardware);
+ * gpu?.device.destroy();
+ * ```
+ * @module
+ */
+
+/** A device with what the engine needs to know about its adapter. */
+export interface GpuContext {
+  /** The device every engine buffer and pipeline belongs to. */
+  readonly device: GPUDevice;
+  /** The adapter description (`llvmpipe (LLVM 15.0.6, 256 bits)`, `NVIDIA H200`, ...). */
+  readonly description: string;
+  /** True for a hardware adapter; false for a software one (lavapipe/llvmpipe, SwiftShader, WARP). */
+  readonly hardware: boolean;
+  /** Whether the device was created with `shader-f16`. */
+  readonly f16: boolean;
+  /** The device limits in force. */
+  readonly limits: GPUSupportedLimits;
+}
+
+const SOFTWARE = /llvmpipe|lavapipe|swiftshader|softpipe|warp|basic render/i;
+
+/**
+ * True when an adapter with this description / fallback flag is a real GPU. Software
+ * rasterizers report `isFallbackAdapter` or name themselves in the description.
+ */
+export function isHardwareAdapter(description: string, isFallback: boolean): boolean {
+  return !isFallback && !SOFTWARE.test(description);
+}
+
+/**
+ * Requests a high-performance adapter and a device with the adapter's maximum buffer and
+ * binding limits (and `shader-f16` where offered). Returns null when there is no
+ * `navigator.gpu` or no adapter (a visible SKIP in tests, the tfjs engine under `auto`).
+ */
+export async function requestGpu(): Promise<GpuContext | null> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) return null;
+  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (!adapter) return null;
+  const a = adapter.limits;
+  const requiredLimits: Record<string, number> = {
+    maxBufferSize: a.maxBufferSize,
+    maxStorageBufferBindingSize: a.maxStorageBufferBindingSize,
+    maxStorageBuffersPerShaderStage: a.maxStorageBuffersPerShaderStage,
+    maxComputeWorkgroupStorageSize: a.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: a.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: a.maxComputeWorkgroupSizeX,
+    maxComputeWorkgroupSizeY: a.maxComputeWorkgroupSizeY,
+    maxComputeWorkgroupsPerDimension: a.maxComputeWorkgroupsPerDimension,
+  };
+  const f16 = adapter.features.has("shader-f16");
+  const device = await adapter.requestDevice({
+    requiredLimits,
+    requiredFeatures: f16 ? ["shader-f16"] : [],
+  });
+  const info = adapter.info;
+  const description = info.description || `${info.vendor} ${info.device}`.trim();
+  return {
+    device,
+    description,
+    hardware: isHardwareAdapter(description, info.isFallbackAdapter ?? false),
+    f16,
+    limits: device.limits,
+  };
+}
