@@ -25,6 +25,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { blasInfo } from "./blas.ts";
 import { join } from "node:path";
 import { makeConfig } from "./config.ts";
 import {
@@ -432,6 +433,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
       splits,
       sizes: { train: train.length, valid: valid.length, eval: report.length },
       backend: tf.getBackend(),
+      blas: blasInfo(), // the wasm products' library and thread count (or why there is none)
     });
   }
   const log: string[] = [];
