@@ -14,7 +14,15 @@ const LAYERS: readonly (readonly string[])[] = [
   // text: tokenizer, vocabulary files, corpus and token cache, task readers and transforms
   ["tokenizer/", "vocab.ts", "data.ts", "transforms.ts", "tasks/"],
   // models
-  ["blas.ts", "_wasm_blas_kernels.ts", "backend.ts", "model.ts", "lstm.ts", "optim.ts"],
+  [
+    "blas.ts",
+    "_wasm_blas_kernels.ts",
+    "_native_adam.ts",
+    "backend.ts",
+    "model.ts",
+    "lstm.ts",
+    "optim.ts",
+  ],
   // weights
   ["checkpoint.ts"],
   // steps
