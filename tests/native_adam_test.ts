@@ -20,8 +20,9 @@ async function run(native: boolean): Promise<{ w: Float32Array[]; norms: number[
   try {
     assertEquals(nativeAdamEnabled(), native);
     const params = new Map([
-      ["w", tf.variable(tf.tensor(randn(12 * 7, 1), [12, 7]))],
-      ["b", tf.variable(tf.tensor(randn(7, 2)))],
+      // in a tidy, as the models do: the initial tensor would otherwise share the buffer
+      ["w", tf.tidy(() => tf.variable(tf.tensor(randn(12 * 7, 1), [12, 7])))],
+      ["b", tf.tidy(() => tf.variable(tf.tensor(randn(7, 2))))],
     ]);
     const opt = new OpenAIAdam(params, {
       lr: 0.01,
@@ -64,7 +65,7 @@ Deno.test("in-place wasm Adam equals the tensor path (clipping, L2 on matrices),
 
 Deno.test("in-place Adam declines when a parameter buffer is shared: the clone keeps its values", async () => {
   await selectBackend({ force: "wasm", ...quiet });
-  const w = tf.variable(tf.ones([3, 3]));
+  const w = tf.tidy(() => tf.variable(tf.ones([3, 3])));
   const keep = tf.clone(w); // shares w's buffer on wasm (Identity shim)
   const opt = new OpenAIAdam(new Map([["w", w]]), { lr: 0.1, schedule: "constant" });
   const g = tf.onesLike(w);
