@@ -41,6 +41,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
+import {
+  blasKernelsActive,
+  installBlasKernels,
+  uninstallBlasKernels,
+} from "./_wasm_blas_kernels.ts";
+import { blasLine } from "./blas.ts";
 import { ConfigError } from "./errors.ts";
 
 /** Backends this project knows, in the order `selectBackend()` tries them. */
@@ -158,7 +164,7 @@ export async function initBackend(
         name: "wasm",
         detail: `XNNPACK SIMD, 1 thread; shims: ${shims.join(", ")}; parity vs cpu ${
           err.toExponential(1)
-        }`,
+        }; ${blasLine()}`,
       };
     }
     case "cpu":
@@ -450,7 +456,7 @@ function replaceKernel(cfg: tf.KernelConfig, originals: Map<string, tf.KernelCon
 export function installWasmKernels(): string[] {
   wasmShimsDisabled = false;
   if (!wasmOriginals) passed.delete("wasm");
-  if (wasmOriginals) return [...WASM_SHIMS];
+  if (wasmOriginals) return [...WASM_SHIMS, ...blasShims()];
   const originals = new Map<string, tf.KernelConfig>();
   const original = (name: string, args: KernelArgs) =>
     originals.get(name)!.kernelFunc(args) as tf.TensorInfo;
@@ -641,12 +647,27 @@ export function installWasmKernels(): string[] {
   }, originals);
 
   wasmOriginals = originals;
-  return [...WASM_SHIMS];
+  return [...WASM_SHIMS, ...blasShims()];
+}
+
+/** Installs the BLAS products over the shims (when a CBLAS loads) and names them. */
+function blasShims(): string[] {
+  return installBlasKernels().map((k) => `${k} (BLAS)`);
+}
+
+/**
+ * True when the active backend's matrix products take transpose flags at no cost (wasm with
+ * the BLAS kernels, or cpu), so callers should pass `transposeA/B` rather than transpose
+ * explicitly (which XNNPACK needs).
+ */
+export function nativeProducts(): boolean {
+  const name = tf.getBackend();
+  return name === "cpu" || (name === "wasm" && blasKernelsActive());
 }
 
 /** Names of the wasm kernels currently replaced or added by the shims (empty when off). */
 export function activeWasmShims(): string[] {
-  return wasmOriginals ? [...WASM_SHIMS] : [];
+  return wasmOriginals ? [...WASM_SHIMS, ...(blasKernelsActive() ? blasShims() : [])] : [];
 }
 
 /**
@@ -655,6 +676,7 @@ export function activeWasmShims(): string[] {
  */
 export function uninstallWasmKernels(): void {
   wasmShimsDisabled = true;
+  uninstallBlasKernels();
   if (!wasmOriginals) return;
   for (const [name, cfg] of wasmOriginals) {
     tf.unregisterKernel(name, "wasm");

@@ -117,6 +117,8 @@ COMMANDS["backend"] = define(
   async (v) => {
     const { selectBackend } = await import("./backend.ts");
     await selectBackend({ force: v.backend as string | undefined });
+    const { blasLine } = await import("./blas.ts");
+    console.log(`[gpt1] ${blasLine()} (used by wasm; GPT1_BLAS, GPT1_THREADS)`);
   },
 );
 

@@ -26,6 +26,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { basename, dirname, join, resolve } from "node:path";
+import { blasInfo } from "./blas.ts";
 import { makeConfig } from "./config.ts";
 import {
   createLanguageModel,
@@ -431,6 +432,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
       splits,
       sizes: { train: train.length, valid: valid.length, eval: report.length },
       backend: tf.getBackend(),
+      blas: blasInfo(), // the wasm products' library and thread count (or why there is none)
     });
   }
   const log: string[] = [];

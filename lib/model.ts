@@ -16,7 +16,8 @@
  * explicit transposes (plain 2-D matMuls run on XNNPACK); LayerNorm, GELU, the tied logits and
  * the cross-entropy have fused custom gradients; the cross-entropy gathers the target logit
  * instead of building a one-hot over the vocabulary; dropout masks come from a fast seeded
- * hash, not `tf.dropout`. See `backend.ts` for the kernel shims.
+ * hash, not `tf.dropout`. See `backend.ts` for the kernel shims. With the system BLAS
+ * (`blas.ts`, `nativeProducts()`) the gradients pass transpose flags to the products instead.
  *
  * Determinism: initialization is a pure function of `seed`; each dropout mask is a pure
  * function of (model seed, the `seed` passed to the forward call, layer, site), computed in JS,
@@ -41,7 +42,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { ensureKernels, mutableFloat32, requireBackend } from "./backend.ts";
+import { ensureKernels, mutableFloat32, nativeProducts, requireBackend } from "./backend.ts";
 import type { Gpt1Config } from "./config.ts";
 import { CheckpointError, ConfigError } from "./errors.ts";
 import { dropoutMask, mixModelSeed, randn } from "./random.ts";
@@ -136,6 +137,10 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tenso
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [x, w] = saved as tf.Tensor2D[];
         const d = dy as tf.Tensor2D; // [N, out]
+        if (nativeProducts()) {
+          // BLAS (or cpu): the transposes are sgemm flags, no copy
+          return [tf.matMul(d, w, false, true), tf.matMul(x, d, true, false), sumRows(d)];
+        }
         const dx = tf.matMul(d, tf.transpose(w));
         if (w.shape[1] <= w.shape[0]) return [dx, tf.matMul(tf.transpose(x), d), sumRows(d)];
         // out > in: dW = (dyᵀ·x)ᵀ, so that the second operand (packed by XNNPACK on every
@@ -154,10 +159,11 @@ export function tiedLogits(x: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
     const [x, e, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
     save([x, e]);
     return {
-      value: tf.matMul(x, tf.transpose(e)),
+      value: nativeProducts() ? tf.matMul(x, e, false, true) : tf.matMul(x, tf.transpose(e)),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [x, e] = saved as tf.Tensor2D[];
         const d = dy as tf.Tensor2D; // [N, V]
+        if (nativeProducts()) return [tf.matMul(d, e), tf.matMul(d, x, true, false)];
         // dE = dyᵀ·x: transposing dy costs less than XNNPACK streaming a packed [N, V] operand
         return [tf.matMul(d, e), tf.matMul(tf.transpose(d), x)];
       },
@@ -312,7 +318,10 @@ function chunkedTiedCe(
             const p = tf.softmax(tf.matMul(xc, e, false, true)) as tf.Tensor2D; // [n, V]
             const c = tf.mul(tf.slice(w, s, n), dy) as tf.Tensor1D;
             const g = softmaxCeGrad(p, tf.slice(targets, s, n), c); // [n, V]
-            return [tf.matMul(g, e), tf.add(de, tf.matMul(tf.transpose(g), xc))];
+            const dec = nativeProducts()
+              ? tf.matMul(g, xc, true, false)
+              : tf.matMul(tf.transpose(g), xc);
+            return [tf.matMul(g, e), tf.add(de, dec)]; // dx [n, C], dE [V, C]
           });
           de.dispose();
           de = next;

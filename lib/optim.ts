@@ -10,6 +10,8 @@
  * p   = p - lrt * (m / (sqrt(v) + e) + l2*p)               // l2 term only when rank(p) > 1
  * ```
  * The first update (t = 0) has schedule 0, so the weights do not move, but m and v do.
+ * On wasm the update runs in place on the heap (`_native_adam.ts`, same math, float32
+ * rounding aside); `GPT1_NATIVE_ADAM=0` keeps the tensor ops.
  *
  * @example
  * ```ts
@@ -27,6 +29,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { nativeAdamStep } from "./_native_adam.ts";
 import { ConfigError } from "./errors.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -273,6 +276,12 @@ export class OpenAIAdam {
     if (names.length === 0) throw new ConfigError("step() got no gradients");
     const o = this.options;
     const lrt = this.stepSizeAt(this.#t);
+    // wasm: the same update in place on the heap (_native_adam.ts), else the tensor ops below
+    const fast = nativeAdamStep(names, this.params, this.m, this.v, grads, o, lrt);
+    if (fast) {
+      this.#t++;
+      return fast;
+    }
     // global norm of all gradients: []
     const norm = tf.tidy(() => {
       const sq = names.map((n) => tf.sum(tf.square(grads.get(n)!.toFloat())));

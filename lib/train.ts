@@ -26,6 +26,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { blasInfo } from "./blas.ts";
 import { join } from "node:path";
 import type { Gpt1Config } from "./config.ts";
 import type { Gpt1Model } from "./model.ts";
@@ -336,6 +337,7 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
     },
     data: { trainTokens: o.train.length, validTokens: o.valid?.length ?? 0 },
     backend,
+    blas: blasInfo(), // the wasm products' library and thread count (or why there is none)
     vocabHash: o.vocabHash,
     ...o.runInfo,
   });

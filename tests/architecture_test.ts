@@ -14,7 +14,16 @@ const LAYERS: readonly (readonly string[])[] = [
   // text: tokenizer, vocabulary files, corpus and token cache, task readers and transforms
   ["tokenizer/", "vocab.ts", "data.ts", "transforms.ts", "tasks/"],
   // models
-  ["backend.ts", "model.ts", "lstm.ts", "optim.ts", "webgpu/"],
+  [
+    "blas.ts",
+    "_wasm_blas_kernels.ts",
+    "_native_adam.ts",
+    "backend.ts",
+    "model.ts",
+    "lstm.ts",
+    "optim.ts",
+    "webgpu/",
+  ],
   // weights
   ["checkpoint.ts"],
   // steps
