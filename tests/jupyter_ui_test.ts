@@ -101,7 +101,7 @@ function testNotebook(): unknown {
   };
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -149,7 +149,7 @@ Deno.test({
     const tmp = await Deno.makeTempDir({ prefix: "gpt1-nb-ui-" });
     await Deno.mkdir(NB_DIR, { recursive: true });
     await Deno.writeTextFile(join(NB_DIR, NB_NAME), JSON.stringify(testNotebook(), null, 1));
-    const port = await freePort();
+    const port = freePort();
     const token = crypto.randomUUID().replaceAll("-", "");
     const base = `http://127.0.0.1:${port}`;
     const logFile = join(tmp, "server.log");
