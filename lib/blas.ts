@@ -28,8 +28,6 @@ export const CBLAS_ROW_MAJOR = 101;
 export const CBLAS_NO_TRANS = 111;
 /** Transpose (`CblasTrans`). */
 export const CBLAS_TRANS = 112;
-/** Products with fewer multiply-adds (M·N·K) than this run on one BLAS thread. */
-export const SMALL_PRODUCT = 1 << 22;
 
 const SYMBOLS = {
   cblas_sgemm: {
@@ -181,23 +179,14 @@ export function loadBlas(): Blas | null {
     const s = lib.symbols;
     const want = requestedThreads();
     let threadsNow = want;
-    let active = want;
     const setThreads = (n: number) => {
       threadsNow = n;
-      active = n;
       s.openblas_set_num_threads?.(n);
     };
     setThreads(want);
     const gemm = s.cblas_sgemm;
-    // Products below SMALL_PRODUCT multiply-adds run on one thread: waking the second thread
-    // costs more than it saves there (measured: tiny preset 2T 3x slower than 1T without this).
     const blas: Blas = {
-      sgemm: (tA, tB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc) => {
-        const n = M * N * K < SMALL_PRODUCT ? 1 : threadsNow;
-        if (n !== active && s.openblas_set_num_threads) {
-          s.openblas_set_num_threads(n);
-          active = n;
-        }
+      sgemm: (tA, tB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc) =>
         gemm(
           CBLAS_ROW_MAJOR,
           tA ? CBLAS_TRANS : CBLAS_NO_TRANS,
@@ -213,10 +202,9 @@ export function loadBlas(): Blas | null {
           beta,
           c,
           ldc,
-        );
-      },
+        ),
       setThreads,
-      threads: () => threadsNow,
+      threads: () => s.openblas_get_num_threads?.() ?? threadsNow,
     };
     const config = cString(s.openblas_get_config?.() ?? null);
     const library = config !== null || s.openblas_set_num_threads
