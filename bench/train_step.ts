@@ -207,6 +207,26 @@ if (import.meta.main) {
       return "?";
     }
   };
+  // the products first: a gpt1 step that runs out of wasm memory leaves the heap unusable
+  const products: unknown[] = [];
+  if (!values["no-products"] && name === "wasm") {
+    for (const threads of blas ? threadList : [1]) {
+      blas?.setThreads(threads);
+      console.log(`\nmatrix products (small preset shapes), ${threads} thread(s), load ${load()}`);
+      for (
+        const [M, K, N, tA, tB, what] of [
+          [2048, 256, 768, false, false, "x·W c_attn 2048·256·768"],
+          [2048, 768, 256, false, true, "dy·Wᵀ 2048·768·256 (Bᵀ)"],
+          [256, 2048, 768, true, false, "xᵀ·dy 256·2048·768 (Aᵀ)"],
+          [2048, 256, 8192, false, true, "h·Eᵀ tied head 2048·256·8192"],
+          [8192, 2048, 256, true, false, "dzᵀ·h head grad 8192·2048·256"],
+        ] as [number, number, number, boolean, boolean, string][]
+      ) {
+        products.push({ threads, ...productLine(M, K, N, tA, tB, what) });
+      }
+    }
+    blas?.setThreads(Math.max(...threadList));
+  }
   const results: Record<string, Timing[]> = {};
   for (const preset of values.presets!.split(",") as PresetName[]) {
     const big = preset === "gpt1";
@@ -245,25 +265,6 @@ if (import.meta.main) {
       );
     }
     results[preset] = rows;
-  }
-  const products: unknown[] = [];
-  if (!values["no-products"] && name === "wasm") {
-    for (const threads of blas ? threadList : [1]) {
-      blas?.setThreads(threads);
-      console.log(`\nmatrix products (small preset shapes), ${threads} thread(s), load ${load()}`);
-      for (
-        const [M, K, N, tA, tB, what] of [
-          [2048, 256, 768, false, false, "x·W c_attn 2048·256·768"],
-          [2048, 768, 256, false, true, "dy·Wᵀ 2048·768·256 (Bᵀ)"],
-          [256, 2048, 768, true, false, "xᵀ·dy 256·2048·768 (Aᵀ)"],
-          [2048, 256, 8192, false, true, "h·Eᵀ tied head 2048·256·8192"],
-          [8192, 2048, 256, true, false, "dzᵀ·h head grad 8192·2048·256"],
-        ] as [number, number, number, boolean, boolean, string][]
-      ) {
-        products.push({ threads, ...productLine(M, K, N, tA, tB, what) });
-      }
-    }
-    blas?.setThreads(Math.max(...threadList));
   }
   if (values.json) {
     const out = {
