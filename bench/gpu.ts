@@ -1,8 +1,9 @@
 /**
  * `deno task bench:gpu`: the WebGPU engine (lib/webgpu/) on whatever adapter exists. For each
- * shape it prints the dispatches per step and the JavaScript host time per step (recording every
- * dispatch into one encoder and submitting: `step()` returns before the GPU finishes, nothing is
- * read back inside a step), the host µs per dispatch, and the wall-clock tokens/s including the
+ * shape it prints the dispatches per step and the JavaScript host time per step (writing the
+ * inputs and recording every dispatch into one encoder; nothing is read back inside a step), the
+ * host µs per dispatch, the time `queue.submit` took (on lavapipe under Deno it waits for the
+ * previous step's work, so it measures the CPU rasterizer, not the host), the whole `step()`, and the wall-clock tokens/s including the
  * GPU work (one asynchronous stats readback every `--read-every` steps). On the software adapter
  * (lavapipe) the tokens/s measure the CPU, not a GPU: the host-time columns are the figures that
  * matter there. Goal (issue 16): a few ms plus a few µs per dispatch, independent of the width.
@@ -76,7 +77,7 @@ for (const { name, cfg } of configs) {
   };
   for (let i = 0; i < warmup; i++) eng.step(batch(), i);
   await eng.readStats();
-  const host: number[] = [];
+  const host: number[] = [], rec: number[] = [], sub: number[] = [];
   const w0 = performance.now();
   let last = NaN;
   for (let i = 0; i < steps; i++) {
@@ -84,24 +85,36 @@ for (const { name, cfg } of configs) {
     const h0 = performance.now();
     eng.step(x, warmup + i);
     host.push(performance.now() - h0);
+    rec.push(eng.lastStepHostMs.write + eng.lastStepHostMs.record);
+    sub.push(eng.lastStepHostMs.submit);
     if ((i + 1) % readEvery === 0) last = (await eng.readStats()).at(-1)?.loss ?? last;
   }
   last = (await eng.readStats()).at(-1)?.loss ?? last;
   const wallS = (performance.now() - w0) / 1000;
-  const d = eng.dispatchesPerStep, hm = median(host);
-  rows.push(
-    `| ${name.padEnd(6)} | ${String(cfg.nLayer).padStart(2)} | ${
-      String(cfg.nEmbd).padStart(4)
-    } | ` +
-      `${String(d).padStart(4)} | ${hm.toFixed(2).padStart(6)} | ` +
-      `${(hm * 1000 / d).toFixed(1).padStart(5)} | ${
-        (B * T * steps / wallS).toFixed(0).padStart(7)
-      } | ` +
-      `${buildMs.toFixed(0).padStart(5)} | ${last.toFixed(3)} |`,
-  );
+  const d = eng.dispatchesPerStep, hm = median(host), rm = median(rec), sm = median(sub);
+  const cells = [
+    name,
+    cfg.nLayer,
+    cfg.nEmbd,
+    d,
+    rm.toFixed(2),
+    (rm * 1000 / d).toFixed(1),
+    sm.toFixed(1),
+    hm.toFixed(1),
+    (B * T * steps / wallS).toFixed(0),
+    buildMs.toFixed(0),
+    last.toFixed(3),
+  ];
+  rows.push(`| ${cells.join(" | ")} |`);
   eng.dispose();
 }
 console.log(`\nbatch ${B}, ${steps} timed steps after ${warmup}, stats read every ${readEvery}`);
-console.log("| shape  |  L |    C | disp | host ms/step | µs/disp | tokens/s | build ms | loss |");
-console.log("|---|---|---|---|---|---|---|---|---|");
+console.log(
+  "record = writing inputs + encoding every dispatch (the host cost of a step); submit = " +
+    "queue.submit, which waits for earlier GPU work on adapters that execute on submit",
+);
+console.log(
+  "| shape | L | C | disp | record ms | µs/disp | submit ms | step() ms | tokens/s | build ms | loss |",
+);
+console.log("|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) console.log(r);

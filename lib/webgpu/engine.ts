@@ -141,6 +141,16 @@ export class WebGpuGptEngine {
   readonly gpu: GpuContext;
   /** Rows of one LM-head chunk. */
   readonly headRows: number;
+  /**
+   * JavaScript host time of the last {@link step}, in ms: writing the inputs, recording every
+   * dispatch into the encoder, and `queue.submit` (which on some adapters, e.g. lavapipe under
+   * Deno, waits for earlier queued work).
+   */
+  lastStepHostMs: { write: number; record: number; submit: number } = {
+    write: 0,
+    record: 0,
+    submit: 0,
+  };
   #device: GPUDevice;
   #slots: Slot[] = [];
   #total = 0;
@@ -845,7 +855,9 @@ export class WebGpuGptEngine {
         fix: `read the statistics at least every ${K.RING_SLOTS} steps`,
       });
     }
+    const t0 = performance.now();
     this.#writeInputs(ids, dropoutSeed, true, this.#t);
+    const t1 = performance.now();
     const enc = this.#device.createCommandEncoder();
     const pass = enc.beginComputePass();
     this.#record(pass, this.#fwd);
@@ -853,7 +865,10 @@ export class WebGpuGptEngine {
     this.#record(pass, this.#bwd);
     this.#record(pass, this.#opt);
     pass.end();
-    this.#device.queue.submit([enc.finish()]);
+    const cmd = enc.finish();
+    const t2 = performance.now();
+    this.#device.queue.submit([cmd]);
+    this.lastStepHostMs = { write: t1 - t0, record: t2 - t1, submit: performance.now() - t2 };
     this.#pending.push(this.#t);
     this.#t++;
   }
