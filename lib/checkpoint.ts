@@ -35,13 +35,13 @@ import {
   createLanguageModel,
   isLstmConfig,
   type LanguageModel,
-  lstmParameterShapes,
   makeModelConfig,
   type ModelConfig,
   type ModelFor,
   type ModelKind,
   modelKind,
-} from "./lstm.ts";
+} from "./language_model.ts";
+import { lstmParameterShapes } from "./lstm.ts";
 import { type AdamOptions, adamOptions, type AdamState, type OpenAIAdam } from "./optim.ts";
 
 // =============================================================================================

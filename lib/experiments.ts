@@ -27,7 +27,7 @@ import {
 import { ConfigError } from "./errors.ts";
 import { exists, portablePath, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
-import type { LanguageModel } from "./lstm.ts";
+import type { LanguageModel } from "./language_model.ts";
 import { evaluateLm } from "./train.ts";
 import { asEncoder, loadVocab, releasedVocabFiles, saveVocab, VOCAB_FILES } from "./vocab.ts";
 

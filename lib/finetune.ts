@@ -34,7 +34,7 @@ import {
   makeModelConfig,
   type ModelConfig,
   numLayers,
-} from "./lstm.ts";
+} from "./language_model.ts";
 import { OpenAIAdam } from "./optim.ts";
 import { loadAnyCheckpoint } from "./checkpoint.ts";
 import { mixSeed, Rng } from "./random.ts";

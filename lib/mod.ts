@@ -48,6 +48,7 @@ export * from "./plot.ts";
 export * from "./report.ts";
 export * from "./jupyter.ts";
 export * from "./zeroshot.ts";
+export * from "./language_model.ts";
 export * from "./lstm.ts";
 export * from "./settings.ts";
 export * from "./claims.ts";

@@ -36,7 +36,7 @@ import {
   type ModelConfig,
   type ModelFor,
   modelKind,
-} from "./lstm.ts";
+} from "./language_model.ts";
 import { OpenAIAdam } from "./optim.ts";
 import { loadAnyCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { evalWindows, WindowSampler } from "./data.ts";

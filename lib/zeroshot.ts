@@ -47,7 +47,7 @@ import { CheckpointError, ConfigError } from "./errors.ts";
 import { exists, writeJsonAtomic } from "./fsutil.ts";
 import { loadVocab } from "./vocab.ts";
 import { accuracy, matthewsCorr } from "./metrics.ts";
-import type { LanguageModel } from "./lstm.ts";
+import type { LanguageModel } from "./language_model.ts";
 import type { ZeroShotTask } from "./paper.ts";
 import { type Progress, silentProgress } from "./progress.ts";
 import {

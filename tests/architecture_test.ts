@@ -21,6 +21,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "backend.ts",
     "model.ts",
     "lstm.ts",
+    "language_model.ts",
     "optim.ts",
     "webgpu/",
   ],

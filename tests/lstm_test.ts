@@ -19,16 +19,18 @@ import { initBackend } from "../lib/backend.ts";
 import { countParams, makeConfig, PRESETS } from "../lib/config.ts";
 import { ConfigError } from "../lib/errors.ts";
 import {
-  countLstmParams,
   createLanguageModel,
   isLstmConfig,
+  makeModelConfig,
+  numLayers,
+} from "../lib/language_model.ts";
+import {
+  countLstmParams,
   LSTM_PRESETS,
   type LstmConfig,
   LstmModel,
   lstmSequence,
   makeLstmConfig,
-  makeModelConfig,
-  numLayers,
 } from "../lib/lstm.ts";
 import { Gpt1Model } from "../lib/model.ts";
 import { randn } from "../lib/random.ts";
