@@ -10,24 +10,14 @@
  * ```
  * @module
  */
-import type { Table5Cell } from "./experiments.ts";
+import type { Table5Cell } from "./runs.ts";
 import type { ZeroShotRow } from "./zeroshot.ts";
 import { PAPER_FACTS } from "./paper.ts";
 import { spearman } from "./metrics.ts";
-import type { LayerRow } from "./plot.ts";
+import type { LayersPoint } from "./runs.ts";
 import type { Row } from "./report.ts";
 
-/** A point of Figure 2 left as charted: `nTransfer` on the paper's axis (0 = nothing). */
-export interface LayersPoint extends LayerRow {
-  /** Task title (legend). */
-  task: string;
-  /** Metric. */
-  metric: string;
-  /** Evaluation split. */
-  split: string;
-  /** Examples scored. */
-  n: number;
-}
+export type { LayersPoint } from "./runs.ts";
 
 /** Everything {@link paperClaims} checks. */
 export interface ClaimInputs {

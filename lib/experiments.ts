@@ -29,6 +29,7 @@ import { exists, portablePath, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
 import type { LanguageModel } from "./language_model.ts";
 import { evaluateLm } from "./train.ts";
+import type { LayersRow, Table5Cell } from "./runs.ts";
 import { asEncoder, loadVocab, releasedVocabFiles, saveVocab, VOCAB_FILES } from "./vocab.ts";
 
 /** Options of {@link prepareLmData}. */
@@ -260,34 +261,6 @@ export const LSTM_ROW = "LSTM w/ aux LM";
 /** Tasks of our Table 5 run (those with data in `../shared/datasets`), by registry name. */
 export const TABLE5_TASKS = ["cola", "sst2", "mrpc", "stsb", "rte", "snli", "storycloze"] as const;
 
-/** One cell of our Table 5. */
-export interface Table5Cell {
-  /** Task registry name. */
-  task: string;
-  /** Variant key (`full`, `no-pretrain`, `no-aux`; `lstm` in views that merge the LSTM row). */
-  variant: string;
-  /** The model fine-tuned (absent: `gpt1`, as in files written before the LSTM row). */
-  model?: "gpt1" | "lstm";
-  /** The paper's metric. */
-  metric: string;
-  /** Our score (paper points). */
-  value: number;
-  /** Split reported. */
-  split: string;
-  /** Examples scored. */
-  n: number;
-  /** Training examples used. */
-  nTrain: number;
-  /** The `maxTrain` cap of the run (null: none; absent in files written before it was kept). */
-  maxTrain?: number | null;
-  /** The `maxEval` cap of the run (null: none). */
-  maxEval?: number | null;
-  /** The paper's score for this cell, when Table 5 has it. */
-  paper: number | null;
-  /** Run folder. */
-  run: string;
-}
-
 /**
  * A resumable sweep over `keys`: runs `run(key)` for each key whose result is not yet in the
  * JSON file `path` (under `listName`), and rewrites the file atomically after every finished
@@ -467,28 +440,6 @@ export function table5Markdown(cells: readonly Table5Cell[]): string {
     return `| ${name} | ${vals.join(" | ")} |`;
   });
   return [head, sep, ...rows].join("\n") + "\n";
-}
-
-/** One point of the layers-transferred ablation (Figure 2 left). */
-export interface LayersRow {
-  /** Task registry name. */
-  task: string;
-  /** Blocks transferred as in the original `n_transfer`: -1 nothing, 0 embeddings, k blocks. */
-  nTransfer: number;
-  /** The paper's x axis: `nTransfer + 1` (0 = nothing, 1 = embeddings, ...). */
-  x: number;
-  /** Metric name. */
-  metric: string;
-  /** Score on (a sample of) the training data, paper points. */
-  train: number;
-  /** Score on the evaluation split, paper points. */
-  valid: number;
-  /** Evaluation split. */
-  split: string;
-  /** Examples scored on the evaluation split. */
-  n: number;
-  /** Run folder. */
-  run: string;
 }
 
 /**

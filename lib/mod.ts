@@ -40,6 +40,7 @@ export * from "./tasks/metric.ts";
 export * from "./transforms.ts";
 export * from "./metrics.ts";
 export * from "./paper.ts";
+export * from "./runs.ts";
 export * from "./train.ts";
 export * from "./finetune.ts";
 export * from "./vocab.ts";

@@ -402,3 +402,11 @@ export const PAPER_FACTS = {
   /** ROCStories: median test accuracy of 10 runs of the released code (its README). */
   storyClozeReleasedCodeMedian: 85.8,
 } as const;
+
+/** Table 5 variant keys → the paper's row names, in the paper's order. */
+export const TABLE5_VARIANT_NAMES: Readonly<Record<string, string>> = {
+  full: "Transformer w/ aux LM (full)",
+  "no-pretrain": "Transformer w/o pre-training",
+  "no-aux": "Transformer w/o aux LM",
+  lstm: "LSTM w/ aux LM",
+};

@@ -20,8 +20,11 @@ import {
   PAPER_FACTS,
   type PaperTable,
   TABLE5,
+  TABLE5_VARIANT_NAMES,
   type ZeroShotTask,
 } from "./paper.ts";
+
+export { TABLE5_VARIANT_NAMES } from "./paper.ts";
 
 /** One plotly trace (plain JSON; only the fields this module sets are typed). */
 export interface Trace {
@@ -289,14 +292,6 @@ export interface Table5Point {
   /** The paper's score for the cell, or null. */
   paper: number | null;
 }
-
-/** Table 5 variant keys → the paper's row names, in the paper's order. */
-export const TABLE5_VARIANT_NAMES: Readonly<Record<string, string>> = {
-  full: "Transformer w/ aux LM (full)",
-  "no-pretrain": "Transformer w/o pre-training",
-  "no-aux": "Transformer w/o aux LM",
-  lstm: "LSTM w/ aux LM",
-};
 
 const METRIC_SHORT: Record<string, string> = {
   acc: "acc",

@@ -18,6 +18,7 @@
 import * as aq from "arquero";
 import { writeFileAtomic } from "./fsutil.ts";
 import { DataError } from "./errors.ts";
+import { readLog } from "./runs.ts";
 import {
   barsVsPaper,
   type Figure,
@@ -533,15 +534,7 @@ export async function resultSections(files: ResultFiles): Promise<ReportSection[
   const sections: ReportSection[] = [];
 
   // pre-training
-  let log: LogLine[] = [];
-  if (files.run) {
-    try {
-      const text = await Deno.readTextFile(`${files.run}/log.jsonl`);
-      log = text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-  }
+  const log: LogLine[] = files.run ? await readLog(files.run) : [];
   const valid = log.filter((r) => r.kind === "valid");
   const last = valid.at(-1);
   sections.push({

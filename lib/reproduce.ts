@@ -33,16 +33,28 @@ import type { ModelConfig, ModelKind } from "./language_model.ts";
 import { makeLstmConfig } from "./lstm.ts";
 import { sha256Hex } from "./data.ts";
 import { selectBackend } from "./backend.ts";
-import { checkpointName, type LogRecord, pretrain } from "./train.ts";
+import { pretrain } from "./train.ts";
+import {
+  checkpointName,
+  committedLayout,
+  type LogRecord,
+  pretrainDir,
+  readLayers,
+  readLog,
+  readResult,
+  readTable5,
+  reproduceLayout,
+  type ResultLayout,
+  type Table5Cell,
+  zeroShotPath,
+} from "./runs.ts";
 import { loadVocab, saveVocab } from "./vocab.ts";
 import { REPO_ROOT } from "./fsutil.ts";
 import {
   ablateLayers,
   evaluateText,
-  type LayersRow,
   prepareLmData,
   runTable5,
-  type Table5Cell,
   table5Markdown,
   type TextEval,
 } from "./experiments.ts";
@@ -56,7 +68,7 @@ import {
   type ZeroShotRow,
   type ZeroShotTaskName,
 } from "./zeroshot.ts";
-import { FIGURE2_LAYERS, FIGURE2_ZEROSHOT, TABLE5 } from "./paper.ts";
+import { FIGURE2_LAYERS, FIGURE2_ZEROSHOT } from "./paper.ts";
 import {
   type Figure,
   layersChart,
@@ -89,58 +101,11 @@ import {
   resolveDataPath,
   type Scale,
 } from "./settings.ts";
-import { type LayersPoint, paperClaims } from "./claims.ts";
+import { paperClaims } from "./claims.ts";
 import { fetchCommand } from "./fetch/mod.ts";
 
 // ---------------------------------------------------------------------------------------------
 // where results live
-
-/** The folders of one set of results. The zero-shot curves are `<pretrain>/zeroshot.json`. */
-export interface ResultLayout {
-  /** Pre-training run folder (`log.jsonl`, `ckpt-*.safetensors`, `vocab/`, `zeroshot.json`). */
-  pretrain: string;
-  /** Table 5 folder (`table5.json`, `table5.md`, one folder per fine-tuning run). */
-  table5: string;
-  /** One layers-ablation folder (`layers.json`) per task. */
-  layers: Readonly<Record<string, string>>;
-  /** The LSTM baseline's pre-training run folder (with its own `zeroshot.json`). */
-  lstm: string;
-  /** Table 5's LSTM row (`table5.json` of `full` fine-tunes from the LSTM checkpoint). */
-  table5Lstm: string;
-}
-
-/** The pre-training folder of a model kind. */
-export function pretrainDir(layout: ResultLayout, model: ModelKind = "gpt1"): string {
-  return model === "lstm" ? layout.lstm : layout.pretrain;
-}
-
-/** The layout `reproduce` writes under `outDir`. */
-export function reproduceLayout(outDir: string, layersTasks: readonly string[]): ResultLayout {
-  return {
-    pretrain: join(outDir, "pretrain"),
-    table5: join(outDir, "table5"),
-    layers: Object.fromEntries(layersTasks.map((t) => [t, join(outDir, `layers-${t}`)])),
-    lstm: join(outDir, "pretrain-lstm"),
-    table5Lstm: join(outDir, "table5-lstm"),
-  };
-}
-
-/** The committed results of the `small` scale (read-only: no stage ever writes there). */
-export function committedLayout(root: string = REPO_ROOT): ResultLayout {
-  const r = (p: string) => join(root, "results", p);
-  return {
-    pretrain: r("small"),
-    table5: r("table5"),
-    layers: { rte: r("layers-rte"), storycloze: r("layers-storycloze") },
-    lstm: r("small-lstm"),
-    table5Lstm: r("table5-lstm"),
-  };
-}
-
-/** The zero-shot file of a layout (of the Transformer, or of the LSTM). */
-export function zeroShotPath(layout: ResultLayout, model: ModelKind = "gpt1"): string {
-  return join(pretrainDir(layout, model), "zeroshot.json");
-}
 
 // ---------------------------------------------------------------------------------------------
 // stages
@@ -591,72 +556,6 @@ export async function runZeroShotStage(
 // reading results back
 
 /**
- * The layers ablations of a layout as chart rows: `ablateLayers`' `x` (the paper's axis:
- * 0 = nothing, 1 = embeddings, k = embeddings + k−1 blocks) becomes `nTransfer`, the axis
- * {@link layersChart} draws. Missing files give no rows.
- */
-export async function readLayers(layout: ResultLayout): Promise<LayersPoint[]> {
-  const out: LayersPoint[] = [];
-  for (const [task, dir] of Object.entries(layout.layers)) {
-    const path = join(dir, "layers.json");
-    if (!(await exists(path))) continue;
-    let rows: LayersRow[];
-    try {
-      const j = JSON.parse(await Deno.readTextFile(path));
-      rows = Array.isArray(j) ? j : j.rows;
-      if (!Array.isArray(rows)) throw new Error("no rows array");
-    } catch (e) {
-      throw new DataError(`cannot read the layers ablation: ${(e as Error).message}`, {
-        file: path,
-        fix: "rerun the ablation (deno task gpt1 ablate-layers) or delete the file",
-      });
-    }
-    const title = getTask(task).title;
-    for (const r of rows) {
-      out.push({
-        task: title,
-        nTransfer: r.x ?? r.nTransfer + 1,
-        train: r.train,
-        valid: r.valid,
-        metric: r.metric,
-        split: r.split,
-        n: r.n,
-      });
-    }
-  }
-  return out;
-}
-
-/** The objects of a JSON-lines file, or `[]` when it is not there. */
-export async function readJsonl<T>(path: string): Promise<T[]> {
-  if (!(await exists(path))) return [];
-  const out: T[] = [];
-  (await Deno.readTextFile(path)).split("\n").forEach((l, i) => {
-    if (!l.trim()) return;
-    try {
-      out.push(JSON.parse(l));
-    } catch {
-      throw new DataError("not a JSON line", {
-        file: path,
-        line: i + 1,
-        fix: "delete the line (a resumed run rewrites it)",
-      });
-    }
-  });
-  return out;
-}
-
-/** The records of a pre-training run's `log.jsonl` (train and validation), or `[]`. */
-export async function readLog(runDir: string): Promise<LogRecord[]> {
-  return await readJsonl<LogRecord>(join(runDir, "log.jsonl"));
-}
-
-/** The folder of one Table 5 run (`<table5>/<task>-<variant>`, as `runTable5` names it). */
-export function table5RunDir(layout: ResultLayout, task: string, variant: string): string {
-  return join(layout.table5, `${task}-${variant}`);
-}
-
-/**
  * Zero-shot rows pivoted for a table: one row per checkpoint (`updates`), one column per task
  * with its raw score in the task's metric (`SST-2 (acc)`).
  */
@@ -753,19 +652,6 @@ export function liveFigure(
   };
 }
 
-/** The cells of a layout's `table5.json`, or `[]` when there is none. */
-export async function readTable5(layout: ResultLayout): Promise<Table5Cell[]> {
-  const j = await readResult<{ cells?: Table5Cell[] }>(join(layout.table5, "table5.json"));
-  const l = await readResult<{ cells?: Table5Cell[] }>(join(layout.table5Lstm, "table5.json"));
-  const lstmRow = TABLE5.rows.find((r) => r.method === TABLE5_VARIANT_NAMES.lstm)?.scores ?? {};
-  const lstm = (l?.cells ?? []).filter((c) => c.variant === "full").map((c) => ({
-    ...c,
-    variant: "lstm",
-    paper: lstmRow[c.task] ?? null,
-  }));
-  return [...(j?.cells ?? []), ...lstm];
-}
-
 /**
  * Zero-shot rows of the Transformer and the LSTM in one list for {@link zeroShotChart}: the
  * LSTM's tasks become `<task>-lstm` and every dataset label says which model it is.
@@ -843,12 +729,6 @@ export function notebookPlan(scale: Scale, recompute: boolean): NotebookPlan {
       ? "the stage was skipped (no data for it?)"
       : `GPT1_RECOMPUTE=1 computes them (or \`deno task reproduce --scale ${scale}\`)`,
   };
-}
-
-/** Reads a JSON file of a layout, or null when it is not there. */
-export async function readResult<T>(path: string): Promise<T | null> {
-  if (!(await exists(path))) return null;
-  return JSON.parse(await Deno.readTextFile(path)) as T;
 }
 
 /**

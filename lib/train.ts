@@ -41,7 +41,8 @@ import { OpenAIAdam } from "./optim.ts";
 import { loadAnyCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { evalWindows, WindowSampler } from "./data.ts";
 import { mixSeed } from "./random.ts";
-import { ConfigError, DataError, Gpt1LabError } from "./errors.ts";
+import { checkpointName, type LogRecord, truncateLog } from "./runs.ts";
+import { ConfigError, Gpt1LabError } from "./errors.ts";
 import { exists, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
 
@@ -64,30 +65,6 @@ export class DivergenceError extends Gpt1LabError {
     this.step = step;
     this.tensors = tensors;
   }
-}
-
-/** One line of `log.jsonl`. */
-export interface LogRecord {
-  /** `train` (a training step) or `valid` (a validation evaluation). */
-  kind: "train" | "valid";
-  /** Updates done when the record was written (1-based for train: after update `step`). */
-  step: number;
-  /** Mean cross-entropy (nats per token). */
-  loss: number;
-  /** Learning rate used by the update (train only). */
-  lr?: number;
-  /** Global gradient norm before clipping (train only). */
-  gradNorm?: number;
-  /** Training throughput over the last logging interval (train only). */
-  tokensPerSec?: number;
-  /** Tokens seen so far. */
-  tokens: number;
-  /** Backend that ran the step. */
-  backend: string;
-  /** Seconds since the run (or its resumption) started. */
-  wallSec: number;
-  /** Perplexity = exp(loss) (valid only). */
-  perplexity?: number;
 }
 
 /** Options of {@link pretrain}. */
@@ -160,29 +137,6 @@ export function isLogCheckpoint(step: number, from = 4): boolean {
   return step >= 2 ** from && (step & (step - 1)) === 0;
 }
 
-/** The checkpoint file of a run at `step` (`ckpt-000128.safetensors`). */
-export function checkpointName(step: number): string {
-  return `ckpt-${String(step).padStart(6, "0")}.safetensors`;
-}
-
-/** Lists a run folder's `ckpt-<step>.safetensors` files, sorted by step. */
-export async function listCheckpoints(runDir: string): Promise<{ step: number; path: string }[]> {
-  const out: { step: number; path: string }[] = [];
-  const st = await Deno.stat(runDir).catch(() => null);
-  if (!st?.isDirectory) {
-    throw new DataError(st ? "a run folder is expected, not a file" : "no such run folder", {
-      file: runDir,
-      fix: "pass the pre-training run folder holding ckpt-<step>.safetensors " +
-        "(or zeroshot --init <checkpoint|gpt1> for one checkpoint)",
-    });
-  }
-  for await (const e of Deno.readDir(runDir)) {
-    const m = /^ckpt-(\d+)\.safetensors$/.exec(e.name);
-    if (e.isFile && m) out.push({ step: Number(m[1]), path: join(runDir, e.name) });
-  }
-  return out.sort((a, b) => a.step - b.step);
-}
-
 /**
  * Mean next-token cross-entropy of `model` over non-overlapping windows of `tokens` (eval mode).
  * Returns `{ loss, tokens }` (nats per predicted token, number of predicted tokens).
@@ -216,20 +170,6 @@ export async function evaluateLm(
 
 async function appendLog(path: string, rec: LogRecord): Promise<void> {
   await Deno.writeTextFile(path, JSON.stringify(rec) + "\n", { append: true });
-}
-
-/** Drops log records past `step` (a resumed run rewrites them identically). */
-async function truncateLog(path: string, step: number): Promise<void> {
-  if (!(await exists(path))) return;
-  const lines = (await Deno.readTextFile(path)).split("\n").filter((l) => l.trim());
-  const keep = lines.filter((l) => {
-    try {
-      return (JSON.parse(l) as LogRecord).step <= step;
-    } catch {
-      return false;
-    }
-  });
-  await Deno.writeTextFile(path, keep.map((l) => l + "\n").join(""));
 }
 
 /**

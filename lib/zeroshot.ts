@@ -60,7 +60,7 @@ import {
   type WscExample,
   wscSubstitute,
 } from "./tasks/mod.ts";
-import { listCheckpoints } from "./train.ts";
+import { listCheckpoints } from "./runs.ts";
 
 /** What the heuristics need from a tokenizer (the GPT-1 tokenizer has all of it). */
 export interface ZeroShotTokenizer {

@@ -9,9 +9,10 @@
  */
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { committedLayout, layoutSections } from "../lib/reproduce.ts";
+import { layoutSections } from "../lib/reproduce.ts";
 import { writeReport } from "../lib/report.ts";
 import { REPO_ROOT } from "../lib/fsutil.ts";
+import { committedLayout } from "../lib/runs.ts";
 
 /** The file a chart's image goes to, from its title; null for charts the README does not show. */
 export function screenshotName(title: string): string | null {

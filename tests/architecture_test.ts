@@ -27,6 +27,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ],
   // weights
   ["checkpoint.ts"],
+  // run folders (the files of a run: written by the steps, read by everything above)
+  ["runs.ts"],
   // steps
   ["train.ts", "finetune.ts", "zeroshot.ts"],
   // runs

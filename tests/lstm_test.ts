@@ -41,7 +41,7 @@ import {
   saveCheckpoint,
   writeSafetensors,
 } from "../lib/checkpoint.ts";
-import { evaluateLm, listCheckpoints, pretrain } from "../lib/train.ts";
+import { evaluateLm, pretrain } from "../lib/train.ts";
 import {
   buildFinetuneModel,
   disposeBatch,
@@ -58,6 +58,7 @@ import { BpeTrainer } from "../lib/tokenizer/trainer.ts";
 import { Gpt1Tokenizer } from "../lib/tokenizer/bpe.ts";
 
 import { toyCorpus, unigramEntropy } from "./_toy.ts";
+import { listCheckpoints } from "../lib/runs.ts";
 
 await initBackend("wasm");
 

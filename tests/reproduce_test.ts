@@ -15,15 +15,11 @@ import {
   SLOW,
 } from "./_util.ts";
 import {
-  committedLayout,
   inputExamples,
   layoutSections,
   liveFigure,
   notebookPlan,
-  readLayers,
-  readTable5,
   reproduce,
-  reproduceLayout,
   runPretrainStage,
   runTable5Stage,
   settingsRows,
@@ -54,6 +50,7 @@ import { BpeTrainer } from "../lib/tokenizer/trainer.ts";
 import { Gpt1Tokenizer } from "../lib/tokenizer/bpe.ts";
 import { COMMANDS } from "../lib/commands.ts";
 import { main } from "../cli.ts";
+import { committedLayout, readLayers, readTable5, reproduceLayout } from "../lib/runs.ts";
 
 await initBackend("wasm");
 const quiet = { log: () => {} };

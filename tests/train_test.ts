@@ -4,17 +4,15 @@ import { assert, assertEquals } from "./_util.ts";
 import { makeConfig } from "../lib/config.ts";
 import { initBackend } from "../lib/backend.ts";
 import {
-  checkpointName,
   DivergenceError,
   evaluateLm,
   isLogCheckpoint,
-  listCheckpoints,
-  type LogRecord,
   nonFiniteGrads,
   pretrain,
 } from "../lib/train.ts";
 
 import { toyCorpus, unigramEntropy } from "./_toy.ts";
+import { checkpointName, listCheckpoints, type LogRecord } from "../lib/runs.ts";
 
 await initBackend("wasm");
 
