@@ -676,17 +676,39 @@ export async function loadAnyCheckpoint(
   return await loadCheckpointOf(path, opts, true);
 }
 
-async function loadCheckpointOf(
-  path: string,
-  opts: { seed?: number },
-  anyKind: boolean,
-): Promise<LoadedCheckpoint<LanguageModel>> {
+/** What a checkpoint's metadata says: its model kind, config and step (no weights read). */
+export interface CheckpointInfo {
+  /** The model family (`model_kind`; older files without it are GPT-1). */
+  kind: ModelKind;
+  /** The saved model configuration. */
+  config: ModelConfig;
+  /** Updates done when it was saved (0 for released weights). */
+  step: number;
+}
+
+/**
+ * The kind, config and step of a checkpoint from its header alone (a released-weights folder is
+ * read from its shapes), with the checks of {@link loadAnyCheckpoint}: cheap for big files.
+ *
+ * @example
+ * ```ts
+ * const { kind, config } = await readCheckpointInfo("results/small/ckpt-001200.safetensors");
+ * ```
+ */
+export async function readCheckpointInfo(path: string): Promise<CheckpointInfo> {
   if (await isReleasedFolder(path)) {
-    // the released GPT-1 (openai/finetune-transformer-lm model/ folder, as `fetch gpt1` lays it out)
-    const model = await loadReleasedModel(path, { heads: 12, seed: opts.seed });
-    return { model, config: model.config, kind: "gpt1", step: 0, metadata: { source: path } };
+    const ck = await loadAnyCheckpoint(path);
+    ck.model.dispose();
+    return { kind: ck.kind, config: ck.config, step: ck.step };
   }
-  const { tensors, metadata } = await readSafetensors(path);
+  return checkpointMeta((await readSafetensorsHeader(path)).metadata, path, true);
+}
+
+function checkpointMeta(
+  metadata: Record<string, string>,
+  path: string,
+  anyKind: boolean,
+): CheckpointInfo {
   if (metadata.format !== FORMAT || metadata.config === undefined) {
     throw new CheckpointError(`not a gpt1-lab checkpoint (format ${metadata.format})`, {
       file: path,
@@ -727,6 +749,21 @@ async function loadCheckpointOf(
   if (!Number.isSafeInteger(step) || step < 0) {
     throw new CheckpointError(`metadata step "${metadata.step}" is not a step`, { file: path });
   }
+  return { kind, config, step };
+}
+
+async function loadCheckpointOf(
+  path: string,
+  opts: { seed?: number },
+  anyKind: boolean,
+): Promise<LoadedCheckpoint<LanguageModel>> {
+  if (await isReleasedFolder(path)) {
+    // the released GPT-1 (openai/finetune-transformer-lm model/ folder, as `fetch gpt1` lays it out)
+    const model = await loadReleasedModel(path, { heads: 12, seed: opts.seed });
+    return { model, config: model.config, kind: "gpt1", step: 0, metadata: { source: path } };
+  }
+  const { tensors, metadata } = await readSafetensors(path);
+  const { kind, config, step } = checkpointMeta(metadata, path, anyKind);
   const weights = new Map<string, SafeTensor>();
   const m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>();
   for (const [name, t] of tensors) {

@@ -6,7 +6,7 @@
 import { dirname, join } from "node:path";
 import { ConfigError } from "./errors.ts";
 import { portablePath } from "./fsutil.ts";
-import type { TextEval } from "./experiments.ts";
+import type { TextEval } from "./pipeline.ts";
 
 /** One option of a command, in `node:util` `parseArgs` form plus a description. */
 export interface OptionSpec {
@@ -180,7 +180,7 @@ COMMANDS["pretrain"] = define(
   "pretrain --preset tiny|small|gpt1 --corpus embedded|<dir> --out results/<run> [options]",
   "pre-train the language model (resumable; checkpoints at 2^k steps)",
   "Corpus → vocabulary → token cache → LM training with Adam + warmup_cosine.\n" +
-    "Settings default to the preset's (see lib/experiments.ts PRETRAIN_SETTINGS).",
+    "Settings default to the preset's (see lib/pipeline.ts PRETRAIN_SETTINGS).",
   {
     preset: { type: "string", default: "small", description: "model preset" },
     model: { type: "string", default: "gpt1", description: "gpt1 (Transformer) | lstm (baseline)" },
@@ -201,10 +201,8 @@ COMMANDS["pretrain"] = define(
   },
   async (v) => {
     const { selectBackend } = await import("./backend.ts");
-    const { makeConfig } = await import("./config.ts");
-    const { prepareLmData, PRETRAIN_SETTINGS, evaluateText } = await import("./experiments.ts");
-    const { saveVocab } = await import("./vocab.ts");
-    const { pretrain } = await import("./train.ts");
+    const { runPretraining, evaluateText } = await import("./pipeline.ts");
+    const { PRETRAIN_SETTINGS } = await import("./settings.ts");
     const { terminalProgress } = await import("./progress.ts");
     const preset = str(v.preset, "preset", "small");
     const s = PRETRAIN_SETTINGS[preset];
@@ -212,29 +210,18 @@ COMMANDS["pretrain"] = define(
     const out = str(v.out, "out");
     const backend = await selectBackend({ force: v.backend as string | undefined });
     const corpus = list(v.corpus).length ? list(v.corpus) : ["embedded"];
-    const data = await prepareLmData({
-      corpus,
-      vocab: str(v.vocab, "vocab", s.vocab),
-      merges: int(v.merges, "merges", s.merges),
-      cacheDir: str(v["cache-dir"], "cache-dir", "results/_cache"),
-      progress: terminalProgress("data"),
-      warn: (m) => console.warn(`warning: ${m}`),
-    });
-    await saveVocab(data.tokenizer, `${out}/vocab`);
-    const { makeLstmConfig } = await import("./lstm.ts");
     const kind = str(v.model, "model", "gpt1");
     if (kind !== "gpt1" && kind !== "lstm") {
       throw new ConfigError(`unknown --model ${kind}`, { fix: "gpt1 | lstm" });
     }
-    const p = preset as "tiny" | "small" | "gpt1";
-    const config = kind === "lstm"
-      ? makeLstmConfig(p, { vocabSize: data.tokenizer.vocabSize })
-      : makeConfig(p, { vocabSize: data.tokenizer.vocabSize });
     const steps = int(v.steps, "steps", s.steps);
-    const r = await pretrain({
-      config,
-      train: data.cache.train,
-      valid: data.cache.valid,
+    const { result: r, data } = await runPretraining({
+      model: kind,
+      preset: preset as "tiny" | "small" | "gpt1",
+      corpus,
+      vocab: str(v.vocab, "vocab", s.vocab),
+      merges: int(v.merges, "merges", s.merges),
+      cacheDir: str(v["cache-dir"], "cache-dir", "results/_cache"),
       outDir: out,
       steps,
       batchSize: int(v.batch, "batch", s.batchSize),
@@ -244,16 +231,11 @@ COMMANDS["pretrain"] = define(
       evalEvery: int(v["eval-every"], "eval-every", s.evalEvery),
       ckptEvery: s.ckptEvery,
       resume: Boolean(v.resume),
-      vocabHash: data.tokenizer.hash,
-      progress: terminalProgress("pretrain"),
-      runInfo: {
-        preset,
-        modelKind: kind,
-        corpus: corpus.map(portablePath),
-        vocab: { dir: `${out}/vocab`, size: data.tokenizer.vocabSize, hash: data.tokenizer.hash },
-        cache: data.cache.manifest.counts,
-        backendDetail: backend.detail,
-      },
+      progress: { data: terminalProgress("data"), train: terminalProgress("pretrain") },
+      warn: (m) => console.warn(`warning: ${m}`),
+      corpusInfo: corpus.map(portablePath),
+      vocabDirInfo: `${out}/vocab`,
+      runInfo: { backendDetail: backend.detail },
     });
     console.log(
       `step ${r.step}: train loss ${r.losses.at(-1)?.toFixed(4)}` +
@@ -296,7 +278,7 @@ COMMANDS["eval-lm"] = define(
   async (v) => {
     const { selectBackend } = await import("./backend.ts");
     const { loadAnyCheckpoint } = await import("./checkpoint.ts");
-    const { evaluateText } = await import("./experiments.ts");
+    const { evaluateText } = await import("./pipeline.ts");
     const { loadVocab } = await import("./vocab.ts");
     await selectBackend({ force: v.backend as string | undefined, log: () => {} });
     const { resolveInit } = await import("./fetch/mod.ts");
@@ -458,7 +440,7 @@ COMMANDS["table5"] = define(
   },
   async (v) => {
     const { selectBackend } = await import("./backend.ts");
-    const { runTable5, table5Markdown } = await import("./experiments.ts");
+    const { runTable5, table5Markdown } = await import("./pipeline.ts");
     const { loadVocab } = await import("./vocab.ts");
     const { terminalProgress } = await import("./progress.ts");
     const { writeFileAtomic } = await import("./fsutil.ts");
@@ -512,7 +494,7 @@ COMMANDS["ablate-layers"] = define(
   },
   async (v) => {
     const { selectBackend } = await import("./backend.ts");
-    const { ablateLayers } = await import("./experiments.ts");
+    const { ablateLayers } = await import("./pipeline.ts");
     const { loadVocab } = await import("./vocab.ts");
     const { terminalProgress } = await import("./progress.ts");
     await selectBackend({ force: v.backend as string | undefined });

@@ -44,7 +44,7 @@ export * from "./runs.ts";
 export * from "./train.ts";
 export * from "./finetune.ts";
 export * from "./vocab.ts";
-export * from "./experiments.ts";
+export * from "./pipeline.ts";
 export * from "./plot.ts";
 export * from "./report.ts";
 export * from "./jupyter.ts";

@@ -279,7 +279,7 @@ export function perplexityCurve(records: readonly LogPoint[], opts: CurveOptions
 // ---------------------------------------------------------------------------------------
 // tables as bars
 
-/** The fields of a Table 5 cell the chart reads (see `experiments.ts` `Table5Cell`). */
+/** The fields of a Table 5 cell the chart reads (see `runs.ts` `Table5Cell`). */
 export interface Table5Point {
   /** Task registry name. */
   task: string;

@@ -28,12 +28,9 @@ import { join, resolve } from "node:path";
 import { ConfigError, DataError } from "./errors.ts";
 import { exists, portablePath, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
-import { makeConfig } from "./config.ts";
-import type { ModelConfig, ModelKind } from "./language_model.ts";
-import { makeLstmConfig } from "./lstm.ts";
+import type { ModelKind } from "./language_model.ts";
 import { sha256Hex } from "./data.ts";
 import { selectBackend } from "./backend.ts";
-import { pretrain } from "./train.ts";
 import {
   checkpointName,
   committedLayout,
@@ -48,16 +45,16 @@ import {
   type Table5Cell,
   zeroShotPath,
 } from "./runs.ts";
-import { loadVocab, saveVocab } from "./vocab.ts";
+import { loadVocab } from "./vocab.ts";
 import { REPO_ROOT } from "./fsutil.ts";
 import {
   ablateLayers,
   evaluateText,
-  prepareLmData,
+  runPretraining,
   runTable5,
   table5Markdown,
   type TextEval,
-} from "./experiments.ts";
+} from "./pipeline.ts";
 import { buildInputs, getTask, loadTask } from "./tasks/mod.ts";
 import { specialsFor } from "./transforms.ts";
 import { taskSplits } from "./finetune.ts";
@@ -285,23 +282,13 @@ export async function runPretrainStage(
       });
     }
   }
-  const data = await prepareLmData({
+  const { result: r, data } = await runPretraining({
+    model,
+    preset: p.preset,
     corpus,
     vocab: p.vocab,
     merges: p.merges,
     cacheDir: c.cacheDir,
-    progress: c.progress("corpus"),
-    warn: (m) => c.log(`warning: ${m}`),
-  });
-  await saveVocab(data.tokenizer, join(dir, "vocab"));
-  const vocabSize = data.tokenizer.vocabSize;
-  const config = model === "lstm"
-    ? makeLstmConfig(p.preset, { vocabSize })
-    : makeConfig(p.preset, { vocabSize });
-  const r = await pretrain<ModelConfig>({
-    config,
-    train: data.cache.train,
-    valid: data.cache.valid,
     outDir: dir,
     steps: p.steps,
     batchSize: p.batchSize,
@@ -313,17 +300,11 @@ export async function runPretrainStage(
     ckptEvery: p.ckptEvery,
     resume: state === "resume",
     stopAfter: opts.stopAfter,
-    vocabHash: data.tokenizer.hash,
-    progress: c.progress(name),
     onLog: opts.onLog,
-    runInfo: {
-      preset: p.preset,
-      modelKind: model,
-      corpus: p.corpus,
-      vocab: { dir: "vocab", size: data.tokenizer.vocabSize, hash: data.tokenizer.hash },
-      cache: data.cache.manifest.counts,
-      reproduce: s.scale,
-    },
+    progress: { data: c.progress("corpus"), train: c.progress(name) },
+    warn: (m) => c.log(`warning: ${m}`),
+    corpusInfo: p.corpus,
+    runInfo: { reproduce: s.scale },
   });
   try {
     if (r.step < p.steps) {

@@ -32,7 +32,7 @@ const LAYERS: readonly (readonly string[])[] = [
   // steps
   ["train.ts", "finetune.ts", "zeroshot.ts"],
   // runs
-  ["experiments.ts", "settings.ts", "fetch/"],
+  ["pipeline.ts", "settings.ts", "fetch/"],
   // output
   ["plot.ts", "report.ts", "claims.ts", "jupyter.ts"],
   // drivers and entry points

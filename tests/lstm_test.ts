@@ -37,6 +37,7 @@ import { randn } from "../lib/random.ts";
 import {
   loadAnyCheckpoint,
   loadCheckpoint,
+  readCheckpointInfo,
   readSafetensors,
   saveCheckpoint,
   writeSafetensors,
@@ -240,6 +241,8 @@ Deno.test("checkpoints: LSTM round trip; loadCheckpoint refuses it; old GPT-1 fi
   assertEquals(await ck.model.logits(ids), await m.logits(ids));
   assertEquals(ck.model.params.get("clf.weight")!.shape, [16, 2]);
   ck.model.dispose();
+  // the header alone says the same (what runTable5 and ablateLayers read)
+  assertEquals(await readCheckpointInfo(path), { kind: "lstm", config: m.config, step: 7 });
   await assertRejects(() => loadCheckpoint(path), /LSTM checkpoint.*loadAnyCheckpoint/s);
 
   // a GPT-1 checkpoint as written before `model_kind` existed
@@ -263,6 +266,7 @@ Deno.test("checkpoints: LSTM round trip; loadCheckpoint refuses it; old GPT-1 fi
   // a kind that disagrees with the config is a damaged file
   await writeSafetensors(old, tensors, { ...meta, model_kind: "lstm" });
   await assertRejects(() => loadAnyCheckpoint(old), /disagrees with the saved config/);
+  await assertRejects(() => readCheckpointInfo(old), /disagrees with the saved config/);
   g.dispose();
   m.dispose();
   await Deno.remove(dir, { recursive: true });

@@ -40,7 +40,7 @@ import {
 import { ConfigError } from "../lib/errors.ts";
 import { PRESETS } from "../lib/config.ts";
 import { getTask } from "../lib/tasks/mod.ts";
-import { prepareLmData, TABLE5_VARIANTS } from "../lib/experiments.ts";
+import { prepareLmData, TABLE5_VARIANTS } from "../lib/pipeline.ts";
 import { ZEROSHOT_TASKS } from "../lib/zeroshot.ts";
 import { collectDocuments, mobyDickCorpus } from "../lib/data.ts";
 import { initBackend } from "../lib/backend.ts";

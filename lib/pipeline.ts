@@ -27,8 +27,16 @@ import {
 import { ConfigError } from "./errors.ts";
 import { exists, portablePath, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
-import type { LanguageModel } from "./language_model.ts";
-import { evaluateLm } from "./train.ts";
+import { makeConfig, type PresetName } from "./config.ts";
+import {
+  type LanguageModel,
+  type ModelConfig,
+  type ModelKind,
+  numLayers,
+} from "./language_model.ts";
+import { makeLstmConfig } from "./lstm.ts";
+import { evaluateLm, pretrain, type PretrainResult } from "./train.ts";
+import type { LogRecord } from "./runs.ts";
 import type { LayersRow, Table5Cell } from "./runs.ts";
 import { asEncoder, loadVocab, releasedVocabFiles, saveVocab, VOCAB_FILES } from "./vocab.ts";
 
@@ -138,66 +146,6 @@ export function countWords(text: string): number {
   return m ? m.length : 0;
 }
 
-/** Training settings per preset for `pretrain` (the model shape comes from `PRESETS`). */
-export interface PretrainSettings {
-  /** Windows per batch. */
-  batchSize: number;
-  /** Total updates. */
-  steps: number;
-  /** Peak learning rate. */
-  lr: number;
-  /** Warmup updates. */
-  warmupSteps: number;
-  /** Default vocabulary (`train` = BPE on the corpus, `gpt1` = released). */
-  vocab: string;
-  /** Merges learned when `vocab` is `train`. */
-  merges: number;
-  /** Validation every N updates. */
-  evalEvery: number;
-  /** Latest-checkpoint interval. */
-  ckptEvery: number;
-}
-
-/**
- * Run settings by preset. `gpt1` is the paper (batch 64 × 512, lr 2.5e-4, 2000 warmup updates,
- * the released 40k-merge vocabulary; the paper's total number of updates is not stated: 100
- * epochs of BooksCorpus). `small` and `tiny` are ours: a larger learning rate and shorter warmup
- * suit the smaller models and shorter runs (deviation, written down in the README).
- */
-export const PRETRAIN_SETTINGS: Readonly<Record<string, Readonly<PretrainSettings>>> = Object
-  .freeze({
-    tiny: Object.freeze({
-      batchSize: 8,
-      steps: 300,
-      lr: 1e-3,
-      warmupSteps: 30,
-      vocab: "train",
-      merges: 1000,
-      evalEvery: 100,
-      ckptEvery: 100,
-    }),
-    small: Object.freeze({
-      batchSize: 16,
-      steps: 4000,
-      lr: 6e-4,
-      warmupSteps: 200,
-      vocab: "train",
-      merges: 8000,
-      evalEvery: 250,
-      ckptEvery: 250,
-    }),
-    gpt1: Object.freeze({
-      batchSize: 64,
-      steps: 100_000,
-      lr: 2.5e-4,
-      warmupSteps: 2000,
-      vocab: "gpt1",
-      merges: 40_000,
-      evalEvery: 1000,
-      ckptEvery: 1000,
-    }),
-  });
-
 /** Result of {@link evaluateText}. */
 export interface TextEval {
   /** What was evaluated. */
@@ -246,6 +194,108 @@ export async function evaluateText(
     perplexity: Math.exp(r.loss),
     wordPerplexity: Math.exp((r.loss * r.tokens) / w),
   };
+}
+
+/** Options of {@link runPretraining}: the data, the model and {@link pretrain}'s schedule. */
+export interface PretrainingOptions {
+  /** `gpt1` (Transformer) or `lstm` (the baseline sized to the same preset). */
+  model: ModelKind;
+  /** Model preset. */
+  preset: PresetName;
+  /** Corpus specs, resolved (`embedded`, folders, files). */
+  corpus: string[];
+  /** `train` | `gpt1` | a vocabulary folder. */
+  vocab: string;
+  /** BPE merges when `vocab` is `train`. */
+  merges: number;
+  /** Cache folder of vocabularies and token caches. */
+  cacheDir: string;
+  /** Run folder (gets `vocab/`, `log.jsonl`, checkpoints, `config.json`). */
+  outDir: string;
+  /** Total updates. */
+  steps: number;
+  /** Windows per batch. */
+  batchSize: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Warmup updates. */
+  warmupSteps: number;
+  /** Seed of the model and the data order. */
+  seed: number;
+  /** Validation interval (updates). */
+  evalEvery: number;
+  /** Validation windows (default: {@link pretrain}'s). */
+  evalWindows?: number;
+  /** Latest-checkpoint interval. */
+  ckptEvery: number;
+  /** Continue from `<outDir>/latest.safetensors`. */
+  resume: boolean;
+  /** Stop after this many updates of this call. */
+  stopAfter?: number;
+  /** Receives each log record. */
+  onLog?: (rec: LogRecord) => void;
+  /** Progress of the data preparation and of the training loop. */
+  progress: { data: Progress; train: Progress };
+  /** Warnings of the corpus readers. */
+  warn: (message: string) => void;
+  /** `runInfo.corpus` of `config.json` (default: `corpus`). */
+  corpusInfo?: readonly string[];
+  /** `runInfo.vocab.dir` of `config.json` (default `vocab`). */
+  vocabDirInfo?: string;
+  /** More `runInfo` fields, written after the standard ones. */
+  runInfo?: Record<string, unknown>;
+}
+
+/**
+ * The pre-training pipeline, the one the CLI's `pretrain` and the reproduce stage both run:
+ * corpus → vocabulary → token cache ({@link prepareLmData}), the vocabulary saved to
+ * `<outDir>/vocab`, a model of `model`'s kind at `preset` sized to the vocabulary, then
+ * {@link pretrain}. Returns the training result (the caller disposes `model`) and the data.
+ */
+export async function runPretraining(
+  o: PretrainingOptions,
+): Promise<{ result: PretrainResult<LanguageModel>; data: LmData }> {
+  const data = await prepareLmData({
+    corpus: o.corpus,
+    vocab: o.vocab,
+    merges: o.merges,
+    cacheDir: o.cacheDir,
+    progress: o.progress.data,
+    warn: o.warn,
+  });
+  await saveVocab(data.tokenizer, join(o.outDir, "vocab"));
+  const vocabSize = data.tokenizer.vocabSize;
+  const config: ModelConfig = o.model === "lstm"
+    ? makeLstmConfig(o.preset, { vocabSize })
+    : makeConfig(o.preset, { vocabSize });
+  const result = await pretrain<ModelConfig>({
+    config,
+    train: data.cache.train,
+    valid: data.cache.valid,
+    outDir: o.outDir,
+    steps: o.steps,
+    batchSize: o.batchSize,
+    lr: o.lr,
+    warmupSteps: o.warmupSteps,
+    seed: o.seed,
+    evalEvery: o.evalEvery,
+    ...(o.evalWindows !== undefined ? { evalWindows: o.evalWindows } : {}), // pretrain spreads its options over the defaults
+    ckptEvery: o.ckptEvery,
+    resume: o.resume,
+    stopAfter: o.stopAfter,
+    vocabHash: data.tokenizer.hash,
+    progress: o.progress.train,
+    onLog: o.onLog,
+    runInfo: {
+      preset: o.preset,
+      modelKind: o.model,
+      corpus: [...(o.corpusInfo ?? o.corpus)],
+      vocab: { dir: o.vocabDirInfo ?? "vocab", size: vocabSize, hash: data.tokenizer.hash },
+      cache: data.cache.manifest.counts,
+      ...o.runInfo,
+    },
+  });
+  return { result, data };
 }
 
 /** The three Table 5 rows we can run (the LSTM row belongs to the LSTM baseline). */
@@ -324,12 +374,10 @@ export async function runTable5(opts: {
 }): Promise<Table5Cell[]> {
   const { finetune } = await import("./finetune.ts");
   const { getTask } = await import("./tasks/mod.ts");
-  const { loadAnyCheckpoint } = await import("./checkpoint.ts");
+  const { readCheckpointInfo } = await import("./checkpoint.ts");
   const { TABLE5 } = await import("./paper.ts");
-  const ck = await loadAnyCheckpoint(opts.ckpt);
-  const config = ck.config;
-  const model = ck.kind;
-  ck.model.dispose();
+  // the header only: every fine-tune below loads the weights itself
+  const { config, kind: model } = await readCheckpointInfo(opts.ckpt);
   await Deno.mkdir(opts.outDir, { recursive: true });
   const paperRow = (method: string) => TABLE5.rows.find((r) => r.method === method)?.scores ?? {};
   const keys: string[] = [];
@@ -465,10 +513,9 @@ export async function ablateLayers(opts: {
 }): Promise<LayersRow[]> {
   const { finetune } = await import("./finetune.ts");
   const { getTask } = await import("./tasks/mod.ts");
-  const { readSafetensorsHeader } = await import("./checkpoint.ts");
+  const { readCheckpointInfo } = await import("./checkpoint.ts");
   const task = getTask(opts.task);
-  const meta = (await readSafetensorsHeader(opts.ckpt)).metadata ?? {};
-  const L = meta.config ? (JSON.parse(meta.config) as { nLayer: number }).nLayer : 12;
+  const L = numLayers((await readCheckpointInfo(opts.ckpt)).config);
   const counts = opts.layers ?? Array.from({ length: L + 2 }, (_, i) => i - 1);
   await Deno.mkdir(opts.outDir, { recursive: true });
   return await resumableSweep<number, LayersRow>({

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { resumableSweep, table5Markdown } from "../lib/experiments.ts";
+import { resumableSweep, table5Markdown } from "../lib/pipeline.ts";
 import { assert, assertEquals } from "./_util.ts";
 
 interface Row {
