@@ -208,3 +208,17 @@ export function countParams(c: Gpt1Config): number {
   const block = C * 3 * C + 3 * C + C * C + C + 2 * C + C * F + F + F * C + C + 2 * C;
   return c.nCtx * C + (c.vocabSize + c.nSpecial) * C + c.nLayer * block;
 }
+
+/**
+ * The fine-tuning defaults of the paper (Section 4.1, the released train.py): auxiliary LM weight
+ * λ 0.5, 3 epochs, batch 32, Adam lr 6.25e-5 with linear warmup over 0.2% of training, seed 42.
+ * The one place they are written: `finetune`, the Table 5 and layers sweeps and the CLI read them.
+ */
+export const FINETUNE_DEFAULTS: Readonly<{
+  auxLm: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  warmup: number;
+  seed: number;
+}> = Object.freeze({ auxLm: 0.5, epochs: 3, batchSize: 32, lr: 6.25e-5, warmup: 0.002, seed: 42 });

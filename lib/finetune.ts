@@ -27,7 +27,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { basename, dirname, join, resolve } from "node:path";
 import { blasInfo } from "./blas.ts";
-import { makeConfig } from "./config.ts";
+import { FINETUNE_DEFAULTS, makeConfig } from "./config.ts";
 import {
   createLanguageModel,
   type LanguageModel,
@@ -337,12 +337,7 @@ export async function buildFinetuneModel(
 /** Fine-tunes on one task; writes `config.json`, `metrics.json`, `predictions.jsonl`, `log.jsonl`. */
 export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   const o = {
-    auxLm: 0.5,
-    epochs: 3,
-    batchSize: 32,
-    lr: 6.25e-5,
-    warmup: 0.002,
-    seed: 42,
+    ...FINETUNE_DEFAULTS,
     microTokens: 2048,
     progress: silentProgress,
     ...opts,

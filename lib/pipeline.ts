@@ -27,7 +27,7 @@ import {
 import { ConfigError } from "./errors.ts";
 import { exists, portablePath, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
-import { makeConfig, type PresetName } from "./config.ts";
+import { FINETUNE_DEFAULTS, makeConfig, type PresetName } from "./config.ts";
 import {
   type LanguageModel,
   type ModelConfig,
@@ -402,10 +402,10 @@ export async function runTable5(opts: {
     header: (cells) => ({
       checkpoint: portablePath(opts.ckpt),
       settings: {
-        epochs: opts.epochs ?? 3,
-        lr: opts.lr ?? 6.25e-5,
-        seed: opts.seed ?? 42,
-        batchSize: 32,
+        epochs: opts.epochs ?? FINETUNE_DEFAULTS.epochs,
+        lr: opts.lr ?? FINETUNE_DEFAULTS.lr,
+        seed: opts.seed ?? FINETUNE_DEFAULTS.seed,
+        batchSize: FINETUNE_DEFAULTS.batchSize,
         // [maxTrain, maxEval] per task, as the cells ran (a resumed sweep may mix caps)
         caps: Object.fromEntries(cells.map((c) => [c.task, [c.maxTrain, c.maxEval]])),
       },
@@ -424,9 +424,9 @@ export async function runTable5(opts: {
         auxLm: v.auxLm,
         maxTrain: opts.maxTrain,
         maxEval: opts.maxEval,
-        epochs: opts.epochs ?? 3,
-        lr: opts.lr ?? 6.25e-5,
-        seed: opts.seed ?? 42,
+        epochs: opts.epochs ?? FINETUNE_DEFAULTS.epochs,
+        lr: opts.lr ?? FINETUNE_DEFAULTS.lr,
+        seed: opts.seed ?? FINETUNE_DEFAULTS.seed,
         outDir: run,
         progress: opts.progress?.(task.title, v.key),
       });
@@ -531,10 +531,10 @@ export async function ablateLayers(opts: {
       settings: {
         maxTrain: opts.maxTrain ?? null,
         maxEval: opts.maxEval ?? null,
-        epochs: opts.epochs ?? 3,
-        lr: opts.lr ?? 6.25e-5,
-        auxLm: opts.auxLm ?? 0.5,
-        seed: opts.seed ?? 42,
+        epochs: opts.epochs ?? FINETUNE_DEFAULTS.epochs,
+        lr: opts.lr ?? FINETUNE_DEFAULTS.lr,
+        auxLm: opts.auxLm ?? FINETUNE_DEFAULTS.auxLm,
+        seed: opts.seed ?? FINETUNE_DEFAULTS.seed,
       },
     }),
     run: async (n) => {
@@ -545,12 +545,12 @@ export async function ablateLayers(opts: {
         init: opts.ckpt,
         tokenizer: opts.tokenizer,
         transferLayers: n,
-        auxLm: opts.auxLm ?? 0.5,
+        auxLm: opts.auxLm ?? FINETUNE_DEFAULTS.auxLm,
         maxTrain: opts.maxTrain,
         maxEval: opts.maxEval,
-        epochs: opts.epochs ?? 3,
-        lr: opts.lr ?? 6.25e-5,
-        seed: opts.seed ?? 42,
+        epochs: opts.epochs ?? FINETUNE_DEFAULTS.epochs,
+        lr: opts.lr ?? FINETUNE_DEFAULTS.lr,
+        seed: opts.seed ?? FINETUNE_DEFAULTS.seed,
         outDir: run,
         progress: opts.progress?.(n),
       });

@@ -61,6 +61,7 @@ import { taskSplits } from "./finetune.ts";
 import type { Gpt1Tokenizer } from "./tokenizer/bpe.ts";
 import {
   readZeroShot,
+  ZEROSHOT_FOLDERS,
   zeroShotCurves,
   type ZeroShotRow,
   type ZeroShotTaskName,
@@ -483,14 +484,6 @@ export async function runLayersStage(
   return { stage: "layers", status: ran ? "ran" : "reused", seconds, note: notes.join("; ") };
 }
 
-const ZS_FOLDERS: Record<ZeroShotTaskName, string> = {
-  sst2: "SST-2",
-  cola: "CoLA",
-  storycloze: "StoryCloze",
-  race: "RACE",
-  wsc: "WSC",
-};
-
 /**
  * Figure 2 right at this scale: the four zero-shot heuristics on every checkpoint of the
  * pre-training run (`<pretrain>/zeroshot.json`); points already computed with the same
@@ -509,9 +502,9 @@ export async function runZeroShotStage(
   if (model === "lstm" && !s.lstm.enabled) return lstmOff(name);
   const dir = pretrainDir(layout, model);
   const t0 = performance.now();
-  const all = z.tasks ?? (Object.keys(ZS_FOLDERS) as ZeroShotTaskName[]);
+  const all = z.tasks ?? (Object.keys(ZEROSHOT_FOLDERS) as ZeroShotTaskName[]);
   const tasks: ZeroShotTaskName[] = [];
-  for (const t of all) if (await exists(join(ctx.dataRoot, ZS_FOLDERS[t]))) tasks.push(t);
+  for (const t of all) if (await exists(join(ctx.dataRoot, ZEROSHOT_FOLDERS[t]))) tasks.push(t);
   if (tasks.length === 0) return skipped(name, `no zero-shot data under ${ctx.dataRoot}`);
   const upstream = await needFinished(layout, s, model);
   const key = stageKey(name, { z, tasks }, upstream);

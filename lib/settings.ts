@@ -11,7 +11,7 @@
  */
 import { join, resolve } from "node:path";
 import { ConfigError } from "./errors.ts";
-import type { PresetName } from "./config.ts";
+import { FINETUNE_DEFAULTS, type PresetName } from "./config.ts";
 import { REPO_ROOT } from "./fsutil.ts";
 import { TABLE5_TASKS, TABLE5_VARIANTS } from "./pipeline.ts";
 import { ZEROSHOT_CAPS, type ZeroShotTaskName } from "./zeroshot.ts";
@@ -330,7 +330,7 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
         storycloze: { maxTrain: 200, maxEval: 200 },
       },
       epochs: 3,
-      lr: 6.25e-5,
+      lr: FINETUNE_DEFAULTS.lr,
       seed: 42,
     },
     layers: {
@@ -342,7 +342,7 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
       maxEval: 500,
       perTask: { rte: { maxEval: null } },
       epochs: 3,
-      lr: 6.25e-5,
+      lr: FINETUNE_DEFAULTS.lr,
       auxLm: 0.5,
       seed: 42,
     },
@@ -374,7 +374,7 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
       maxTrain: null,
       maxEval: null,
       epochs: 3,
-      lr: 6.25e-5,
+      lr: FINETUNE_DEFAULTS.lr,
       seed: 42,
     },
     layers: {
@@ -383,7 +383,7 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
       maxTrain: null,
       maxEval: null,
       epochs: 3,
-      lr: 6.25e-5,
+      lr: FINETUNE_DEFAULTS.lr,
       auxLm: 0.5,
       seed: 42,
     },

@@ -696,7 +696,8 @@ export interface ZeroShotCurvesOptions {
   progress?: Progress;
 }
 
-const FOLDERS: Record<ZeroShotTaskName, string> = {
+/** The data folder of each zero-shot task under the datasets folder (the one map of them). */
+export const ZEROSHOT_FOLDERS: Readonly<Record<ZeroShotTaskName, string>> = {
   sst2: "SST-2",
   cola: "CoLA",
   storycloze: "StoryCloze",
@@ -733,7 +734,10 @@ async function loadZeroShotData(
       const ex = (await loadTask(t, root, split(t))).examples as MultipleChoiceExample[];
       d[t] = evenSample(ex, caps[t]);
     } else {
-      d.wsc = evenSample((await loadWsc(join(root, FOLDERS.wsc), "wsc273")).examples, caps.wsc);
+      d.wsc = evenSample(
+        (await loadWsc(join(root, ZEROSHOT_FOLDERS.wsc), "wsc273")).examples,
+        caps.wsc,
+      );
     }
   }
   return d;
@@ -774,12 +778,15 @@ async function resolveTasks(
     return tasks;
   }
   const found: ZeroShotTaskName[] = [];
-  for (const t of TASK_ORDER) if (await exists(join(dataRoot, FOLDERS[t]))) found.push(t);
+  for (const t of TASK_ORDER) if (await exists(join(dataRoot, ZEROSHOT_FOLDERS[t]))) found.push(t);
   if (found.length === 0) {
-    throw new ConfigError(`no benchmark folders (${Object.values(FOLDERS).join(", ")}) found`, {
-      file: dataRoot,
-      fix: "pass dataRoot = the datasets folder (../shared/datasets)",
-    });
+    throw new ConfigError(
+      `no benchmark folders (${Object.values(ZEROSHOT_FOLDERS).join(", ")}) found`,
+      {
+        file: dataRoot,
+        fix: "pass dataRoot = the datasets folder (../shared/datasets)",
+      },
+    );
   }
   return found;
 }
