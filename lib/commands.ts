@@ -119,7 +119,9 @@ COMMANDS["backend"] = define(
     const { selectBackend } = await import("./backend.ts");
     await selectBackend({ force: v.backend as string | undefined });
     const { blasLine } = await import("./blas.ts");
+    const { nativeKernelsLine } = await import("./_native_kernels.ts");
     console.log(`[gpt1] ${blasLine()} (used by wasm; GPT1_BLAS, GPT1_THREADS)`);
+    console.log(`[gpt1] ${nativeKernelsLine()} (used by wasm; GPT1_KERNELS, GPT1_FUSED)`);
   },
 );
 

@@ -27,6 +27,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { basename, dirname, join, resolve } from "node:path";
 import { blasInfo } from "./blas.ts";
+import { nativeKernelsLine } from "./_native_kernels.ts";
 import { FINETUNE_DEFAULTS, makeConfig } from "./config.ts";
 import {
   createLanguageModel,
@@ -428,6 +429,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
       sizes: { train: train.length, valid: valid.length, eval: report.length },
       backend: tf.getBackend(),
       blas: blasInfo(), // the wasm products' library and thread count (or why there is none)
+      kernels: nativeKernelsLine(), // the fused kernels of the wasm backend: native (path) or JS
     });
   }
   const log: string[] = [];
