@@ -53,4 +53,7 @@ export * from "./language_model.ts";
 export * from "./lstm.ts";
 export * from "./settings.ts";
 export * from "./claims.ts";
+export * from "./stages.ts";
+export * from "./sections.ts";
+export * from "./notebook.ts";
 export * from "./reproduce.ts";

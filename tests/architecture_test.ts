@@ -32,13 +32,17 @@ const LAYERS: readonly (readonly string[])[] = [
   // run folders (the files of a run: written by the steps, read by everything above)
   ["runs.ts"],
   // steps
-  ["train.ts", "finetune.ts", "zeroshot.ts"],
+  ["train.ts", "train_webgpu.ts", "finetune.ts", "zeroshot.ts"],
   // runs
-  ["pipeline.ts", "settings.ts", "fetch/"],
+  ["pipeline.ts", "settings.ts", "fetch/", "stages.ts"],
   // output
-  ["plot.ts", "report.ts", "claims.ts", "jupyter.ts"],
-  // drivers and entry points
-  ["reproduce.ts", "commands.ts", "mod.ts"],
+  ["plot.ts", "report.ts", "claims.ts", "sections.ts"],
+  // drivers (the command line)
+  ["reproduce.ts", "commands.ts"],
+  // notebook display (above the drivers, so the command line never loads it)
+  ["jupyter.ts", "notebook.ts"],
+  // the public API
+  ["mod.ts"],
 ];
 
 const LIB = join(ROOT, "lib");
@@ -121,6 +125,19 @@ Deno.test("every lib/ file has a layer and imports no higher layer", async () =>
     }
   }
   assertEquals(upward, [], "imports from a lower layer to a higher one");
+});
+
+Deno.test("the command line's imports never reach the notebook display layer", async () => {
+  const g = await graph();
+  const seen = new Set<string>();
+  const walk = (f: string) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    for (const d of g.get(f) ?? []) walk(d);
+  };
+  walk("commands.ts");
+  assert(seen.has("reproduce.ts") && seen.has("stages.ts"), "commands.ts reaches the driver");
+  assertEquals([...seen].filter((f) => f === "jupyter.ts" || f === "notebook.ts"), []);
 });
 
 Deno.test("the import graph of lib/ has no cycle", async () => {
