@@ -371,6 +371,10 @@ const FT_OPTS: Record<string, OptionSpec> = {
   "max-train": { type: "string", description: "cap on training examples (seeded sample)" },
   "max-eval": { type: "string", description: "cap on evaluation examples (seeded sample)" },
   "eval-file": { type: "string", description: "evaluate on this labeled file/folder instead" },
+  "group-by-length": {
+    type: "boolean",
+    description: "batch examples of similar length (less padding; seeded)",
+  },
   seed: { type: "string", default: String(FT.seed), description: "seed" },
   out: { type: "string", description: "run folder, e.g. results/ft-sst2" },
   backend: BACKEND_OPT,
@@ -400,6 +404,7 @@ async function ftArgs(v: Record<string, unknown>) {
     maxEval: optInt(v["max-eval"], "max-eval"),
     evalFile: v["eval-file"] as string | undefined,
     seed: int(v.seed, "seed", FT.seed),
+    groupByLength: v["group-by-length"] === true,
   };
 }
 
