@@ -111,7 +111,10 @@ COMMANDS["pretrain"] = define(
   "pretrain --preset tiny|small|gpt1 --corpus embedded|<dir> --out results/<run> [options]",
   "pre-train the language model (resumable; checkpoints at 2^k steps)",
   "Corpus → vocabulary → token cache → LM training with Adam + warmup_cosine.\n" +
-    "Settings default to the preset's (see lib/pipeline.ts PRETRAIN_SETTINGS).",
+    "Settings default to the preset's (see lib/pipeline.ts PRETRAIN_SETTINGS).\n" +
+    "--engine auto runs GPT-1 on the project's WebGPU engine (lib/webgpu/) when the adapter is a\n" +
+    "hardware GPU, else on tfjs (--backend); either engine writes the same log and checkpoints,\n" +
+    "and a run resumes with either.",
   {
     preset: { type: "string", default: "small", description: "model preset" },
     model: { type: "string", default: "gpt1", description: "gpt1 (Transformer) | lstm (baseline)" },
@@ -128,6 +131,12 @@ COMMANDS["pretrain"] = define(
     "eval-text": { type: "string", description: "held-out text (file|dir) for a final perplexity" },
     "cache-dir": CACHE_OPT,
     backend: BACKEND_OPT,
+    engine: {
+      type: "string",
+      default: "auto",
+      description: "auto (webgpu on a hardware adapter, else tfjs) | tfjs | webgpu",
+    },
+    "micro-batch": { type: "string", description: "webgpu: windows per micro-batch" },
     resume: { type: "boolean", description: "continue from <out>/latest.safetensors" },
   },
   async (v) => {
@@ -166,6 +175,8 @@ COMMANDS["pretrain"] = define(
       corpusInfo: corpus.map(portablePath),
       vocabDirInfo: `${out}/vocab`,
       runInfo: { backendDetail: backend.detail },
+      engine: str(v.engine, "engine", "auto"),
+      microBatch: optInt(v["micro-batch"], "micro-batch"),
     });
     console.log(
       `step ${r.step}: train loss ${r.losses.at(-1)?.toFixed(4)}` +

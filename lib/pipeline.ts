@@ -244,6 +244,15 @@ export interface PretrainingOptions {
   vocabDirInfo?: string;
   /** More `runInfo` fields, written after the standard ones. */
   runInfo?: Record<string, unknown>;
+  /**
+   * `auto` (default: the WebGPU engine for GPT-1 on a hardware adapter, else tfjs) | `tfjs` |
+   * `webgpu` (see `train_webgpu.ts`).
+   */
+  engine?: string;
+  /** Windows per micro-batch on the WebGPU engine (default: `defaultMicroBatch`). */
+  microBatch?: number;
+  /** Receives the one line saying which engine runs and why (default: stderr). */
+  log?: (line: string) => void;
 }
 
 /**
@@ -268,8 +277,16 @@ export async function runPretraining(
   const config: ModelConfig = o.model === "lstm"
     ? makeLstmConfig(o.preset, { vocabSize })
     : makeConfig(o.preset, { vocabSize });
+  const { chooseEngine, webgpuEngine } = await import("./train_webgpu.ts");
+  const choice = await chooseEngine(o.engine ?? "auto", o.model);
+  const log = o.log ?? ((line: string) => console.error(line));
+  log(choice.line);
+  const engine = choice.gpu
+    ? webgpuEngine(choice.gpu, { microBatch: o.microBatch, log })
+    : undefined;
   const result = await pretrain<ModelConfig>({
     config,
+    engine,
     train: data.cache.train,
     valid: data.cache.valid,
     outDir: o.outDir,
@@ -292,6 +309,11 @@ export async function runPretraining(
       corpus: [...(o.corpusInfo ?? o.corpus)],
       vocab: { dir: o.vocabDirInfo ?? "vocab", size: vocabSize, hash: data.tokenizer.hash },
       cache: data.cache.manifest.counts,
+      engineChoice: {
+        requested: o.engine ?? "auto",
+        why: choice.why,
+        adapter: choice.adapter ?? null,
+      },
       ...o.runInfo,
     },
   });

@@ -39,7 +39,7 @@ const LAYERS: readonly (readonly string[])[] = [
   // run folders (the files of a run: written by the steps, read by everything above)
   ["runs.ts"],
   // steps
-  ["train.ts", "finetune.ts", "zeroshot.ts"],
+  ["train.ts", "train_webgpu.ts", "finetune.ts", "zeroshot.ts"],
   // runs
   ["pipeline.ts", "settings.ts", "fetch/", "stages.ts"],
   // output
