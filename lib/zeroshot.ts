@@ -45,6 +45,7 @@ import { join } from "node:path";
 import { loadAnyCheckpoint } from "./checkpoint.ts";
 import { CheckpointError, ConfigError } from "./errors.ts";
 import { exists, writeJsonAtomic } from "./fsutil.ts";
+import { ZEROSHOT_DEFAULTS } from "./config.ts";
 import { loadVocab } from "./vocab.ts";
 import { accuracy, matthewsCorr } from "./metrics.ts";
 import type { LanguageModel } from "./language_model.ts";
@@ -146,7 +147,7 @@ function checkIds(model: LanguageModel, seqs: number[][]): void {
 }
 
 function batchSizeOf(b: number | undefined): number {
-  const n = b ?? 16;
+  const n = b ?? ZEROSHOT_DEFAULTS.batchSize;
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`batchSize must be >= 1, got ${n}`);
   return n;
 }
@@ -378,6 +379,18 @@ function labelsOf<E extends { label?: number; source: string }>(xs: E[], what: s
   });
 }
 
+/** An accuracy result: `preds` against `labels`, with each example's `scores`. */
+function accuracyResult(preds: number[], labels: number[], scores: number[][]): HeuristicResult {
+  return {
+    metric: "acc",
+    raw: 100 * accuracy(preds, labels),
+    n: preds.length,
+    preds,
+    labels,
+    scores,
+  };
+}
+
 function argmax(xs: number[]): number {
   let b = 0;
   for (let k = 1; k < xs.length; k++) if (xs[k] > xs[b]) b = k;
@@ -412,15 +425,7 @@ export async function zeroShotSentiment(
     const sum = (a: Float32Array) => a.reduce((s, x) => s + x, 0);
     scores = prompts.map((_, i) => [sum(lp[2 * i]), sum(lp[2 * i + 1])]);
   }
-  const preds = scores.map((s) => (s[1] > s[0] ? 1 : 0));
-  return {
-    metric: "acc",
-    raw: 100 * accuracy(preds, labels),
-    n: preds.length,
-    preds,
-    labels,
-    scores,
-  };
+  return accuracyResult(scores.map((s) => (s[1] > s[0] ? 1 : 0)), labels, scores);
 }
 
 /** Mean token log-probability of each text (every token after the prefix; see the module doc). */
@@ -478,16 +483,11 @@ export async function zeroShotMultipleChoice(
 ): Promise<HeuristicResult> {
   const labels = labelsOf(examples, "multiple-choice");
   const pre = opts.prefix ?? contextPrefix(tok);
-  const seqs: number[][] = [], scoreFrom: number[] = [];
-  for (const e of examples) {
+  const candidates = examples.map((e) => {
     const ctx = [...pre, ...tok.encode(e.context), ...(e.question ? tok.encode(e.question) : [])];
-    for (const a of e.answers) {
-      seqs.push([...ctx, ...tok.encode(a)]);
-      scoreFrom.push(Math.max(1, ctx.length));
-    }
-  }
-  const counts = examples.map((e) => e.answers.length);
-  return await pickHighestMean(model, seqs, scoreFrom, counts, labels, opts);
+    return e.answers.map((a): Candidate => [ctx, tok.encode(a)]);
+  });
+  return await pickHighestMean(model, candidates, labels, opts);
 }
 
 /**
@@ -504,43 +504,37 @@ export async function zeroShotWinograd(
 ): Promise<HeuristicResult> {
   const labels = labelsOf(examples, "WSC");
   const pre = opts.prefix ?? contextPrefix(tok);
-  const seqs: number[][] = [], scoreFrom: number[] = [];
-  for (const e of examples) {
-    for (const k of [0, 1] as const) {
+  const candidates = examples.map((e) =>
+    ([0, 1] as const).map((k): Candidate => {
       const { prefix, rest } = wscSubstitute(e, k);
-      const p = [...pre, ...tok.encode(prefix)];
-      seqs.push([...p, ...tok.encode(rest)]);
-      scoreFrom.push(Math.max(1, p.length));
-    }
-  }
-  return await pickHighestMean(model, seqs, scoreFrom, examples.map(() => 2), labels, opts);
+      return [[...pre, ...tok.encode(prefix)], tok.encode(rest)];
+    })
+  );
+  return await pickHighestMean(model, candidates, labels, opts);
 }
 
+/** A candidate continuation: the context tokens, then the tokens scored. */
+type Candidate = [context: number[], continuation: number[]];
+
 /**
- * Scores candidate continuations (`seqs`, consecutive per example, `counts[i]` for example i)
- * by the mean log-probability of their tokens from `scoreFrom`, and predicts the highest
- * (the first on a tie): the shared end of the multiple-choice and Winograd heuristics.
+ * Scores each example's candidates by the mean log-probability of the continuation's tokens
+ * given the context, and predicts the highest (the first on a tie): the shared end of the
+ * multiple-choice and Winograd heuristics.
  */
 async function pickHighestMean(
   model: LanguageModel,
-  seqs: number[][],
-  scoreFrom: number[],
-  counts: number[],
+  candidates: Candidate[][],
   labels: number[],
   opts: HeuristicOptions,
 ): Promise<HeuristicResult> {
-  const lp = await sequenceLogProbs(model, seqs, { batchSize: opts.batchSize, scoreFrom });
+  const flat = candidates.flat();
+  const lp = await sequenceLogProbs(model, flat.map(([c, x]) => [...c, ...x]), {
+    batchSize: opts.batchSize,
+    scoreFrom: flat.map(([c]) => Math.max(1, c.length)),
+  });
   let k = 0;
-  const scores = counts.map((c) => Array.from({ length: c }, () => meanOf(lp[k++])));
-  const preds = scores.map(argmax);
-  return {
-    metric: "acc",
-    raw: 100 * accuracy(preds, labels),
-    n: preds.length,
-    preds,
-    labels,
-    scores,
-  };
+  const scores = candidates.map((c) => c.map(() => meanOf(lp[k++])));
+  return accuracyResult(scores.map(argmax), labels, scores);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,7 +10,16 @@ import { assert, assertEquals, ROOT } from "./_util.ts";
 /** Layers, lowest first: a file may import its own layer or a lower one (never a cycle). */
 const LAYERS: readonly (readonly string[])[] = [
   // core: no tensors, no text
-  ["errors.ts", "fsutil.ts", "progress.ts", "config.ts", "random.ts", "metrics.ts", "paper.ts"],
+  [
+    "errors.ts",
+    "fsutil.ts",
+    "progress.ts",
+    "_config_check.ts",
+    "config.ts",
+    "random.ts",
+    "metrics.ts",
+    "paper.ts",
+  ],
   // text: tokenizer, vocabulary files, corpus and token cache, task readers and transforms
   ["tokenizer/", "vocab.ts", "data.ts", "transforms.ts", "tasks/"],
   // models
@@ -38,7 +47,7 @@ const LAYERS: readonly (readonly string[])[] = [
   // output
   ["plot.ts", "report.ts", "claims.ts", "sections.ts"],
   // drivers (the command line)
-  ["reproduce.ts", "commands.ts"],
+  ["reproduce.ts", "_cli.ts", "commands.ts"],
   // notebook display (above the drivers, so the command line never loads it)
   ["jupyter.ts", "notebook.ts"],
   // the public API
