@@ -102,10 +102,22 @@ function cacheDir(): string {
   return `${base}/native`;
 }
 
-/** FNV-1a over the source, compiler and flags: the build's cache name. */
+/** The CPU's model and feature flags (Linux), so a cache shared by other machines rebuilds. */
+function cpuTag(): string {
+  try {
+    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    const field = (k: string) => info.match(new RegExp(`^${k}\\s*:\\s*(.*)$`, "m"))?.[1] ?? "";
+    return `${field("model name")}|${field("flags")}`;
+  } catch {
+    return "";
+  }
+}
+
+/** FNV-1a over the source, compiler, flags and CPU (`-march=native`): the build's cache name. */
 function buildKey(source: string, cc: string): string {
   let h = 0x811c9dc5;
-  for (const ch of `${source}\n${cc}\n${CFLAGS.join(" ")}`) {
+  const key = `${source}\n${cc}\n${CFLAGS.join(" ")}\n${Deno.build.target}\n${cpuTag()}`;
+  for (const ch of key) {
     h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
   }
   return h.toString(16).padStart(8, "0");
