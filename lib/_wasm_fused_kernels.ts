@@ -48,7 +48,7 @@ function heap(be: WasmBackend) {
   return {
     f: new Float32Array(buf),
     i: new Int32Array(buf),
-    at: (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset >> 2,
+    at: (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset >>> 2,
   };
 }
 
