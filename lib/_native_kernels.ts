@@ -49,6 +49,11 @@ const SYMBOLS = {
     parameters: ["buffer", "buffer", "buffer", "buffer", "i32", "i32"],
     result: "void",
   },
+  gk_causal_softmax_fwd: { parameters: ["buffer", "buffer", "i32", "i32"], result: "void" },
+  gk_causal_softmax_bwd: {
+    parameters: ["buffer", "buffer", "buffer", "i32", "i32"],
+    result: "void",
+  },
   gk_dropout: { parameters: ["buffer", "buffer", "i64", "u32", "u32", "f32"], result: "void" },
   gk_sumsq: { parameters: ["buffer", "i64"], result: "f64" },
   gk_adam: {
@@ -173,7 +178,7 @@ export function nativeKernels(): Lib | null {
     if (!env("OMP_WAIT_POLICY")) Deno.env.set("OMP_WAIT_POLICY", "PASSIVE");
     const path = forced ?? build();
     const lib = Deno.dlopen(path, SYMBOLS).symbols;
-    if (lib.gk_version() !== 1) throw new Error(`${path}: unexpected kernel version`);
+    if (lib.gk_version() !== 2) throw new Error(`${path}: unexpected kernel version`);
     state = { lib, path, reason: null };
     syncThreads(lib);
   } catch (e) {
