@@ -32,8 +32,11 @@ export {
   tiedLogits,
 } from "./model.ts";
 export * from "./optim.ts";
+export * from "./safetensors.ts";
 export * from "./checkpoint.ts";
+export * from "./pretrained.ts";
 export * from "./random.ts";
+export * from "./corpus.ts";
 export * from "./data.ts";
 export * from "./tasks/mod.ts";
 export * from "./tasks/metric.ts";

@@ -26,7 +26,7 @@ import { ConfigError, DataError } from "./errors.ts";
 import { exists, portablePath, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
 import type { ModelKind } from "./language_model.ts";
-import { sha256Hex } from "./data.ts";
+import { sha256Hex } from "./corpus.ts";
 import {
   checkpointName,
   type LogRecord,

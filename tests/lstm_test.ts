@@ -38,10 +38,9 @@ import {
   loadAnyCheckpoint,
   loadCheckpoint,
   readCheckpointInfo,
-  readSafetensors,
   saveCheckpoint,
-  writeSafetensors,
 } from "../lib/checkpoint.ts";
+import { readSafetensors, writeSafetensors } from "../lib/safetensors.ts";
 import { evaluateLm, pretrain } from "../lib/train.ts";
 import {
   buildFinetuneModel,
