@@ -51,6 +51,8 @@ export * from "./pipeline.ts";
 export * from "./plot.ts";
 export * from "./report.ts";
 export * from "./jupyter.ts";
+export * from "./scoring.ts";
+export * from "./zeroshot_heuristics.ts";
 export * from "./zeroshot.ts";
 export * from "./language_model.ts";
 export * from "./lstm.ts";

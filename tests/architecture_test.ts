@@ -39,7 +39,14 @@ const LAYERS: readonly (readonly string[])[] = [
   // run folders (the files of a run: written by the steps, read by everything above)
   ["runs.ts"],
   // steps
-  ["train.ts", "train_webgpu.ts", "finetune.ts", "zeroshot.ts"],
+  [
+    "train.ts",
+    "train_webgpu.ts",
+    "finetune.ts",
+    "scoring.ts",
+    "zeroshot_heuristics.ts",
+    "zeroshot.ts",
+  ],
   // runs
   ["pipeline.ts", "settings.ts", "fetch/", "stages.ts"],
   // output

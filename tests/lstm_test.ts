@@ -52,7 +52,7 @@ import {
 } from "../lib/finetune.ts";
 import { getTask, loadTask } from "../lib/tasks/mod.ts";
 import { specialsFor } from "../lib/transforms.ts";
-import { nextTokenLogProbs, sequenceLogProbs } from "../lib/zeroshot.ts";
+import { nextTokenLogProbs, sequenceLogProbs } from "../lib/scoring.ts";
 import { Rng } from "../lib/random.ts";
 import { BpeTrainer } from "../lib/tokenizer/trainer.ts";
 import { Gpt1Tokenizer } from "../lib/tokenizer/bpe.ts";
