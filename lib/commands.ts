@@ -49,7 +49,9 @@ COMMANDS["backend"] = define(
   async (v) => {
     await useBackend(v);
     const { blasLine } = await import("./blas.ts");
+    const { nativeKernelsLine } = await import("./_native_kernels.ts");
     console.log(`[gpt1] ${blasLine()} (used by wasm; GPT1_BLAS, GPT1_THREADS)`);
+    console.log(`[gpt1] ${nativeKernelsLine()} (used by wasm; GPT1_KERNELS, GPT1_FUSED)`);
   },
 );
 
@@ -293,6 +295,10 @@ const FT_OPTS: Record<string, OptionSpec> = {
   "max-train": { type: "string", description: "cap on training examples (seeded sample)" },
   "max-eval": { type: "string", description: "cap on evaluation examples (seeded sample)" },
   "eval-file": { type: "string", description: "evaluate on this labeled file/folder instead" },
+  "group-by-length": {
+    type: "boolean",
+    description: "batch examples of similar length (less padding; seeded)",
+  },
   seed: { type: "string", default: String(FT.seed), description: "seed" },
   out: { type: "string", description: "run folder, e.g. results/ft-sst2" },
   backend: BACKEND_OPT,
@@ -322,6 +328,7 @@ async function ftArgs(v: Record<string, unknown>) {
     maxEval: optInt(v["max-eval"], "max-eval"),
     evalFile: v["eval-file"] as string | undefined,
     seed: int(v.seed, "seed", FT.seed),
+    groupByLength: v["group-by-length"] === true,
   };
 }
 

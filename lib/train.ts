@@ -27,6 +27,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { blasInfo } from "./blas.ts";
+import { nativeKernelsLine } from "./_native_kernels.ts";
 import { join } from "node:path";
 import { type Gpt1Config, PRETRAIN_DEFAULTS } from "./config.ts";
 import type { Gpt1Model } from "./model.ts";
@@ -413,6 +414,7 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
     ...(engine.info ? { engineInfo: engine.info } : {}),
     backend,
     blas: blasInfo(), // the wasm products' library and thread count (or why there is none)
+    kernels: nativeKernelsLine(), // the fused kernels of the wasm backend: native (path) or JS
     vocabHash: o.vocabHash,
     ...o.runInfo,
   });

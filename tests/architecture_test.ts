@@ -26,7 +26,9 @@ const LAYERS: readonly (readonly string[])[] = [
   [
     "blas.ts",
     "_wasm_blas_kernels.ts",
+    "_native_kernels.ts",
     "_native_adam.ts",
+    "_wasm_fused_kernels.ts",
     "backend.ts",
     "model.ts",
     "lstm.ts",
