@@ -23,16 +23,17 @@
  */
 import { join } from "node:path";
 import { ConfigError, DataError } from "./errors.ts";
-import { exists, portablePath, REPO_ROOT, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
+import { exists, portablePath, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
 import type { ModelKind } from "./language_model.ts";
-import { sha256Hex } from "./data.ts";
+import { sha256Hex } from "./corpus.ts";
 import {
   checkpointName,
   type LogRecord,
   pretrainDir,
   type ResultLayout,
   type Table5Cell,
+  type ZeroShotTaskName,
 } from "./runs.ts";
 import { loadVocab } from "./vocab.ts";
 import {
@@ -43,8 +44,8 @@ import {
   table5Markdown,
 } from "./pipeline.ts";
 import { getTask } from "./tasks/mod.ts";
-import { ZEROSHOT_FOLDERS, zeroShotCurves, type ZeroShotTaskName } from "./zeroshot.ts";
-import { capsFor, type ReproduceSettings, resolveDataPath } from "./settings.ts";
+import { ZEROSHOT_FOLDERS, zeroShotCurves } from "./zeroshot.ts";
+import { capsFor, defaultCacheDir, type ReproduceSettings, resolveDataPath } from "./settings.ts";
 
 /** What every stage needs besides its settings. */
 export interface StageContext {
@@ -159,7 +160,7 @@ async function finishStamp(
 
 function ctxDefaults(ctx: StageContext) {
   return {
-    cacheDir: ctx.cacheDir ?? join(REPO_ROOT, "results", "_cache"),
+    cacheDir: ctx.cacheDir ?? defaultCacheDir(),
     progress: ctx.progress ?? (() => silentProgress),
     log: ctx.log ?? ((l: string) => console.log(l)),
     fresh: ctx.fresh ?? false,
@@ -179,6 +180,22 @@ export function finalCheckpoint(
 
 const stageName = (stage: string, model: ModelKind) => model === "lstm" ? `${stage}-lstm` : stage;
 const lstmOff = (stage: string) => skipped(stage, "the LSTM baseline is off at this scale");
+
+/**
+ * The start of a stage that works in a pre-training folder of either model: its name
+ * (`-lstm` for the LSTM), folder and context defaults; `off` when the LSTM is off at this scale.
+ */
+function modelStage(
+  stage: string,
+  s: Readonly<ReproduceSettings>,
+  layout: ResultLayout,
+  ctx: StageContext,
+  model: ModelKind = "gpt1",
+) {
+  const name = stageName(stage, model);
+  const off = model === "lstm" && !s.lstm.enabled ? lstmOff(name) : null;
+  return { c: ctxDefaults(ctx), model, name, dir: pretrainDir(layout, model), off };
+}
 
 /** Extra options of {@link runPretrainStage}. */
 export interface PretrainStageOptions {
@@ -203,12 +220,9 @@ export async function runPretrainStage(
   ctx: StageContext,
   opts: PretrainStageOptions = {},
 ): Promise<StageResult> {
-  const c = ctxDefaults(ctx);
+  const { c, model, name, dir, off } = modelStage("pretrain", s, layout, ctx, opts.model);
+  if (off) return off;
   const p = s.pretrain;
-  const model = opts.model ?? "gpt1";
-  const name = stageName("pretrain", model);
-  if (model === "lstm" && !s.lstm.enabled) return lstmOff(name);
-  const dir = pretrainDir(layout, model);
   const t0 = performance.now();
   const state = await claim(dir, name, stageKey(name, p), p, c.fresh);
   if (state === "done") return await reused(name, dir);
@@ -434,12 +448,9 @@ export async function runZeroShotStage(
   ctx: StageContext,
   opts: { model?: ModelKind } = {},
 ): Promise<StageResult> {
-  const c = ctxDefaults(ctx);
+  const { c, model, name, dir, off } = modelStage("zeroshot", s, layout, ctx, opts.model);
+  if (off) return off;
   const z = s.zeroshot;
-  const model = opts.model ?? "gpt1";
-  const name = stageName("zeroshot", model);
-  if (model === "lstm" && !s.lstm.enabled) return lstmOff(name);
-  const dir = pretrainDir(layout, model);
   const t0 = performance.now();
   const all = z.tasks ?? (Object.keys(ZEROSHOT_FOLDERS) as ZeroShotTaskName[]);
   const tasks: ZeroShotTaskName[] = [];

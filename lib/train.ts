@@ -27,8 +27,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { blasInfo } from "./blas.ts";
+import { nativeKernelsLine } from "./_native_kernels.ts";
 import { join } from "node:path";
-import type { Gpt1Config } from "./config.ts";
+import { type Gpt1Config, PRETRAIN_DEFAULTS } from "./config.ts";
 import type { Gpt1Model } from "./model.ts";
 import {
   createLanguageModel,
@@ -37,7 +38,7 @@ import {
   type ModelFor,
   modelKind,
 } from "./language_model.ts";
-import { type AdamOptions, OpenAIAdam, SCHEDULES } from "./optim.ts";
+import { ADAM_DEFAULTS, type AdamOptions, OpenAIAdam, SCHEDULES } from "./optim.ts";
 import { loadAnyCheckpoint, type LoadedCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { evalWindows, type WindowBatch, WindowSampler } from "./data.ts";
 import { mixSeed } from "./random.ts";
@@ -323,9 +324,9 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
   opts: PretrainOptions<C>,
 ): Promise<PretrainResult<ModelFor<C>>> {
   const o = {
-    lr: 2.5e-4,
-    warmupSteps: Math.max(1, Math.round(opts.steps * 0.02)),
-    seed: 42,
+    lr: PRETRAIN_DEFAULTS.lr,
+    warmupSteps: Math.max(1, Math.round(opts.steps * PRETRAIN_DEFAULTS.warmup)),
+    seed: PRETRAIN_DEFAULTS.seed,
     evalEvery: 100,
     evalWindows: 64,
     logEvery: 10,
@@ -402,8 +403,8 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
       lr: o.lr,
       warmupSteps: o.warmupSteps,
       schedule: "warmup_cosine",
-      l2: 0.01,
-      maxGradNorm: 1,
+      l2: ADAM_DEFAULTS.l2,
+      maxGradNorm: ADAM_DEFAULTS.maxGradNorm,
       seed: o.seed,
       evalEvery: o.evalEvery,
       evalWindows: o.evalWindows,
@@ -413,6 +414,7 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
     ...(engine.info ? { engineInfo: engine.info } : {}),
     backend,
     blas: blasInfo(), // the wasm products' library and thread count (or why there is none)
+    kernels: nativeKernelsLine(), // the fused kernels of the wasm backend: native (path) or JS
     vocabHash: o.vocabHash,
     ...o.runInfo,
   });
