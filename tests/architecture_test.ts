@@ -21,7 +21,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "paper.ts",
   ],
   // text: tokenizer, vocabulary files, corpus and token cache, task readers and transforms
-  ["tokenizer/", "vocab.ts", "data.ts", "transforms.ts", "tasks/"],
+  ["tokenizer/", "vocab.ts", "_brown.ts", "corpus.ts", "data.ts", "transforms.ts", "tasks/"],
   // models
   [
     "blas.ts",
@@ -37,11 +37,18 @@ const LAYERS: readonly (readonly string[])[] = [
     "webgpu/",
   ],
   // weights
-  ["checkpoint.ts"],
+  ["safetensors.ts", "_weights.ts", "pretrained.ts", "checkpoint.ts"],
   // run folders (the files of a run: written by the steps, read by everything above)
   ["runs.ts"],
   // steps
-  ["train.ts", "train_webgpu.ts", "finetune.ts", "zeroshot.ts"],
+  [
+    "train.ts",
+    "train_webgpu.ts",
+    "finetune.ts",
+    "scoring.ts",
+    "zeroshot_heuristics.ts",
+    "zeroshot.ts",
+  ],
   // runs
   ["pipeline.ts", "settings.ts", "fetch/", "stages.ts"],
   // output
