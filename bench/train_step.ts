@@ -21,6 +21,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { selectBackend } from "../lib/backend.ts";
 import { blasLine, loadBlas } from "../lib/blas.ts";
+import { nativeKernelsLine } from "../lib/_native_kernels.ts";
 import { makeConfig, type PresetName } from "../lib/config.ts";
 import { Gpt1Model } from "../lib/model.ts";
 import { OpenAIAdam } from "../lib/optim.ts";
@@ -197,6 +198,7 @@ if (import.meta.main) {
   const { name, detail } = await selectBackend({ force: values.backend });
   const blas = name === "wasm" ? loadBlas() : null;
   console.log(blasLine());
+  console.log(nativeKernelsLine());
   const threadList = values.threads!.split(",").map(Number);
   const withTorch = !values["no-torch"] && await torchAvailable();
   if (!values["no-torch"] && !withTorch) console.log("python3 with torch not found: tfjs only");
@@ -264,6 +266,17 @@ if (import.meta.main) {
           `loss ${r.losses.at(-1)!.toFixed(3)}${ratio}`,
       );
     }
+    // the same steps at each thread count: how far the products' summation order moves the loss
+    const ours = rows.filter((r) => r.impl.startsWith("ours"));
+    if (ours.length > 1) {
+      const drift = Math.max(
+        ...ours.slice(1).flatMap((r) => r.losses.map((l, i) => Math.abs(l - ours[0].losses[i]))),
+      );
+      console.log(
+        `  loss drift between ${ours.map((r) => r.impl.split(" ")[1]).join(" and ")}: max |Δ| ` +
+          `${drift.toExponential(2)} over ${ours[0].losses.length} steps`,
+      );
+    }
     results[preset] = rows;
   }
   if (values.json) {
@@ -271,6 +284,7 @@ if (import.meta.main) {
       backend: name,
       detail,
       blas: blasLine(),
+      kernels: nativeKernelsLine(),
       load: load(),
       date: new Date().toISOString(),
     };
