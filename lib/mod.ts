@@ -48,7 +48,17 @@ export * from "./train.ts";
 export * from "./finetune.ts";
 export * from "./vocab.ts";
 export * from "./pipeline.ts";
+export * from "./sweeps.ts";
+export {
+  type Figure,
+  type MimeBundle,
+  PALETTE,
+  PLOTLY_MIME,
+  titleText,
+  type Trace,
+} from "./_plot.ts";
 export * from "./plot.ts";
+export * from "./paper_charts.ts";
 export * from "./report.ts";
 export * from "./jupyter.ts";
 export * from "./scoring.ts";

@@ -50,9 +50,9 @@ const LAYERS: readonly (readonly string[])[] = [
     "zeroshot.ts",
   ],
   // runs
-  ["pipeline.ts", "settings.ts", "fetch/", "stages.ts"],
+  ["pipeline.ts", "sweeps.ts", "settings.ts", "fetch/", "stages.ts"],
   // output
-  ["plot.ts", "report.ts", "claims.ts", "sections.ts"],
+  ["_plot.ts", "plot.ts", "paper_charts.ts", "report.ts", "claims.ts", "sections.ts"],
   // drivers (the command line)
   ["reproduce.ts", "_cli.ts", "commands.ts"],
   // notebook display (above the drivers, so the command line never loads it)
