@@ -21,7 +21,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "paper.ts",
   ],
   // text: tokenizer, vocabulary files, corpus and token cache, task readers and transforms
-  ["tokenizer/", "vocab.ts", "data.ts", "transforms.ts", "tasks/"],
+  ["tokenizer/", "vocab.ts", "data.ts", "transforms.ts", "tasks/", "glue_submission.ts"],
   // models
   [
     "blas.ts",
@@ -41,13 +41,13 @@ const LAYERS: readonly (readonly string[])[] = [
   // run folders (the files of a run: written by the steps, read by everything above)
   ["runs.ts"],
   // steps
-  ["train.ts", "train_webgpu.ts", "finetune.ts", "zeroshot.ts"],
+  ["train.ts", "train_webgpu.ts", "finetune.ts", "zeroshot.ts", "glue_predict.ts"],
   // runs
   ["pipeline.ts", "settings.ts", "fetch/", "stages.ts"],
   // output
   ["plot.ts", "report.ts", "claims.ts", "sections.ts"],
   // drivers (the command line)
-  ["reproduce.ts", "_cli.ts", "commands.ts"],
+  ["reproduce.ts", "_cli.ts", "protocol_commands.ts", "commands.ts"],
   // notebook display (above the drivers, so the command line never loads it)
   ["jupyter.ts", "notebook.ts"],
   // the public API
