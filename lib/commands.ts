@@ -87,7 +87,7 @@ COMMANDS["train-bpe"] = define(
     out: { type: "string", description: "output folder" },
   },
   async (v) => {
-    const { openCorpus, collectDocuments } = await import("./data.ts");
+    const { openCorpus, collectDocuments } = await import("./corpus.ts");
     const { BpeTrainer } = await import("./tokenizer/trainer.ts");
     const { Gpt1Tokenizer } = await import("./tokenizer/bpe.ts");
     const { saveVocab } = await import("./vocab.ts");

@@ -13,9 +13,8 @@
 import { join, resolve } from "node:path";
 import { Gpt1Tokenizer } from "./tokenizer/bpe.ts";
 import { BpeTrainer } from "./tokenizer/trainer.ts";
+import { buildTokenCache, type BuiltTokenCache } from "./data.ts";
 import {
-  buildTokenCache,
-  type BuiltTokenCache,
   collectDocuments,
   type CorpusSource,
   openCorpus,
@@ -23,7 +22,7 @@ import {
   splitDocuments,
   type SplitOptions,
   type WarnFn,
-} from "./data.ts";
+} from "./corpus.ts";
 import { ConfigError } from "./errors.ts";
 import { exists, portablePath, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";

@@ -21,11 +21,13 @@ import {
   readLog,
   readResult,
   readTable5,
+  readZeroShot,
   type ResultLayout,
   zeroShotPath,
+  type ZeroShotRow,
+  type ZeroShotTaskName,
 } from "./runs.ts";
 import type { TextEval } from "./pipeline.ts";
-import { readZeroShot, type ZeroShotRow, type ZeroShotTaskName } from "./zeroshot.ts";
 import * as paper from "./paper.ts";
 import { FIGURE2_LAYERS, FIGURE2_ZEROSHOT } from "./paper.ts";
 import {

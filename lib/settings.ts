@@ -19,7 +19,8 @@ import {
 } from "./config.ts";
 import { REPO_ROOT } from "./fsutil.ts";
 import { TABLE5_TASKS, TABLE5_VARIANTS } from "./pipeline.ts";
-import { ZEROSHOT_CAPS, type ZeroShotTaskName } from "./zeroshot.ts";
+import { ZEROSHOT_CAPS } from "./zeroshot.ts";
+import type { ZeroShotTaskName } from "./runs.ts";
 
 // ---------------------------------------------------------------------------------------------
 // settings as data

@@ -26,13 +26,14 @@ import { ConfigError, DataError } from "./errors.ts";
 import { exists, portablePath, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
 import type { ModelKind } from "./language_model.ts";
-import { sha256Hex } from "./data.ts";
+import { sha256Hex } from "./corpus.ts";
 import {
   checkpointName,
   type LogRecord,
   pretrainDir,
   type ResultLayout,
   type Table5Cell,
+  type ZeroShotTaskName,
 } from "./runs.ts";
 import { loadVocab } from "./vocab.ts";
 import {
@@ -43,7 +44,7 @@ import {
   table5Markdown,
 } from "./pipeline.ts";
 import { getTask } from "./tasks/mod.ts";
-import { ZEROSHOT_FOLDERS, zeroShotCurves, type ZeroShotTaskName } from "./zeroshot.ts";
+import { ZEROSHOT_FOLDERS, zeroShotCurves } from "./zeroshot.ts";
 import { capsFor, defaultCacheDir, type ReproduceSettings, resolveDataPath } from "./settings.ts";
 
 /** What every stage needs besides its settings. */

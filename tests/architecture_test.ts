@@ -21,7 +21,16 @@ const LAYERS: readonly (readonly string[])[] = [
     "paper.ts",
   ],
   // text: tokenizer, vocabulary files, corpus and token cache, task readers and transforms
-  ["tokenizer/", "vocab.ts", "data.ts", "transforms.ts", "tasks/", "glue_submission.ts"],
+  [
+    "tokenizer/",
+    "vocab.ts",
+    "_brown.ts",
+    "corpus.ts",
+    "data.ts",
+    "transforms.ts",
+    "tasks/",
+    "glue_submission.ts",
+  ],
   // models
   [
     "blas.ts",
@@ -37,11 +46,19 @@ const LAYERS: readonly (readonly string[])[] = [
     "webgpu/",
   ],
   // weights
-  ["checkpoint.ts"],
+  ["safetensors.ts", "_weights.ts", "pretrained.ts", "checkpoint.ts"],
   // run folders (the files of a run: written by the steps, read by everything above)
   ["runs.ts"],
   // steps
-  ["train.ts", "train_webgpu.ts", "finetune.ts", "zeroshot.ts", "glue_predict.ts"],
+  [
+    "train.ts",
+    "train_webgpu.ts",
+    "finetune.ts",
+    "scoring.ts",
+    "zeroshot_heuristics.ts",
+    "zeroshot.ts",
+    "glue_predict.ts",
+  ],
   // runs
   ["pipeline.ts", "settings.ts", "fetch/", "stages.ts"],
   // output

@@ -33,7 +33,7 @@ import { PRESETS } from "../lib/config.ts";
 import { getTask } from "../lib/tasks/mod.ts";
 import { prepareLmData, TABLE5_VARIANTS } from "../lib/pipeline.ts";
 import { ZEROSHOT_TASKS } from "../lib/zeroshot.ts";
-import { collectDocuments, mobyDickCorpus } from "../lib/data.ts";
+import { collectDocuments, mobyDickCorpus } from "../lib/corpus.ts";
 import { initBackend } from "../lib/backend.ts";
 import { setJupyterApi } from "../lib/jupyter.ts";
 import { lineChart } from "../lib/plot.ts";
