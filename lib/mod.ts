@@ -53,4 +53,6 @@ export * from "./language_model.ts";
 export * from "./lstm.ts";
 export * from "./settings.ts";
 export * from "./claims.ts";
+export * from "./frames.ts";
+export * from "./released.ts";
 export * from "./reproduce.ts";

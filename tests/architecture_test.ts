@@ -32,9 +32,9 @@ const LAYERS: readonly (readonly string[])[] = [
   // steps
   ["train.ts", "finetune.ts", "zeroshot.ts"],
   // runs
-  ["pipeline.ts", "settings.ts", "fetch/"],
+  ["pipeline.ts", "settings.ts", "fetch/", "released.ts"],
   // output
-  ["plot.ts", "report.ts", "claims.ts", "jupyter.ts"],
+  ["plot.ts", "report.ts", "claims.ts", "jupyter.ts", "frames.ts"],
   // drivers and entry points
   ["reproduce.ts", "commands.ts", "mod.ts"],
 ];
