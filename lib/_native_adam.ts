@@ -13,6 +13,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { nativeKernels } from "./_native_kernels.ts";
 
 interface WasmBackend {
   wasm: { HEAPU8: Uint8Array };
@@ -85,6 +86,32 @@ export function nativeAdamStep(
     ]);
   }
   const heap = new Float32Array(be.wasm.HEAPU8.buffer); // no allocation until the end
+  const nk = nativeKernels();
+  if (nk) { // the same update in C (lib/native/gpt1_kernels.c), on the BLAS's thread count
+    let sq = 0;
+    for (const [, , , go, n] of offsets) sq += nk.gk_sumsq(heap.subarray(go, go + n), BigInt(n));
+    const norm = Math.sqrt(sq);
+    const scale = o.maxGradNorm > 0
+      ? Math.fround(o.maxGradNorm / Math.max(Math.fround(norm), o.maxGradNorm))
+      : 1;
+    for (const [po, mo, vo, go, n, decay] of offsets) {
+      const v = (x: number) => heap.subarray(x, x + n);
+      nk.gk_adam(
+        v(po),
+        v(mo),
+        v(vo),
+        v(go),
+        BigInt(n),
+        scale,
+        o.b1,
+        o.b2,
+        o.e,
+        decay ? o.l2 : 0,
+        lrt,
+      );
+    }
+    return tf.scalar(norm);
+  }
   let sq = 0;
   for (const [, , , go, n] of offsets) {
     for (let i = go, end = go + n; i < end; i++) sq += heap[i] * heap[i];

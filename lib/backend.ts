@@ -46,7 +46,9 @@ import {
   installBlasKernels,
   uninstallBlasKernels,
 } from "./_wasm_blas_kernels.ts";
+import { fusedNames, installFusedKernels, uninstallFusedKernels } from "./_wasm_fused_kernels.ts";
 import { blasLine } from "./blas.ts";
+import { nativeKernelsLine } from "./_native_kernels.ts";
 import { ConfigError } from "./errors.ts";
 
 /** Backends this project knows, in the order `selectBackend()` tries them. */
@@ -164,7 +166,7 @@ export async function initBackend(
         name: "wasm",
         detail: `XNNPACK SIMD, 1 thread; shims: ${shims.join(", ")}; parity vs cpu ${
           err.toExponential(1)
-        }; ${blasLine()}`,
+        }; ${blasLine()}; ${nativeKernelsLine()}`,
       };
     }
     case "cpu":
@@ -650,9 +652,15 @@ export function installWasmKernels(): string[] {
   return [...WASM_SHIMS, ...blasShims()];
 }
 
-/** Installs the BLAS products over the shims (when a CBLAS loads) and names them. */
+/**
+ * Installs the BLAS products over the shims (when a CBLAS loads) and the fused kernels of
+ * `_wasm_fused_kernels.ts`, and names them.
+ */
 function blasShims(): string[] {
-  return installBlasKernels().map((k) => `${k} (BLAS)`);
+  return [
+    ...installBlasKernels().map((k) => `${k} (BLAS)`),
+    ...installFusedKernels().map((k) => `${k} (fused)`),
+  ];
 }
 
 /**
@@ -667,7 +675,9 @@ export function nativeProducts(): boolean {
 
 /** Names of the wasm kernels currently replaced or added by the shims (empty when off). */
 export function activeWasmShims(): string[] {
-  return wasmOriginals ? [...WASM_SHIMS, ...(blasKernelsActive() ? blasShims() : [])] : [];
+  if (!wasmOriginals) return [];
+  const blas = blasKernelsActive() ? installBlasKernels().map((k) => `${k} (BLAS)`) : [];
+  return [...WASM_SHIMS, ...blas, ...fusedNames().map((k) => `${k} (fused)`)];
 }
 
 /**
@@ -677,6 +687,7 @@ export function activeWasmShims(): string[] {
 export function uninstallWasmKernels(): void {
   wasmShimsDisabled = true;
   uninstallBlasKernels();
+  uninstallFusedKernels();
   if (!wasmOriginals) return;
   for (const [name, cfg] of wasmOriginals) {
     tf.unregisterKernel(name, "wasm");

@@ -10,11 +10,9 @@
  * ```
  * @module
  */
-import type { Table5Cell } from "./runs.ts";
-import type { ZeroShotRow } from "./zeroshot.ts";
+import type { LayersPoint, Table5Cell, ZeroShotRow } from "./runs.ts";
 import { PAPER_FACTS } from "./paper.ts";
 import { spearman } from "./metrics.ts";
-import type { LayersPoint } from "./runs.ts";
 import type { Row } from "./report.ts";
 
 export type { LayersPoint } from "./runs.ts";

@@ -3,109 +3,40 @@
  * `cli.ts` parses `Deno.args` and dispatches here; tests call `run` directly.
  * @module
  */
-import { dirname, join } from "node:path";
-import { FINETUNE_DEFAULTS as FT } from "./config.ts";
+import { join } from "node:path";
+import {
+  FINETUNE_DEFAULTS as FT,
+  PRETRAIN_DEFAULTS as PT,
+  ZEROSHOT_DEFAULTS as ZS,
+} from "./config.ts";
 import { ConfigError } from "./errors.ts";
+import {
+  BACKEND_OPT,
+  CACHE_OPT,
+  cacheDirDefault,
+  type Command,
+  DATA_OPT,
+  dataRootDefault,
+  define,
+  int,
+  list,
+  num,
+  optInt,
+  type OptionSpec,
+  str,
+  sweepArgs,
+  sweepOptions,
+  useBackend,
+  vocabDirFor,
+} from "./_cli.ts";
 import { portablePath } from "./fsutil.ts";
 import type { TextEval } from "./pipeline.ts";
 
-/** One option of a command, in `node:util` `parseArgs` form plus a description. */
-export interface OptionSpec {
-  /** `string` or `boolean`. */
-  type: "string" | "boolean";
-  /** One-letter alias. */
-  short?: string;
-  /** Allow the flag more than once. */
-  multiple?: boolean;
-  /** Default value. */
-  default?: string | boolean;
-  /** What it does (for `--help`). */
-  description?: string;
-}
-
-/** A command of `deno task gpt1`. */
-export interface Command {
-  /** One-line summary for the command list. */
-  summary: string;
-  /** Options accepted (passed to `parseArgs`). */
-  options: Record<string, OptionSpec>;
-  /** Full help text. */
-  help(): string;
-  /** Runs the command; returns an exit code (0 when undefined). */
-  run(
-    values: Record<string, string | boolean | string[] | undefined>,
-    positionals: string[],
-  ): Promise<number | void>;
-}
-
-/** Builds a help text from a usage line, a description and the options. */
-export function helpText(
-  usage: string,
-  about: string,
-  options: Record<string, OptionSpec>,
-): string {
-  const rows = Object.entries(options).map(([k, o]) => {
-    const flag = `--${k}${o.type === "string" ? " <value>" : ""}`;
-    const def = o.default !== undefined ? ` (default: ${o.default})` : "";
-    return `  ${flag.padEnd(28)} ${o.description ?? ""}${def}`;
-  });
-  return [`usage: deno task gpt1 ${usage}`, "", about, "", "options:", ...rows].join("\n");
-}
+export type { Command, OptionSpec } from "./_cli.ts";
+export { helpText } from "./_cli.ts";
 
 /** Every command, by name. Filled in as the library grows. */
 export const COMMANDS: Record<string, Command> = {};
-
-// ---------------------------------------------------------------------------------------------
-// helpers shared by commands
-
-function str(v: unknown, name: string, def?: string): string {
-  if (typeof v === "string") return v;
-  if (def !== undefined) return def;
-  throw new ConfigError(`--${name} is required`);
-}
-
-function int(v: unknown, name: string, def: number): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n)) throw new ConfigError(`--${name} must be an integer, got ${v}`);
-  return n;
-}
-
-/** An optional integer flag: undefined when absent. */
-function optInt(v: unknown, name: string): number | undefined {
-  return v === undefined ? undefined : int(v, name, 0);
-}
-
-/** `--vocab`, or the `vocab/` folder that `pretrain` writes beside its checkpoints. */
-function vocabDirFor(ckpt: string, vocab: unknown): string {
-  return str(vocab, "vocab", join(dirname(ckpt), "vocab"));
-}
-
-function num(v: unknown, name: string, def: number): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new ConfigError(`--${name} must be a number, got ${v}`);
-  return n;
-}
-
-function list(v: unknown): string[] {
-  return Array.isArray(v) ? v as string[] : typeof v === "string" ? [v] : [];
-}
-
-function define(
-  usage: string,
-  summary: string,
-  about: string,
-  options: Record<string, OptionSpec>,
-  run: Command["run"],
-): Command {
-  return { summary, options, help: () => helpText(usage, about, options), run };
-}
-
-const BACKEND_OPT: OptionSpec = {
-  type: "string",
-  description: "force a backend: tensorflow | webgpu | wasm | cpu (else GPT1_BACKEND, else search)",
-};
 
 // ---------------------------------------------------------------------------------------------
 // commands
@@ -116,10 +47,11 @@ COMMANDS["backend"] = define(
   "Tries tensorflow (tfjs-node-gpu / tfjs-node), webgpu, wasm, cpu in order; prints the choice.",
   { backend: BACKEND_OPT },
   async (v) => {
-    const { selectBackend } = await import("./backend.ts");
-    await selectBackend({ force: v.backend as string | undefined });
+    await useBackend(v);
     const { blasLine } = await import("./blas.ts");
+    const { nativeKernelsLine } = await import("./_native_kernels.ts");
     console.log(`[gpt1] ${blasLine()} (used by wasm; GPT1_BLAS, GPT1_THREADS)`);
+    console.log(`[gpt1] ${nativeKernelsLine()} (used by wasm; GPT1_KERNELS, GPT1_FUSED)`);
   },
 );
 
@@ -154,7 +86,7 @@ COMMANDS["train-bpe"] = define(
     out: { type: "string", description: "output folder" },
   },
   async (v) => {
-    const { openCorpus, collectDocuments } = await import("./data.ts");
+    const { openCorpus, collectDocuments } = await import("./corpus.ts");
     const { BpeTrainer } = await import("./tokenizer/trainer.ts");
     const { Gpt1Tokenizer } = await import("./tokenizer/bpe.ts");
     const { saveVocab } = await import("./vocab.ts");
@@ -181,7 +113,10 @@ COMMANDS["pretrain"] = define(
   "pretrain --preset tiny|small|gpt1 --corpus embedded|<dir> --out results/<run> [options]",
   "pre-train the language model (resumable; checkpoints at 2^k steps)",
   "Corpus → vocabulary → token cache → LM training with Adam + warmup_cosine.\n" +
-    "Settings default to the preset's (see lib/pipeline.ts PRETRAIN_SETTINGS).",
+    "Settings default to the preset's (see lib/pipeline.ts PRETRAIN_SETTINGS).\n" +
+    "--engine auto runs GPT-1 on the project's WebGPU engine (lib/webgpu/) when the adapter is a\n" +
+    "hardware GPU, else on tfjs (--backend); either engine writes the same log and checkpoints,\n" +
+    "and a run resumes with either.",
   {
     preset: { type: "string", default: "small", description: "model preset" },
     model: { type: "string", default: "gpt1", description: "gpt1 (Transformer) | lstm (baseline)" },
@@ -193,15 +128,20 @@ COMMANDS["pretrain"] = define(
     warmup: { type: "string", description: "warmup updates" },
     vocab: { type: "string", description: "train | gpt1 | <dir>" },
     merges: { type: "string", description: "BPE merges when --vocab train" },
-    seed: { type: "string", default: "42", description: "seed" },
+    seed: { type: "string", default: String(PT.seed), description: "seed" },
     "eval-every": { type: "string", description: "validation interval (updates)" },
     "eval-text": { type: "string", description: "held-out text (file|dir) for a final perplexity" },
-    "cache-dir": { type: "string", default: "results/_cache", description: "cache folder" },
+    "cache-dir": CACHE_OPT,
     backend: BACKEND_OPT,
+    engine: {
+      type: "string",
+      default: "auto",
+      description: "auto (webgpu on a hardware adapter, else tfjs) | tfjs | webgpu",
+    },
+    "micro-batch": { type: "string", description: "webgpu: windows per micro-batch" },
     resume: { type: "boolean", description: "continue from <out>/latest.safetensors" },
   },
   async (v) => {
-    const { selectBackend } = await import("./backend.ts");
     const { runPretraining, evaluateText } = await import("./pipeline.ts");
     const { PRETRAIN_SETTINGS } = await import("./settings.ts");
     const { terminalProgress } = await import("./progress.ts");
@@ -209,7 +149,7 @@ COMMANDS["pretrain"] = define(
     const s = PRETRAIN_SETTINGS[preset];
     if (!s) throw new ConfigError(`unknown preset ${preset}`, { fix: "tiny | small | gpt1" });
     const out = str(v.out, "out");
-    const backend = await selectBackend({ force: v.backend as string | undefined });
+    const backend = await useBackend(v);
     const corpus = list(v.corpus).length ? list(v.corpus) : ["embedded"];
     const kind = str(v.model, "model", "gpt1");
     if (kind !== "gpt1" && kind !== "lstm") {
@@ -222,13 +162,13 @@ COMMANDS["pretrain"] = define(
       corpus,
       vocab: str(v.vocab, "vocab", s.vocab),
       merges: int(v.merges, "merges", s.merges),
-      cacheDir: str(v["cache-dir"], "cache-dir", "results/_cache"),
+      cacheDir: str(v["cache-dir"], "cache-dir", await cacheDirDefault()),
       outDir: out,
       steps,
       batchSize: int(v.batch, "batch", s.batchSize),
       lr: num(v.lr, "lr", s.lr),
       warmupSteps: int(v.warmup, "warmup", Math.min(s.warmupSteps, Math.max(1, steps >> 3))),
-      seed: int(v.seed, "seed", 42),
+      seed: int(v.seed, "seed", PT.seed),
       evalEvery: int(v["eval-every"], "eval-every", s.evalEvery),
       ckptEvery: s.ckptEvery,
       resume: Boolean(v.resume),
@@ -237,6 +177,8 @@ COMMANDS["pretrain"] = define(
       corpusInfo: corpus.map(portablePath),
       vocabDirInfo: `${out}/vocab`,
       runInfo: { backendDetail: backend.detail },
+      engine: str(v.engine, "engine", "auto"),
+      microBatch: optInt(v["micro-batch"], "micro-batch"),
     });
     console.log(
       `step ${r.step}: train loss ${r.losses.at(-1)?.toFixed(4)}` +
@@ -277,11 +219,10 @@ COMMANDS["eval-lm"] = define(
     backend: BACKEND_OPT,
   },
   async (v) => {
-    const { selectBackend } = await import("./backend.ts");
     const { loadAnyCheckpoint } = await import("./checkpoint.ts");
     const { evaluateText } = await import("./pipeline.ts");
     const { loadVocab } = await import("./vocab.ts");
-    await selectBackend({ force: v.backend as string | undefined, log: () => {} });
+    await useBackend(v, true);
     const { resolveInit } = await import("./fetch/mod.ts");
     const r = await resolveInit(str(v.ckpt ?? v.init, "ckpt"), v.data as string | undefined);
     const ckpt = r.path;
@@ -336,11 +277,7 @@ const FT_OPTS: Record<string, OptionSpec> = {
     type: "string",
     description: "task: CoLA, SST-2, MRPC, STS-B, RTE, SNLI, StoryCloze, ...",
   },
-  data: {
-    type: "string",
-    default: "../shared/datasets",
-    description: "folder of benchmark folders",
-  },
+  data: DATA_OPT,
   init: {
     type: "string",
     description: "pre-trained checkpoint, released-weights folder, gpt1 (<data>/gpt1), or none",
@@ -358,6 +295,10 @@ const FT_OPTS: Record<string, OptionSpec> = {
   "max-train": { type: "string", description: "cap on training examples (seeded sample)" },
   "max-eval": { type: "string", description: "cap on evaluation examples (seeded sample)" },
   "eval-file": { type: "string", description: "evaluate on this labeled file/folder instead" },
+  "group-by-length": {
+    type: "boolean",
+    description: "batch examples of similar length (less padding; seeded)",
+  },
   seed: { type: "string", default: String(FT.seed), description: "seed" },
   out: { type: "string", description: "run folder, e.g. results/ft-sst2" },
   backend: BACKEND_OPT,
@@ -377,7 +318,7 @@ async function ftArgs(v: Record<string, unknown>) {
   return {
     init,
     tokenizer: await loadVocab(vocabDir),
-    dataRoot: str(v.data, "data", "../shared/datasets"),
+    dataRoot: str(v.data, "data", await dataRootDefault()),
     auxLm: num(v["aux-lm"], "aux-lm", FT.auxLm),
     transferLayers: optInt(v["transfer-layers"], "transfer-layers"),
     epochs: int(v.epochs, "epochs", FT.epochs),
@@ -387,6 +328,7 @@ async function ftArgs(v: Record<string, unknown>) {
     maxEval: optInt(v["max-eval"], "max-eval"),
     evalFile: v["eval-file"] as string | undefined,
     seed: int(v.seed, "seed", FT.seed),
+    groupByLength: v["group-by-length"] === true,
   };
 }
 
@@ -398,10 +340,9 @@ COMMANDS["finetune"] = define(
     "--init none is the paper's 'Transformer w/o pre-training' row (then --vocab is needed).",
   FT_OPTS,
   async (v) => {
-    const { selectBackend } = await import("./backend.ts");
     const { finetune } = await import("./finetune.ts");
     const { terminalProgress } = await import("./progress.ts");
-    await selectBackend({ force: v.backend as string | undefined });
+    await useBackend(v);
     const a = await ftArgs(v);
     const r = await finetune({
       ...a,
@@ -426,45 +367,22 @@ COMMANDS["table5"] = define(
   "Fine-tunes each task three times from the same checkpoint and settings; writes\n" +
     "<out>/table5.json (rewritten after each run; --resume skips finished cells) and table5.md.",
   {
-    init: { type: "string", description: "pre-trained checkpoint" },
-    vocab: {
-      type: "string",
-      description: "vocabulary folder (default: <checkpoint folder>/vocab)",
-    },
-    data: { type: "string", default: "../shared/datasets", description: "benchmark folders" },
+    ...sweepOptions(" per task"),
     out: { type: "string", default: "results/table5", description: "output folder" },
     task: { type: "string", multiple: true, description: "only these tasks (repeat)" },
     variant: { type: "string", multiple: true, description: "only these: full no-pretrain no-aux" },
-    "max-train": { type: "string", description: "cap on training examples per task" },
-    "max-eval": { type: "string", description: "cap on evaluation examples per task" },
-    epochs: { type: "string", default: String(FT.epochs), description: "epochs" },
-    lr: { type: "string", default: FT.lr.toExponential(), description: "peak learning rate" },
-    seed: { type: "string", default: String(FT.seed), description: "seed" },
     resume: { type: "boolean", description: "keep finished cells of <out>/table5.json" },
-    backend: BACKEND_OPT,
   },
   async (v) => {
-    const { selectBackend } = await import("./backend.ts");
     const { runTable5, table5Markdown } = await import("./pipeline.ts");
-    const { loadVocab } = await import("./vocab.ts");
     const { terminalProgress } = await import("./progress.ts");
     const { writeFileAtomic } = await import("./fsutil.ts");
-    await selectBackend({ force: v.backend as string | undefined });
-    const ckpt = str(v.init, "init");
+    await useBackend(v);
     const out = str(v.out, "out", "results/table5");
     const cells = await runTable5({
-      ckpt,
-      tokenizer: await loadVocab(vocabDirFor(ckpt, v.vocab)),
-      dataRoot: str(v.data, "data", "../shared/datasets"),
-      outDir: out,
+      ...(await sweepArgs(v, out)),
       tasks: list(v.task).length ? list(v.task) : undefined,
       variants: list(v.variant).length ? list(v.variant) : undefined,
-      maxTrain: optInt(v["max-train"], "max-train"),
-      maxEval: optInt(v["max-eval"], "max-eval"),
-      epochs: int(v.epochs, "epochs", FT.epochs),
-      lr: num(v.lr, "lr", FT.lr),
-      seed: int(v.seed, "seed", FT.seed),
-      skipDone: Boolean(v.resume),
       progress: (t, k) => terminalProgress(`${t} ${k}`),
     });
     const md = table5Markdown(cells);
@@ -480,47 +398,26 @@ COMMANDS["ablate-layers"] = define(
     "fine-tunes; writes <out>/layers.json with train and evaluation scores per count.",
   {
     task: { type: "string", description: "task (e.g. RTE, StoryCloze, MNLI-m, RACE)" },
-    init: { type: "string", description: "pre-trained checkpoint" },
-    vocab: {
-      type: "string",
-      description: "vocabulary folder (default: <checkpoint folder>/vocab)",
-    },
-    data: { type: "string", default: "../shared/datasets", description: "benchmark folders" },
+    ...sweepOptions(""),
     out: { type: "string", description: "output folder" },
     layers: { type: "string", description: "comma-separated transfer counts (default -1..L)" },
-    "max-train": { type: "string", description: "cap on training examples" },
-    "max-eval": { type: "string", description: "cap on evaluation examples" },
-    epochs: { type: "string", default: String(FT.epochs), description: "epochs" },
-    lr: { type: "string", default: FT.lr.toExponential(), description: "peak learning rate" },
     "aux-lm": { type: "string", default: String(FT.auxLm), description: "auxiliary LM weight" },
-    seed: { type: "string", default: String(FT.seed), description: "seed" },
     resume: { type: "boolean", description: "keep finished counts of <out>/layers.json" },
-    backend: BACKEND_OPT,
   },
   async (v) => {
-    const { selectBackend } = await import("./backend.ts");
     const { ablateLayers } = await import("./pipeline.ts");
-    const { loadVocab } = await import("./vocab.ts");
     const { terminalProgress } = await import("./progress.ts");
-    await selectBackend({ force: v.backend as string | undefined });
-    const ckpt = str(v.init, "init");
+    await useBackend(v);
+    str(v.init, "init"); // the checkpoint is required first
     const layers = typeof v.layers === "string"
       ? v.layers.split(",").map((s) => int(s.trim(), "layers", 0))
       : undefined;
+    const task = str(v.task, "task");
     const rows = await ablateLayers({
-      task: str(v.task, "task"),
-      ckpt,
-      tokenizer: await loadVocab(vocabDirFor(ckpt, v.vocab)),
-      dataRoot: str(v.data, "data", "../shared/datasets"),
-      outDir: str(v.out, "out"),
+      ...(await sweepArgs(v, str(v.out, "out"))),
+      task,
       layers,
-      maxTrain: optInt(v["max-train"], "max-train"),
-      maxEval: optInt(v["max-eval"], "max-eval"),
-      epochs: int(v.epochs, "epochs", FT.epochs),
-      lr: num(v.lr, "lr", FT.lr),
       auxLm: num(v["aux-lm"], "aux-lm", FT.auxLm),
-      seed: int(v.seed, "seed", FT.seed),
-      skipDone: Boolean(v.resume),
       progress: (n) => terminalProgress(`transfer ${n}`),
     });
     for (const r of rows) {
@@ -544,17 +441,16 @@ COMMANDS["zeroshot"] = define(
       description: "one checkpoint instead of a run: a file, a released-weights folder, or gpt1",
     },
     vocab: { type: "string", description: "vocabulary for --init (default beside it, or gpt1)" },
-    data: { type: "string", default: "../shared/datasets", description: "benchmark folders" },
+    data: DATA_OPT,
     tasks: { type: "string", description: "comma-separated tasks (default: all with data)" },
-    batch: { type: "string", default: "16", description: "batch size" },
+    batch: { type: "string", default: String(ZS.batchSize), description: "batch size" },
     force: { type: "boolean", description: "recompute points already in zeroshot.json" },
     backend: BACKEND_OPT,
   },
   async (v) => {
-    const { selectBackend } = await import("./backend.ts");
     const { zeroShotCurves, zeroShotTaskName } = await import("./zeroshot.ts");
     const { terminalProgress } = await import("./progress.ts");
-    await selectBackend({ force: v.backend as string | undefined });
+    await useBackend(v);
     const tasks = typeof v.tasks === "string"
       ? v.tasks.split(",").map((t) => zeroShotTaskName(t.trim()))
       : undefined;
@@ -571,9 +467,9 @@ COMMANDS["zeroshot"] = define(
           v.vocab !== undefined ? str(v.vocab, "vocab") : r.vocab ?? vocabDirFor(r.path, undefined),
         );
         const rows = await zeroShotEvaluate(ck.model, tok, {
-          dataRoot: str(v.data, "data", "../shared/datasets"),
+          dataRoot: str(v.data, "data", await dataRootDefault()),
           tasks,
-          batchSize: int(v.batch, "batch", 16),
+          batchSize: int(v.batch, "batch", ZS.batchSize),
           step: ck.step,
           progress: terminalProgress("zeroshot"),
         });
@@ -591,9 +487,9 @@ COMMANDS["zeroshot"] = define(
     }
     const run = str(v.run, "run");
     const { path, rows } = await zeroShotCurves(run, {
-      dataRoot: str(v.data, "data", "../shared/datasets"),
+      dataRoot: str(v.data, "data", await dataRootDefault()),
       tasks,
-      batchSize: int(v.batch, "batch", 16),
+      batchSize: int(v.batch, "batch", ZS.batchSize),
       force: Boolean(v.force),
       progress: terminalProgress("zeroshot"),
     });
@@ -624,11 +520,8 @@ COMMANDS["reproduce"] = define(
       type: "string",
       description: "output folder (default results/_scratch/reproduce-<scale>)",
     },
-    data: {
-      type: "string",
-      description: "datasets folder (default $GPT1_DATA or ../shared/datasets)",
-    },
-    "cache-dir": { type: "string", default: "results/_cache", description: "cache folder" },
+    data: DATA_OPT,
+    "cache-dir": CACHE_OPT,
     fresh: { type: "boolean", description: "recompute every stage" },
     backend: BACKEND_OPT,
   },
@@ -641,7 +534,7 @@ COMMANDS["reproduce"] = define(
       settings: s,
       outDir: v.out as string | undefined,
       dataRoot: v.data as string | undefined,
-      cacheDir: str(v["cache-dir"], "cache-dir", "results/_cache"),
+      cacheDir: str(v["cache-dir"], "cache-dir", await cacheDirDefault()),
       fresh: Boolean(v.fresh),
       backend: v.backend as string | undefined,
       progress: (label) => terminalProgress(label),

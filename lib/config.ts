@@ -18,6 +18,7 @@
  * @module
  */
 import { ConfigError } from "./errors.ts";
+import { buildConfig, checkKeys, checkNumbers } from "./_config_check.ts";
 
 /** Hyperparameters of a GPT-1 model (all numbers; camelCase forms of the paper's names). */
 export interface Gpt1Config {
@@ -117,36 +118,13 @@ const INT_KEYS: (keyof Gpt1Config)[] = [
 ];
 const PROB_KEYS: (keyof Gpt1Config)[] = ["embdPdrop", "attnPdrop", "residPdrop", "clfPdrop"];
 
-function checkKeys(obj: object, what: string): void {
-  for (const k of Object.keys(obj)) {
-    if (!(KEYS as string[]).includes(k)) {
-      throw new ConfigError(`unknown key "${k}" in ${what}`, {
-        fix: `use only ${KEYS.join(", ")}`,
-      });
-    }
-  }
-}
-
 /**
  * Throws ConfigError unless `c` is a complete, consistent config (integers where counts are
  * expected, probabilities in [0, 1), `nHead` dividing `nEmbd`, positive std and eps).
  */
 export function validateConfig(c: Gpt1Config): void {
-  checkKeys(c, "config");
-  for (const k of KEYS) {
-    if (typeof c[k] !== "number" || !Number.isFinite(c[k])) {
-      throw new ConfigError(`${k} must be a finite number, got ${JSON.stringify(c[k])}`);
-    }
-  }
-  for (const k of INT_KEYS) {
-    const min = k === "nSpecial" ? 0 : 1;
-    if (!Number.isInteger(c[k]) || c[k] < min) {
-      throw new ConfigError(`${k} must be an integer >= ${min}, got ${c[k]}`);
-    }
-  }
-  for (const k of PROB_KEYS) {
-    if (c[k] < 0 || c[k] >= 1) throw new ConfigError(`${k} must be in [0, 1), got ${c[k]}`);
-  }
+  checkKeys(c, KEYS, "config");
+  checkNumbers(c, KEYS, INT_KEYS, PROB_KEYS);
   if (c.nEmbd % c.nHead !== 0) {
     throw new ConfigError(`nHead ${c.nHead} does not divide nEmbd ${c.nEmbd}`, {
       fix: "choose nHead so that nEmbd / nHead is an integer (the head size)",
@@ -175,27 +153,11 @@ export function makeConfig(
   presetOrPartial: PresetName | Partial<Gpt1Config> = "gpt1",
   overrides: Partial<Gpt1Config> = {},
 ): Gpt1Config {
-  let base: Gpt1Config;
-  if (typeof presetOrPartial === "string") {
-    if (!Object.hasOwn(PRESETS, presetOrPartial)) {
-      throw new ConfigError(`unknown preset "${presetOrPartial}"`, {
-        fix: `use one of ${Object.keys(PRESETS).join(", ")}`,
-      });
-    }
-    base = PRESETS[presetOrPartial];
-  } else if (presetOrPartial && typeof presetOrPartial === "object") {
-    checkKeys(presetOrPartial, "config");
-    base = { ...GPT1, ...presetOrPartial };
-  } else {
-    throw new ConfigError(`expected a preset name or a config object, got ${presetOrPartial}`);
-  }
-  if (!overrides || typeof overrides !== "object") {
-    throw new ConfigError(`overrides must be an object, got ${overrides}`);
-  }
-  checkKeys(overrides, "overrides");
-  const c = { ...base, ...overrides };
-  validateConfig(c);
-  return Object.freeze(c);
+  return buildConfig(
+    { label: "", presets: PRESETS, base: GPT1, keys: KEYS, validate: validateConfig },
+    presetOrPartial,
+    overrides,
+  );
 }
 
 /**
@@ -222,3 +184,15 @@ export const FINETUNE_DEFAULTS: Readonly<{
   warmup: number;
   seed: number;
 }> = Object.freeze({ auxLm: 0.5, epochs: 3, batchSize: 32, lr: 6.25e-5, warmup: 0.002, seed: 42 });
+
+/**
+ * The pre-training defaults of `pretrain` (the paper, Section 4.1): peak learning rate 2.5e-4,
+ * warmup over 2% of the updates when no warmup is given (the paper: 2000 updates of an unstated
+ * total), seed 42. The scales of `deno task reproduce` and the CLI presets set their own
+ * (`settings.ts`); this is what a bare `pretrain(...)` call uses.
+ */
+export const PRETRAIN_DEFAULTS: Readonly<{ lr: number; warmup: number; seed: number }> = Object
+  .freeze({ lr: 2.5e-4, warmup: 0.02, seed: 42 });
+
+/** The zero-shot defaults: windows per forward pass (the CLI's `--batch`, `zeroShotCurves`). */
+export const ZEROSHOT_DEFAULTS: Readonly<{ batchSize: number }> = Object.freeze({ batchSize: 16 });

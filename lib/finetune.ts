@@ -27,6 +27,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { basename, dirname, join, resolve } from "node:path";
 import { blasInfo } from "./blas.ts";
+import { nativeKernelsLine } from "./_native_kernels.ts";
 import { FINETUNE_DEFAULTS, makeConfig } from "./config.ts";
 import {
   createLanguageModel,
@@ -102,6 +103,12 @@ export interface FinetuneOptions {
   seed?: number;
   /** Tokens per micro-batch (gradients are accumulated to the full batch; default 2048). */
   microTokens?: number;
+  /**
+   * Batch examples of similar length together (see {@link lengthGroupedOrder}): less padding,
+   * the same examples per epoch, a different (still seeded) batch composition than the
+   * paper's random batches. Default false.
+   */
+  groupByLength?: boolean;
   /** Progress display. */
   progress?: Progress;
 }
@@ -226,6 +233,44 @@ export function taskForward(
     logits = model.classifierHead(feats, opts);
   }
   return { logits, lm };
+}
+
+/** Tokens an example takes in a padded batch of its own: sequences × the longest one. */
+function paddedSize(e: EncodedExample): number {
+  return e.seqs.length * Math.max(...e.seqs.map((q) => q.length));
+}
+
+/** Examples per pool of {@link lengthGroupedOrder}, in batches. */
+export const LENGTH_POOL_BATCHES = 50;
+
+/**
+ * A length-grouped epoch order: the shuffled `order` is cut into pools of
+ * {@link LENGTH_POOL_BATCHES} batches, each pool is sorted by `sizes` (stable), cut into
+ * batches of `B`, and the batches of the whole epoch are shuffled with `seed`. Every example
+ * stays in the epoch exactly once; a batch holds examples of similar length, so padding to its
+ * longest wastes little (as `group_by_length` in HF `Trainer` or fairseq's buckets). Pure.
+ *
+ * @example
+ * ```ts
+ * // sizes 5, 1, 4, 2 of examples 0..3; batches of 2: {1, 3} (sizes 1, 2) and {2, 0} (4, 5)
+ * lengthGroupedOrder([3, 0, 2, 1], [5, 1, 4, 2], 2, 7); // [2, 0, 1, 3]
+ * ```
+ */
+export function lengthGroupedOrder(
+  order: readonly number[],
+  sizes: readonly number[],
+  B: number,
+  seed: number,
+): number[] {
+  const pool = Math.max(1, B * LENGTH_POOL_BATCHES);
+  const batches: number[][] = [];
+  for (let s = 0; s < order.length; s += pool) {
+    const p = order.slice(s, s + pool).sort((a, b) => sizes[a] - sizes[b]);
+    for (let b = 0; b < p.length; b += B) batches.push(p.slice(b, b + B));
+  }
+  // the tail batch (shorter than B) stays last, so `floor(n / B)` full batches are trained on
+  const full = batches.filter((b) => b.length === B), rest = batches.filter((b) => b.length < B);
+  return [...new Rng(seed).shuffle(full), ...rest].flat();
 }
 
 /**
@@ -424,10 +469,12 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
       warmup: o.warmup,
       schedule: "warmup_linear",
       seed: o.seed,
+      ...(o.groupByLength ? { groupByLength: true } : {}), // only when on: older configs stay equal
       splits,
       sizes: { train: train.length, valid: valid.length, eval: report.length },
       backend: tf.getBackend(),
       blas: blasInfo(), // the wasm products' library and thread count (or why there is none)
+      kernels: nativeKernelsLine(), // the fused kernels of the wasm backend: native (path) or JS
     });
   }
   const log: string[] = [];
@@ -435,7 +482,10 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   let best = -Infinity, bestEpoch = 0, bestWeights: Map<string, Float32Array> | null = null;
   let step = 0;
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    const order = new Rng(mixSeed(o.seed, 100 + epoch)).shuffle(train.map((_, i) => i));
+    const shuffled = new Rng(mixSeed(o.seed, 100 + epoch)).shuffle(train.map((_, i) => i));
+    const order = o.groupByLength
+      ? lengthGroupedOrder(shuffled, train.map(paddedSize), B, mixSeed(o.seed, 200 + epoch))
+      : shuffled;
     let lossSum = 0;
     for (let b = 0; b < perEpoch; b++) {
       const batch = order.slice(b * B, (b + 1) * B).map((i) => train[i]);

@@ -31,10 +31,15 @@
 import process from "node:process";
 import type * as Danfo from "danfojs-node";
 import { type Figure, lineChart, type Series } from "./plot.ts";
-import { committedLayout, readLayers, readTable5, type ResultLayout } from "./runs.ts";
+import {
+  committedLayout,
+  readLayers,
+  readTable5,
+  readZeroShot,
+  type ResultLayout,
+} from "./runs.ts";
 import { getTask, loadTask, type Split } from "./tasks/mod.ts";
 import type { Example } from "./tasks/common.ts";
-import { readZeroShot } from "./zeroshot.ts";
 import { DataError } from "./errors.ts";
 import { exists } from "./fsutil.ts";
 import { join } from "node:path";

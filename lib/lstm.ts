@@ -54,6 +54,7 @@ import {
   TiedLmModel,
 } from "./model.ts";
 import { mixModelSeed, randn } from "./random.ts";
+import { buildConfig, checkKeys, checkNumbers } from "./_config_check.ts";
 
 // ---------------------------------------------------------------------------------------------
 // configuration
@@ -116,35 +117,11 @@ export const LSTM_PRESETS: Readonly<Record<LstmPresetName, LstmConfig>> = Object
 const LSTM_KEYS = Object.keys(LSTM_BASE) as (keyof LstmConfig)[];
 const LSTM_INT_KEYS = ["vocabSize", "nSpecial", "nCtx", "nEmbd", "nHidden"] as const;
 
-function checkLstmKeys(obj: object, what: string): void {
-  for (const k of Object.keys(obj)) {
-    if (!(LSTM_KEYS as string[]).includes(k)) {
-      throw new ConfigError(`unknown key "${k}" in ${what}`, {
-        fix: `use only ${LSTM_KEYS.join(", ")}`,
-      });
-    }
-  }
-}
-
 /** Throws ConfigError unless `c` is a complete, consistent LSTM config. */
 export function validateLstmConfig(c: LstmConfig): void {
-  checkLstmKeys(c, "LSTM config");
+  checkKeys(c, LSTM_KEYS, "LSTM config");
   if (c.kind !== "lstm") throw new ConfigError(`kind must be "lstm", got ${c.kind}`);
-  for (const k of LSTM_KEYS) {
-    if (k === "kind") continue;
-    if (typeof c[k] !== "number" || !Number.isFinite(c[k])) {
-      throw new ConfigError(`${k} must be a finite number, got ${JSON.stringify(c[k])}`);
-    }
-  }
-  for (const k of LSTM_INT_KEYS) {
-    const min = k === "nSpecial" ? 0 : 1;
-    if (!Number.isInteger(c[k]) || c[k] < min) {
-      throw new ConfigError(`${k} must be an integer >= ${min}, got ${c[k]}`);
-    }
-  }
-  for (const k of ["dropout", "clfPdrop"] as const) {
-    if (c[k] < 0 || c[k] >= 1) throw new ConfigError(`${k} must be in [0, 1), got ${c[k]}`);
-  }
+  checkNumbers(c, LSTM_KEYS.filter((k) => k !== "kind"), LSTM_INT_KEYS, ["dropout", "clfPdrop"]);
   if (!(c.initStd > 0)) throw new ConfigError(`initStd must be > 0, got ${c.initStd}`);
 }
 
@@ -162,27 +139,17 @@ export function makeLstmConfig(
   presetOrPartial: LstmPresetName | Partial<LstmConfig> = "gpt1",
   overrides: Partial<LstmConfig> = {},
 ): LstmConfig {
-  let base: LstmConfig;
-  if (typeof presetOrPartial === "string") {
-    if (!Object.hasOwn(LSTM_PRESETS, presetOrPartial)) {
-      throw new ConfigError(`unknown LSTM preset "${presetOrPartial}"`, {
-        fix: `use one of ${Object.keys(LSTM_PRESETS).join(", ")}`,
-      });
-    }
-    base = LSTM_PRESETS[presetOrPartial];
-  } else if (presetOrPartial && typeof presetOrPartial === "object") {
-    checkLstmKeys(presetOrPartial, "LSTM config");
-    base = { ...LSTM_BASE, ...presetOrPartial };
-  } else {
-    throw new ConfigError(`expected a preset name or a config object, got ${presetOrPartial}`);
-  }
-  if (!overrides || typeof overrides !== "object") {
-    throw new ConfigError(`overrides must be an object, got ${overrides}`);
-  }
-  checkLstmKeys(overrides, "overrides");
-  const c = { ...base, ...overrides };
-  validateLstmConfig(c);
-  return Object.freeze(c);
+  return buildConfig(
+    {
+      label: "LSTM ",
+      presets: LSTM_PRESETS,
+      base: LSTM_BASE,
+      keys: LSTM_KEYS,
+      validate: validateLstmConfig,
+    },
+    presetOrPartial,
+    overrides,
+  );
 }
 
 /**

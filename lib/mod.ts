@@ -32,8 +32,11 @@ export {
   tiedLogits,
 } from "./model.ts";
 export * from "./optim.ts";
+export * from "./safetensors.ts";
 export * from "./checkpoint.ts";
+export * from "./pretrained.ts";
 export * from "./random.ts";
+export * from "./corpus.ts";
 export * from "./data.ts";
 export * from "./tasks/mod.ts";
 export * from "./tasks/metric.ts";
@@ -48,11 +51,16 @@ export * from "./pipeline.ts";
 export * from "./plot.ts";
 export * from "./report.ts";
 export * from "./jupyter.ts";
+export * from "./scoring.ts";
+export * from "./zeroshot_heuristics.ts";
 export * from "./zeroshot.ts";
 export * from "./language_model.ts";
 export * from "./lstm.ts";
 export * from "./settings.ts";
 export * from "./claims.ts";
+export * from "./stages.ts";
+export * from "./sections.ts";
+export * from "./notebook.ts";
 export * from "./frames.ts";
 export * from "./released.ts";
 export * from "./reproduce.ts";

@@ -43,15 +43,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { ensureKernels, mutableFloat32, nativeProducts, requireBackend } from "./backend.ts";
+import { fusedAttention, fusedKernels, GELU_K0, GELU_K1 } from "./_wasm_fused_kernels.ts";
 import type { Gpt1Config } from "./config.ts";
 import { CheckpointError, ConfigError } from "./errors.ts";
 import { dropoutMask, mixModelSeed, randn } from "./random.ts";
 
 // ---------------------------------------------------------------------------------------------
 // ops with fused custom gradients (all 2-D: [N, C] with N = B*T)
-
-const GELU_K0 = 2 * Math.sqrt(2 / Math.PI);
-const GELU_K1 = GELU_K0 * 0.044715;
 
 /**
  * GELU, tanh approximation `0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))`, computed as the
@@ -63,6 +61,7 @@ const GELU_K1 = GELU_K0 * 0.044715;
  * ```
  */
 export function gelu<T extends tf.Tensor>(x: T): T {
+  if (fusedKernels()) return fusedGelu(x);
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const x2 = tf.mul(x, x);
@@ -82,12 +81,32 @@ export function gelu<T extends tf.Tensor>(x: T): T {
   return f(x) as T;
 }
 
+/** {@link gelu} on the fused wasm kernels: forward and backward in one pass each. */
+function fusedGelu<T extends tf.Tensor>(x: T): T {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const [y, s] = tf.engine().runKernel("Gpt1Gelu", { x }) as tf.Tensor[]; // x·σ(u), σ(u)
+    save([x, s]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, [x, s]: tf.Tensor[]) => [
+        tf.engine().runKernel("Gpt1GeluGrad", { dy, x, s }) as tf.Tensor,
+      ],
+    };
+  });
+  return f(x) as T;
+}
+
 /**
  * Column sums of a 2-D tensor, `[N, C] → [C]`, as a last-axis sum of the transpose: on wasm a
  * sum over axis 0 goes through the slow stock transpose, and `ones[1, N]·x` makes XNNPACK pack
  * all of `x` for one output row.
  */
 export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
+  // with the BLAS, `ones[1, N]·x` is one sgemm and needs no transpose
+  if (tf.getBackend() === "wasm" && nativeProducts()) {
+    return tf.reshape(tf.matMul(tf.ones([1, x.shape[0]]), x), [x.shape[1]]) as tf.Tensor1D;
+  }
   return tf.sum(tf.transpose(x), 1);
 }
 
@@ -107,6 +126,7 @@ export function layerNorm(
   b: tf.Tensor1D,
   eps: number,
 ): tf.Tensor2D {
+  if (fusedKernels()) return fusedLayerNorm(x, g, b, eps);
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [x, g, b, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
     const xc = tf.sub(x, tf.mean(x, -1, true)); // [N, C]
@@ -122,6 +142,23 @@ export function layerNorm(
         const dx = tf.mul(tf.sub(tf.sub(dxhat, a), tf.mul(xhat, c)), rstd);
         return [dx, sumRows(tf.mul(dy, xhat) as tf.Tensor2D), sumRows(dy as tf.Tensor2D)];
       },
+    };
+  });
+  return f(x, g, b) as tf.Tensor2D;
+}
+
+/** {@link layerNorm} on the fused wasm kernels (one pass forward, one backward). */
+function fusedLayerNorm(x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D, eps: number) {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, g, b, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const [y, xhat, rstd] = tf.engine().runKernel("Gpt1LayerNorm", { x, g, b }, {
+      eps,
+    }) as tf.Tensor[]; // [N, C], [N, C], [N, 1]
+    save([xhat, rstd, g]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, [xhat, rstd, g]: tf.Tensor[]) =>
+        tf.engine().runKernel("Gpt1LayerNormGrad", { dy, xhat, rstd, g }) as tf.Tensor[],
     };
   });
   return f(x, g, b) as tf.Tensor2D;
@@ -182,6 +219,7 @@ export function crossEntropy(
   targets: tf.Tensor1D,
   w: tf.Tensor1D,
 ): tf.Scalar {
+  if (fusedKernels()) return fusedCrossEntropy(logits, targets, w);
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [z, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
     const p = tf.softmax(z); // [N, V]
@@ -193,6 +231,22 @@ export function crossEntropy(
         const [p, w, targets] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
         return [softmaxCeGrad(p, targets, tf.mul(w, dy) as tf.Tensor1D)];
       },
+    };
+  });
+  return f(logits) as tf.Scalar;
+}
+
+/** {@link crossEntropy} on the fused wasm kernels: softmax + loss, then the gradient, one pass each. */
+function fusedCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, w: tf.Tensor1D): tf.Scalar {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [z, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    const [loss, p] = tf.engine().runKernel("Gpt1SoftmaxCe", { z, targets, w }) as tf.Tensor[];
+    save([p, w, targets]);
+    return {
+      value: loss as tf.Scalar,
+      gradFunc: (dy: tf.Tensor, [p, w, targets]: tf.Tensor[]) => [
+        tf.engine().runKernel("Gpt1SoftmaxCeGrad", { p, targets, c: tf.mul(w, dy) }) as tf.Tensor,
+      ],
     };
   });
   return f(logits) as tf.Scalar;
@@ -224,6 +278,61 @@ function softmaxCeGrad(p: tf.Tensor2D, targets: tf.Tensor1D, c: tf.Tensor1D): tf
     live[i * V + y] -= cv[i];
   }
   return g;
+}
+
+/**
+ * Per-head scores `alpha · Q_bh · K_bhᵀ` → `[B·H, T, T]` straight from `qkv [B·T, 3C]` (the
+ * fused wasm kernel: sgemm with leading dimension 3C, no head split or transpose).
+ */
+function headScores(qkv: tf.Tensor2D, B: number, T: number, H: number, alpha: number) {
+  const attrs = { B, T, H, alpha };
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [qkv, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    save([qkv]);
+    return {
+      value: tf.engine().runKernel("Gpt1HeadScores", { qkv }, attrs) as tf.Tensor3D,
+      gradFunc: (dS: tf.Tensor, [qkv]: tf.Tensor[]) => [
+        tf.engine().runKernel("Gpt1HeadScoresGrad", { dS, qkv }, attrs) as tf.Tensor,
+      ],
+    };
+  });
+  return f(qkv) as tf.Tensor3D;
+}
+
+/**
+ * Per-head `A_bh · V_bh` with the heads merged side by side → `[B·T, C]`, from the attention
+ * `a [B·H, T, T]` and `qkv [B·T, 3C]` (fused wasm kernel, no transpose).
+ */
+function headMix(a: tf.Tensor3D, qkv: tf.Tensor2D, B: number, T: number, H: number) {
+  const attrs = { B, T, H, alpha: 1 };
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [a, qkv, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.GradSaveFunc];
+    save([a, qkv]);
+    return {
+      value: tf.engine().runKernel("Gpt1HeadMix", { a, qkv }, attrs) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor, [a, qkv]: tf.Tensor[]) =>
+        tf.engine().runKernel("Gpt1HeadMixGrad", { dy, a, qkv }, attrs) as tf.Tensor[],
+    };
+  });
+  return f(a, qkv) as tf.Tensor2D;
+}
+
+/**
+ * `x · dropoutMask(x.size, p, seed)` on the fused wasm kernel: the same numbers as the mask
+ * tensor times `x`, with the mask recomputed in the backward instead of kept.
+ */
+function fusedDropout(x: tf.Tensor, p: number, seed: number): tf.Tensor {
+  const attrs = { p, seed };
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x] = args as [tf.Tensor];
+    return {
+      value: tf.engine().runKernel("Gpt1Dropout", { x }, attrs) as tf.Tensor,
+      gradFunc: (
+        dy: tf.Tensor,
+      ) => [tf.engine().runKernel("Gpt1Dropout", { x: dy }, attrs) as tf.Tensor],
+    };
+  });
+  return f(x);
 }
 
 /**
@@ -295,12 +404,10 @@ function chunkedTiedCe(
     for (const [s, n] of chunks) {
       const next = tf.tidy(() => {
         const z = tf.matMul(tf.slice(x, [s, 0], [n, -1]), e, false, true) as tf.Tensor2D; // [n, V]
-        const ce = weightedCe(
-          z,
-          tf.softmax(z) as tf.Tensor2D,
-          tf.slice(targets, s, n),
-          tf.slice(w, s, n),
-        );
+        const ts = tf.slice(targets, s, n), ws = tf.slice(w, s, n);
+        const ce = fusedKernels()
+          ? (tf.engine().runKernel("Gpt1SoftmaxCe", { z, targets: ts, w: ws }) as tf.Tensor[])[0]
+          : weightedCe(z, tf.softmax(z) as tf.Tensor2D, ts, ws);
         return tf.add(acc, ce);
       });
       acc.dispose();
@@ -315,9 +422,17 @@ function chunkedTiedCe(
         for (const [s, n] of chunks) {
           const [dx, next] = tf.tidy(() => {
             const xc = tf.slice(x, [s, 0], [n, -1]); // [n, C]
-            const p = tf.softmax(tf.matMul(xc, e, false, true)) as tf.Tensor2D; // [n, V]
-            const c = tf.mul(tf.slice(w, s, n), dy) as tf.Tensor1D;
-            const g = softmaxCeGrad(p, tf.slice(targets, s, n), c); // [n, V]
+            const z = tf.matMul(xc, e, false, true) as tf.Tensor2D; // [n, V]
+            const c = tf.mul(tf.slice(w, s, n), dy) as tf.Tensor1D, ts = tf.slice(targets, s, n);
+            let g: tf.Tensor2D; // [n, V]
+            if (fusedKernels()) {
+              const [, p] = tf.engine().runKernel("Gpt1SoftmaxCe", {
+                z,
+                targets: ts,
+                w: tf.slice(w, s, n),
+              }) as tf.Tensor[];
+              g = tf.engine().runKernel("Gpt1SoftmaxCeGrad", { p, targets: ts, c }) as tf.Tensor2D;
+            } else g = softmaxCeGrad(tf.softmax(z) as tf.Tensor2D, ts, c);
             const dec = nativeProducts()
               ? tf.matMul(g, xc, true, false)
               : tf.matMul(tf.transpose(g), xc);
@@ -507,7 +622,9 @@ export abstract class TiedLmModel<C extends TiedLmConfig> {
     if (!opts.training || p === 0) return x;
     const s = shape ?? x.shape;
     const n = s.reduce((a, b) => a * b, 1);
-    const mask = dropoutMask(n, p, mixModelSeed(this.seed, opts.seed ?? 0, site));
+    const seed = mixModelSeed(this.seed, opts.seed ?? 0, site);
+    if (n === x.size && fusedKernels() && x.dtype === "float32") return fusedDropout(x, p, seed);
+    const mask = dropoutMask(n, p, seed);
     return tf.mul(x, tf.tensor(mask, s, "float32"));
   }
 
@@ -678,6 +795,18 @@ export class Gpt1Model extends TiedLmModel<Gpt1Config> {
   #attention(x: tf.Tensor2D, l: number, B: number, T: number, o: ForwardOptions): tf.Tensor2D {
     const { nEmbd: C, nHead: H } = this.config, D = C / H;
     const qkv = this.#linear(x, `h.${l}.attn.c_attn`); // [N, 3C]
+    if (fusedAttention()) {
+      const scores = headScores(qkv, B, T, H, 1 / Math.sqrt(D)); // [B*H, T, T]
+      const a = this.dropout(
+        tf.softmax(tf.add(scores, causalBias(T))),
+        this.config.attnPdrop,
+        o,
+        10 * l + 1,
+      );
+      const y = headMix(a as tf.Tensor3D, qkv, B, T, H); // [N, C], heads side by side
+      const out = this.#linear(y, `h.${l}.attn.c_proj`);
+      return this.dropout(out, this.config.residPdrop, o, 10 * l + 2) as tf.Tensor2D;
+    }
     const heads = (t: tf.Tensor) =>
       tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, D]), [0, 2, 1, 3]), [B * H, T, D]);
     const [q, k, v] = tf.split(qkv, 3, 1).map(heads); // [B*H, T, D] each

@@ -13,9 +13,8 @@
 import { join, resolve } from "node:path";
 import { Gpt1Tokenizer } from "./tokenizer/bpe.ts";
 import { BpeTrainer } from "./tokenizer/trainer.ts";
+import { buildTokenCache, type BuiltTokenCache } from "./data.ts";
 import {
-  buildTokenCache,
-  type BuiltTokenCache,
   collectDocuments,
   type CorpusSource,
   openCorpus,
@@ -23,11 +22,11 @@ import {
   splitDocuments,
   type SplitOptions,
   type WarnFn,
-} from "./data.ts";
+} from "./corpus.ts";
 import { ConfigError } from "./errors.ts";
 import { exists, portablePath, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
-import { FINETUNE_DEFAULTS, makeConfig, type PresetName } from "./config.ts";
+import { FINETUNE_DEFAULTS as FT, makeConfig, type PresetName } from "./config.ts";
 import {
   type LanguageModel,
   type ModelConfig,
@@ -244,6 +243,15 @@ export interface PretrainingOptions {
   vocabDirInfo?: string;
   /** More `runInfo` fields, written after the standard ones. */
   runInfo?: Record<string, unknown>;
+  /**
+   * `auto` (default: the WebGPU engine for GPT-1 on a hardware adapter, else tfjs) | `tfjs` |
+   * `webgpu` (see `train_webgpu.ts`).
+   */
+  engine?: string;
+  /** Windows per micro-batch on the WebGPU engine (default: `defaultMicroBatch`). */
+  microBatch?: number;
+  /** Receives the one line saying which engine runs and why (default: stderr). */
+  log?: (line: string) => void;
 }
 
 /**
@@ -268,8 +276,16 @@ export async function runPretraining(
   const config: ModelConfig = o.model === "lstm"
     ? makeLstmConfig(o.preset, { vocabSize })
     : makeConfig(o.preset, { vocabSize });
+  const { chooseEngine, webgpuEngine } = await import("./train_webgpu.ts");
+  const choice = await chooseEngine(o.engine ?? "auto", o.model);
+  const log = o.log ?? ((line: string) => console.error(line));
+  log(choice.line);
+  const engine = choice.gpu
+    ? webgpuEngine(choice.gpu, { microBatch: o.microBatch, log })
+    : undefined;
   const result = await pretrain<ModelConfig>({
     config,
+    engine,
     train: data.cache.train,
     valid: data.cache.valid,
     outDir: o.outDir,
@@ -292,6 +308,11 @@ export async function runPretraining(
       corpus: [...(o.corpusInfo ?? o.corpus)],
       vocab: { dir: o.vocabDirInfo ?? "vocab", size: vocabSize, hash: data.tokenizer.hash },
       cache: data.cache.manifest.counts,
+      engineChoice: {
+        requested: o.engine ?? "auto",
+        why: choice.why,
+        adapter: choice.adapter ?? null,
+      },
       ...o.runInfo,
     },
   });
@@ -300,8 +321,13 @@ export async function runPretraining(
 
 /** The three Table 5 rows we can run (the LSTM row belongs to the LSTM baseline). */
 export const TABLE5_VARIANTS = [
-  { key: "full", method: "Transformer w/ aux LM (full)", pretrained: true, auxLm: 0.5 },
-  { key: "no-pretrain", method: "Transformer w/o pre-training", pretrained: false, auxLm: 0.5 },
+  { key: "full", method: "Transformer w/ aux LM (full)", pretrained: true, auxLm: FT.auxLm },
+  {
+    key: "no-pretrain",
+    method: "Transformer w/o pre-training",
+    pretrained: false,
+    auxLm: FT.auxLm,
+  },
   { key: "no-aux", method: "Transformer w/o aux LM", pretrained: true, auxLm: 0 },
 ] as const;
 
@@ -351,33 +377,63 @@ export async function resumableSweep<K, T>(opts: {
   return items;
 }
 
+/** What both fine-tuning sweeps ({@link runTable5}, {@link ablateLayers}) take. */
+export interface SweepOptions {
+  /** The pre-trained checkpoint every run starts from. */
+  ckpt: string;
+  /** Its vocabulary. */
+  tokenizer: Gpt1Tokenizer;
+  /** The datasets folder. */
+  dataRoot: string;
+  /** The sweep's folder (one run folder per point, plus the sweep's JSON). */
+  outDir: string;
+  /** Cap on training examples (seeded sample). */
+  maxTrain?: number;
+  /** Cap on evaluation examples (seeded sample). */
+  maxEval?: number;
+  /** Epochs (default `FINETUNE_DEFAULTS`). */
+  epochs?: number;
+  /** Peak learning rate (default `FINETUNE_DEFAULTS`). */
+  lr?: number;
+  /** Seed (default `FINETUNE_DEFAULTS`). */
+  seed?: number;
+  /** Keep the points already in the sweep's JSON. */
+  skipDone?: boolean;
+}
+
+/** The fine-tuning options every run of a sweep shares: its options over the defaults. */
+function sweepRunOptions(o: SweepOptions) {
+  return {
+    dataRoot: o.dataRoot,
+    tokenizer: o.tokenizer,
+    maxTrain: o.maxTrain,
+    maxEval: o.maxEval,
+    epochs: o.epochs ?? FT.epochs,
+    lr: o.lr ?? FT.lr,
+    seed: o.seed ?? FT.seed,
+  };
+}
+
 /**
  * Runs Table 5 at our scale: for each task with data, the full model, w/o pre-training and w/o
  * aux LM, all from the same checkpoint and settings. Each run writes its own folder under
  * `outDir`; `outDir/table5.json` collects the cells (rewritten after every run, so a killed
  * sweep keeps what finished and `skipDone` continues it).
  */
-export async function runTable5(opts: {
-  ckpt: string;
-  tokenizer: Gpt1Tokenizer;
-  dataRoot: string;
-  outDir: string;
-  tasks?: readonly string[];
-  variants?: readonly string[];
-  maxTrain?: number;
-  maxEval?: number;
-  epochs?: number;
-  lr?: number;
-  seed?: number;
-  skipDone?: boolean;
-  progress?: (task: string, variant: string) => Progress;
-}): Promise<Table5Cell[]> {
+export async function runTable5(
+  opts: SweepOptions & {
+    tasks?: readonly string[];
+    variants?: readonly string[];
+    progress?: (task: string, variant: string) => Progress;
+  },
+): Promise<Table5Cell[]> {
   const { finetune } = await import("./finetune.ts");
   const { getTask } = await import("./tasks/mod.ts");
   const { readCheckpointInfo } = await import("./checkpoint.ts");
   const { TABLE5 } = await import("./paper.ts");
   // the header only: every fine-tune below loads the weights itself
   const { config, kind: model } = await readCheckpointInfo(opts.ckpt);
+  const ft = sweepRunOptions(opts);
   await Deno.mkdir(opts.outDir, { recursive: true });
   const paperRow = (method: string) => TABLE5.rows.find((r) => r.method === method)?.scores ?? {};
   const keys: string[] = [];
@@ -402,10 +458,10 @@ export async function runTable5(opts: {
     header: (cells) => ({
       checkpoint: portablePath(opts.ckpt),
       settings: {
-        epochs: opts.epochs ?? FINETUNE_DEFAULTS.epochs,
-        lr: opts.lr ?? FINETUNE_DEFAULTS.lr,
-        seed: opts.seed ?? FINETUNE_DEFAULTS.seed,
-        batchSize: FINETUNE_DEFAULTS.batchSize,
+        epochs: ft.epochs,
+        lr: ft.lr,
+        seed: ft.seed,
+        batchSize: FT.batchSize,
         // [maxTrain, maxEval] per task, as the cells ran (a resumed sweep may mix caps)
         caps: Object.fromEntries(cells.map((c) => [c.task, [c.maxTrain, c.maxEval]])),
       },
@@ -416,17 +472,11 @@ export async function runTable5(opts: {
       const v = TABLE5_VARIANTS.find((v) => v.key === variant)!;
       const run = join(opts.outDir, `${task.name}-${v.key}`);
       const r = await finetune({
+        ...ft,
         task: task.name,
-        dataRoot: opts.dataRoot,
         init: v.pretrained ? opts.ckpt : "none",
         config,
-        tokenizer: opts.tokenizer,
         auxLm: v.auxLm,
-        maxTrain: opts.maxTrain,
-        maxEval: opts.maxEval,
-        epochs: opts.epochs ?? FINETUNE_DEFAULTS.epochs,
-        lr: opts.lr ?? FINETUNE_DEFAULTS.lr,
-        seed: opts.seed ?? FINETUNE_DEFAULTS.seed,
         outDir: run,
         progress: opts.progress?.(task.title, v.key),
       });
@@ -495,27 +545,20 @@ export function table5Markdown(cells: readonly Table5Cell[]): string {
  * embeddings only, 1..L blocks) from the same checkpoint and settings; writes
  * `outDir/layers.json` after each run (a killed sweep keeps what finished; `skipDone` continues).
  */
-export async function ablateLayers(opts: {
-  task: string;
-  ckpt: string;
-  tokenizer: Gpt1Tokenizer;
-  dataRoot: string;
-  outDir: string;
-  layers?: number[];
-  maxTrain?: number;
-  maxEval?: number;
-  epochs?: number;
-  lr?: number;
-  auxLm?: number;
-  seed?: number;
-  skipDone?: boolean;
-  progress?: (n: number) => Progress;
-}): Promise<LayersRow[]> {
+export async function ablateLayers(
+  opts: SweepOptions & {
+    task: string;
+    layers?: number[];
+    auxLm?: number;
+    progress?: (n: number) => Progress;
+  },
+): Promise<LayersRow[]> {
   const { finetune } = await import("./finetune.ts");
   const { getTask } = await import("./tasks/mod.ts");
   const { readCheckpointInfo } = await import("./checkpoint.ts");
   const task = getTask(opts.task);
   const L = numLayers((await readCheckpointInfo(opts.ckpt)).config);
+  const ft = sweepRunOptions(opts);
   const counts = opts.layers ?? Array.from({ length: L + 2 }, (_, i) => i - 1);
   await Deno.mkdir(opts.outDir, { recursive: true });
   return await resumableSweep<number, LayersRow>({
@@ -531,26 +574,20 @@ export async function ablateLayers(opts: {
       settings: {
         maxTrain: opts.maxTrain ?? null,
         maxEval: opts.maxEval ?? null,
-        epochs: opts.epochs ?? FINETUNE_DEFAULTS.epochs,
-        lr: opts.lr ?? FINETUNE_DEFAULTS.lr,
-        auxLm: opts.auxLm ?? FINETUNE_DEFAULTS.auxLm,
-        seed: opts.seed ?? FINETUNE_DEFAULTS.seed,
+        epochs: ft.epochs,
+        lr: ft.lr,
+        auxLm: opts.auxLm ?? FT.auxLm,
+        seed: ft.seed,
       },
     }),
     run: async (n) => {
       const run = join(opts.outDir, `transfer${n}`);
       const r = await finetune({
+        ...ft,
         task: task.name,
-        dataRoot: opts.dataRoot,
         init: opts.ckpt,
-        tokenizer: opts.tokenizer,
         transferLayers: n,
-        auxLm: opts.auxLm ?? FINETUNE_DEFAULTS.auxLm,
-        maxTrain: opts.maxTrain,
-        maxEval: opts.maxEval,
-        epochs: opts.epochs ?? FINETUNE_DEFAULTS.epochs,
-        lr: opts.lr ?? FINETUNE_DEFAULTS.lr,
-        seed: opts.seed ?? FINETUNE_DEFAULTS.seed,
+        auxLm: opts.auxLm ?? FT.auxLm,
         outDir: run,
         progress: opts.progress?.(n),
       });

@@ -168,6 +168,13 @@ function ema(ys: number[], w: number): number[] {
   return out;
 }
 
+/** The finite train and validation records of a log, and the train loss smoothed. */
+function logSeries(records: readonly LogPoint[], opts: CurveOptions) {
+  const train = records.filter((r) => r.kind === "train" && Number.isFinite(r.loss));
+  const valid = records.filter((r) => r.kind === "valid" && Number.isFinite(r.loss));
+  return { train, valid, trainLoss: ema(train.map((r) => r.loss), opts.smooth ?? 0) };
+}
+
 function stepRange(recs: LogPoint[]): [number, number] {
   if (recs.length === 0) return [0, 1];
   let lo = Infinity, hi = -Infinity;
@@ -190,15 +197,9 @@ function stepRange(recs: LogPoint[]): [number, number] {
  * ```
  */
 export function lossCurve(records: readonly LogPoint[], opts: CurveOptions = {}): Figure {
-  const train = records.filter((r) => r.kind === "train" && Number.isFinite(r.loss));
-  const valid = records.filter((r) => r.kind === "valid" && Number.isFinite(r.loss));
+  const { train, valid, trainLoss } = logSeries(records, opts);
   const data: Trace[] = [
-    line(
-      "train loss",
-      train.map((r) => r.step),
-      ema(train.map((r) => r.loss), opts.smooth ?? 0),
-      PALETTE[0],
-    ),
+    line("train loss", train.map((r) => r.step), trainLoss, PALETTE[0]),
     {
       ...line("validation loss", valid.map((r) => r.step), valid.map((r) => r.loss), PALETTE[1], {
         markers: true,
@@ -233,16 +234,11 @@ export function lossCurve(records: readonly LogPoint[], opts: CurveOptions = {})
  * BooksCorpus perplexity 18.4 dashed; the train perplexity is drawn thin for comparison.
  */
 export function perplexityCurve(records: readonly LogPoint[], opts: CurveOptions = {}): Figure {
-  const train = records.filter((r) => r.kind === "train" && Number.isFinite(r.loss));
-  const valid = records.filter((r) => r.kind === "valid" && Number.isFinite(r.loss));
+  const { train, valid, trainLoss } = logSeries(records, opts);
   const data: Trace[] = [
-    line(
-      "train perplexity",
-      train.map((r) => r.step),
-      ema(train.map((r) => r.loss), opts.smooth ?? 0).map(Math.exp),
-      PALETTE[0],
-      { width: 1 },
-    ),
+    line("train perplexity", train.map((r) => r.step), trainLoss.map(Math.exp), PALETTE[0], {
+      width: 1,
+    }),
     line(
       "validation perplexity",
       valid.map((r) => r.step),

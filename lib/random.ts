@@ -114,6 +114,14 @@ export function mixModelSeed(...parts: number[]): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/**
+ * The constants of {@link dropoutMask} for drop probability `p`: a word below `thr` drops the
+ * element, a kept one is scaled by `keep` (float32).
+ */
+export function dropoutParams(p: number): { thr: number; keep: number } {
+  return { thr: Math.floor(p * 4294967296), keep: Math.fround(1 / (1 - p)) };
+}
+
 /** A counter-based stream of uniform 32-bit words: word i is a hash of (seed, i). */
 function hashWords(seed: number, i: number): number {
   let z = (seed + Math.imul(i + 1, 0x9e3779b9)) | 0;
@@ -148,7 +156,7 @@ export function randn(n: number, seed: number, std = 1): Float32Array {
  */
 export function dropoutMask(n: number, p: number, seed: number): Float32Array {
   const out = new Float32Array(n);
-  const keep = 1 / (1 - p), thr = Math.floor(p * 4294967296);
+  const { keep, thr } = dropoutParams(p);
   for (let i = 0; i < n; i++) out[i] = hashWords(seed, i) < thr ? 0 : keep;
   return out;
 }

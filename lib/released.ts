@@ -25,7 +25,8 @@ import { fetchCommand, resolveInit } from "./fetch/mod.ts";
 import type { Progress } from "./progress.ts";
 import { defaultDataRoot, defaultOutDir, type Scale } from "./settings.ts";
 import { loadVocab } from "./vocab.ts";
-import { zeroShotEvaluate, type ZeroShotRow, type ZeroShotTaskName } from "./zeroshot.ts";
+import type { ZeroShotRow, ZeroShotTaskName } from "./runs.ts";
+import { zeroShotEvaluate } from "./zeroshot.ts";
 
 /** Where the released weights are, or why they are not there. */
 export interface ReleasedWeights {
@@ -44,10 +45,10 @@ export interface ReleasedWeights {
  * machine (random weights of the `gpt1` preset through `finetune`, RTE, batch 8, one thread).
  */
 export const RELEASED_CPU_NOTE =
-  "on a CPU, fine-tuning the 117M-parameter model is slow: about 60 s per update of 8 RTE " +
-  "examples with one thread on the project's machine (tfjs cpu backend; the wasm backend's " +
-  "heap cannot hold the model, its Adam state and the gradients); a GPU (WebGPU, or " +
-  "tfjs-node-gpu) makes it practical";
+  "on a CPU, fine-tuning the 117M-parameter model is slow, and on the wasm backend it does not " +
+  "fit: one update at batch 8 × 128 tokens (or 2 × 128) aborts with the wasm heap out of bounds " +
+  "(the model, its gradients and the LM head's activations); the tfjs cpu backend runs it, " +
+  "minutes per update; a GPU (WebGPU, or tfjs-node-gpu) makes it practical";
 
 /** Looks for the released weights under a data root (default `$GPT1_DATA` / `../shared/datasets`). */
 export async function findReleasedWeights(

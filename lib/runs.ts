@@ -21,11 +21,11 @@
  * @module
  */
 import { join } from "node:path";
-import { DataError } from "./errors.ts";
+import { CheckpointError, DataError } from "./errors.ts";
 import { exists, REPO_ROOT } from "./fsutil.ts";
 import type { ModelKind } from "./language_model.ts";
-import { TABLE5, TABLE5_VARIANT_NAMES } from "./paper.ts";
-import { getTask } from "./tasks/mod.ts";
+import { TABLE5, TABLE5_VARIANT_NAMES, type ZeroShotTask } from "./paper.ts";
+import { getTask, type Split } from "./tasks/mod.ts";
 
 // ---------------------------------------------------------------------------------------------
 // pre-training run folders
@@ -311,4 +311,84 @@ export async function readLayers(layout: ResultLayout): Promise<LayersPoint[]> {
     }
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// zero-shot curves (written by zeroShotCurves)
+
+/** The tasks of `zeroShotCurves` (`zeroshot.ts`). */
+export type ZeroShotTaskName = "sst2" | "cola" | "storycloze" | "race" | "wsc";
+
+/** How one task is evaluated and normalised. */
+export interface ZeroShotTaskInfo {
+  /** Figure 2's name of the heuristic. */
+  heuristic: ZeroShotTask;
+  /** Dataset as printed. */
+  dataset: string;
+  /** Split reported (WSC: the WSC273 subset). */
+  split: Split | "wsc273";
+  /** Metric (points). */
+  metric: "acc" | "mcc";
+  /** Chance level in points: 50 for two classes / candidates, 25 for RACE, 0 for MCC. */
+  chance: number;
+  /** The score that counts as relative performance 1, in points. */
+  reference: number;
+  /** Where the reference comes from. */
+  referenceSource: string;
+}
+
+/** One point of a curve: one task on one checkpoint. */
+export interface ZeroShotRow extends ZeroShotTaskInfo {
+  /** Pre-training updates of the checkpoint. */
+  step: number;
+  /** Task key. */
+  task: ZeroShotTaskName;
+  /** Metric value in points. */
+  raw: number;
+  /** `(raw - chance) / (reference - chance)`. */
+  relative: number;
+  /** Examples scored. */
+  n: number;
+  /**
+   * Accuracy tasks: the accuracy (points) of always answering the most frequent gold label of
+   * the scored sample (e.g. 52.25 on the SST-2 sample). Absent in files written before it.
+   */
+  majority?: number;
+  /**
+   * Share (points) of the most frequent prediction: 100 means the heuristic gave every example
+   * the same answer (its score is then the class balance, not the model).
+   */
+  predictedShare?: number;
+  /** CoLA only: the threshold on the mean log-prob, chosen on `nTrain` train sentences. */
+  threshold?: number;
+  /** CoLA only: train sentences the threshold was chosen on. */
+  nTrain?: number;
+  /** Seconds this evaluation took. */
+  seconds: number;
+}
+
+/** The content of `<run>/zeroshot.json`. */
+export interface ZeroShotFile {
+  /** `gpt1-lab/zeroshot-1`. */
+  format: string;
+  /** What relative performance means, per task (also repeated in every row). */
+  normalisation: string;
+  /** The rows, sorted by step then task. */
+  rows: ZeroShotRow[];
+}
+
+/** Reads `<runDir>/zeroshot.json` (its rows), or `[]` when there is none. */
+export async function readZeroShot(runDir: string): Promise<ZeroShotRow[]> {
+  const path = join(runDir, "zeroshot.json");
+  if (!(await exists(path))) return [];
+  try {
+    const f = JSON.parse(await Deno.readTextFile(path)) as ZeroShotFile;
+    if (!Array.isArray(f.rows)) throw new Error("no rows array");
+    return f.rows;
+  } catch (e) {
+    throw new CheckpointError(`cannot read zero-shot results: ${(e as Error).message}`, {
+      file: path,
+      fix: "delete the file (or pass force) to recompute every point",
+    });
+  }
 }

@@ -11,10 +11,16 @@
  */
 import { join, resolve } from "node:path";
 import { ConfigError } from "./errors.ts";
-import { FINETUNE_DEFAULTS, type PresetName } from "./config.ts";
+import {
+  FINETUNE_DEFAULTS,
+  type PresetName,
+  PRETRAIN_DEFAULTS,
+  ZEROSHOT_DEFAULTS,
+} from "./config.ts";
 import { REPO_ROOT } from "./fsutil.ts";
 import { TABLE5_TASKS, TABLE5_VARIANTS } from "./pipeline.ts";
-import { ZEROSHOT_CAPS, type ZeroShotTaskName } from "./zeroshot.ts";
+import { ZEROSHOT_CAPS } from "./zeroshot.ts";
+import type { ZeroShotTaskName } from "./runs.ts";
 
 // ---------------------------------------------------------------------------------------------
 // settings as data
@@ -70,7 +76,7 @@ export const PRETRAIN_SETTINGS: Readonly<Record<string, Readonly<PretrainSetting
     gpt1: Object.freeze({
       batchSize: 64,
       steps: 100_000,
-      lr: 2.5e-4,
+      lr: PRETRAIN_DEFAULTS.lr,
       warmupSteps: 2000,
       vocab: "gpt1",
       merges: 40_000,
@@ -267,7 +273,7 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
       evalEvery: 64,
       evalWindows: 64,
       ckptEvery: 128,
-      seed: 42,
+      seed: PRETRAIN_DEFAULTS.seed,
       evalText: HELD_OUT,
       evalTextWindows: 200,
     },
@@ -276,24 +282,24 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
       variants: TABLE5_VARIANTS.map((v) => v.key),
       maxTrain: 512,
       maxEval: 300,
-      epochs: 3,
+      epochs: FINETUNE_DEFAULTS.epochs,
       lr: 2.5e-4,
-      seed: 42,
+      seed: FINETUNE_DEFAULTS.seed,
     },
     layers: {
       tasks: ["rte"],
       layers: [-1, 0, 1, 2],
       maxTrain: 512,
       maxEval: 300,
-      epochs: 3,
+      epochs: FINETUNE_DEFAULTS.epochs,
       lr: 2.5e-4,
-      auxLm: 0.5,
-      seed: 42,
+      auxLm: FINETUNE_DEFAULTS.auxLm,
+      seed: FINETUNE_DEFAULTS.seed,
     },
     zeroshot: {
       tasks: null,
       maxExamples: { sst2: 100, cola: 100, colaTrain: 200, storycloze: 100, race: 50, wsc: 80 },
-      batchSize: 16,
+      batchSize: ZEROSHOT_DEFAULTS.batchSize,
     },
     lstm: { enabled: true, tasks: ["sst2", "rte", "storycloze"] },
   },
@@ -312,7 +318,7 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
       evalEvery: PRETRAIN_SETTINGS.small.evalEvery,
       evalWindows: 64,
       ckptEvery: PRETRAIN_SETTINGS.small.ckptEvery,
-      seed: 42,
+      seed: PRETRAIN_DEFAULTS.seed,
       evalText: HELD_OUT,
       evalTextWindows: null,
     },
@@ -329,9 +335,9 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
         snli: { maxTrain: 200, maxEval: 200 },
         storycloze: { maxTrain: 200, maxEval: 200 },
       },
-      epochs: 3,
+      epochs: FINETUNE_DEFAULTS.epochs,
       lr: FINETUNE_DEFAULTS.lr,
-      seed: 42,
+      seed: FINETUNE_DEFAULTS.seed,
     },
     layers: {
       tasks: ["rte", "storycloze"],
@@ -341,12 +347,16 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
       maxTrain: 1000,
       maxEval: 500,
       perTask: { rte: { maxEval: null } },
-      epochs: 3,
+      epochs: FINETUNE_DEFAULTS.epochs,
       lr: FINETUNE_DEFAULTS.lr,
-      auxLm: 0.5,
-      seed: 42,
+      auxLm: FINETUNE_DEFAULTS.auxLm,
+      seed: FINETUNE_DEFAULTS.seed,
     },
-    zeroshot: { tasks: null, maxExamples: { ...ZEROSHOT_CAPS }, batchSize: 16 },
+    zeroshot: {
+      tasks: null,
+      maxExamples: { ...ZEROSHOT_CAPS },
+      batchSize: ZEROSHOT_DEFAULTS.batchSize,
+    },
     lstm: { enabled: true, tasks: [...TABLE5_TASKS] },
   },
   paper: {
@@ -364,7 +374,7 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
       evalEvery: PRETRAIN_SETTINGS.gpt1.evalEvery,
       evalWindows: 64,
       ckptEvery: PRETRAIN_SETTINGS.gpt1.ckptEvery,
-      seed: 42,
+      seed: PRETRAIN_DEFAULTS.seed,
       evalText: HELD_OUT,
       evalTextWindows: null,
     },
@@ -373,21 +383,25 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
       variants: TABLE5_VARIANTS.map((v) => v.key),
       maxTrain: null,
       maxEval: null,
-      epochs: 3,
+      epochs: FINETUNE_DEFAULTS.epochs,
       lr: FINETUNE_DEFAULTS.lr,
-      seed: 42,
+      seed: FINETUNE_DEFAULTS.seed,
     },
     layers: {
       tasks: ["mnli-m", "race", "rte", "storycloze"],
       layers: null,
       maxTrain: null,
       maxEval: null,
-      epochs: 3,
+      epochs: FINETUNE_DEFAULTS.epochs,
       lr: FINETUNE_DEFAULTS.lr,
-      auxLm: 0.5,
-      seed: 42,
+      auxLm: FINETUNE_DEFAULTS.auxLm,
+      seed: FINETUNE_DEFAULTS.seed,
     },
-    zeroshot: { tasks: null, maxExamples: { ...ZEROSHOT_CAPS }, batchSize: 16 },
+    zeroshot: {
+      tasks: null,
+      maxExamples: { ...ZEROSHOT_CAPS },
+      batchSize: ZEROSHOT_DEFAULTS.batchSize,
+    },
     lstm: { enabled: true, tasks: [...TABLE5_TASKS] },
   },
 });
@@ -438,6 +452,11 @@ export function resolveDataPath(spec: string, dataRoot: string): string {
 /** The datasets folder: `$GPT1_DATA`, else `../shared/datasets` beside the checkout. */
 export function defaultDataRoot(): string {
   return Deno.env.get("GPT1_DATA") ?? resolve(REPO_ROOT, "..", "shared", "datasets");
+}
+
+/** The vocabulary and token-cache folder: `results/_cache` (git-ignored). */
+export function defaultCacheDir(): string {
+  return join(REPO_ROOT, "results", "_cache");
 }
 
 /** The default output folder of a scale: `results/_scratch/reproduce-<scale>` (git-ignored). */

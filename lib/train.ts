@@ -27,8 +27,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { blasInfo } from "./blas.ts";
+import { nativeKernelsLine } from "./_native_kernels.ts";
 import { join } from "node:path";
-import type { Gpt1Config } from "./config.ts";
+import { type Gpt1Config, PRETRAIN_DEFAULTS } from "./config.ts";
 import type { Gpt1Model } from "./model.ts";
 import {
   createLanguageModel,
@@ -37,9 +38,9 @@ import {
   type ModelFor,
   modelKind,
 } from "./language_model.ts";
-import { OpenAIAdam } from "./optim.ts";
-import { loadAnyCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { evalWindows, WindowSampler } from "./data.ts";
+import { ADAM_DEFAULTS, type AdamOptions, OpenAIAdam, SCHEDULES } from "./optim.ts";
+import { loadAnyCheckpoint, type LoadedCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { evalWindows, type WindowBatch, WindowSampler } from "./data.ts";
 import { mixSeed } from "./random.ts";
 import { checkpointName, type LogRecord, truncateLog } from "./runs.ts";
 import { ConfigError, Gpt1LabError } from "./errors.ts";
@@ -116,7 +117,136 @@ export interface PretrainOptions<C extends ModelConfig = Gpt1Config> {
   stopAfter?: number;
   /** Test hook: called with each step's loss tensor result; may return a replacement value. */
   lossHook?: (step: number, loss: number) => number;
+  /**
+   * What runs the updates (default {@link tfjsEngine}: the model on the current tfjs backend;
+   * `webgpuEngine` of `train_webgpu.ts`: the project's WebGPU engine). Logs, checkpoints,
+   * validation, the NaN/Inf guard and resume are this loop's, whichever engine runs.
+   */
+  engine?: TrainEngineFactory;
 }
+
+/** One update's statistics, as an engine hands them to {@link pretrain}'s loop. */
+export interface UpdateStats {
+  /** 0-based update index. */
+  step: number;
+  /** Training loss of the update's batch (after `lossHook`). */
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Names of what was not finite (gradients); empty when all was. */
+  bad: string[];
+}
+
+/** What an engine factory gets: the model, the optimizer settings, and the checkpoint to resume. */
+export interface EngineInit {
+  /** The model config (GPT-1 or LSTM). */
+  config: ModelConfig;
+  /** Model seed (initialization, dropout masks). */
+  seed: number;
+  /** Windows per update. */
+  batchSize: number;
+  /** `OpenAIAdam` options of the run. */
+  adam: Partial<AdamOptions>;
+  /** The loaded `latest.safetensors` to continue from (the engine takes over its model). */
+  from?: LoadedCheckpoint<LanguageModel>;
+  /** `PretrainOptions.lossHook`. */
+  lossHook?: (step: number, loss: number) => number;
+}
+
+/**
+ * The part of pre-training that differs between engines: running updates, evaluating, and
+ * saving the weights (and optimizer state) as the project's checkpoints.
+ */
+export interface TrainEngine {
+  /** `tfjs` or `webgpu` (config.json's `engine`). */
+  readonly name: string;
+  /** The `backend` field of the log records. */
+  readonly backend: string;
+  /** What config.json records about the engine (`engineInfo`), if anything. */
+  readonly info?: Record<string, unknown>;
+  /** Updates that may be submitted before {@link collect} must run (1: every update). */
+  readonly maxPending: number;
+  /** Starts update `t` on `batch` ([B, T] windows) with the dropout masks of `dropoutSeed`. */
+  submit(t: number, batch: WindowBatch, dropoutSeed: number): Promise<void>;
+  /**
+   * The statistics of the updates submitted since the last call, oldest first. An engine
+   * stops applying updates at the first non-finite one (the loop then stops the run).
+   */
+  collect(): Promise<UpdateStats[]>;
+  /** Mean next-token loss over validation windows, as {@link evaluateLm}. */
+  evaluate(
+    tokens: ArrayLike<number>,
+    opts: { maxWindows?: number },
+  ): Promise<{ loss: number; tokens: number }>;
+  /** Writes a checkpoint (`full`: f32 weights + optimizer state; else weights in `dtype`). */
+  save(
+    path: string,
+    o: { step: number; full: boolean; dtype: "F16" | "F32"; vocabHash?: string },
+  ): Promise<void>;
+  /** The trained model as a tfjs model (the caller disposes it); the engine is done after. */
+  release(): Promise<LanguageModel>;
+}
+
+/** Builds the engine of a run (resumed from `init.from` when given). */
+export type TrainEngineFactory = (init: EngineInit) => Promise<TrainEngine>;
+
+/**
+ * The default engine: the model on the current tfjs backend, `OpenAIAdam`, one update per
+ * {@link TrainEngine.submit} (the loss and the gradients' finiteness are read back every step;
+ * a non-finite step is not applied).
+ */
+export const tfjsEngine: TrainEngineFactory = (init) => {
+  const model = init.from ? init.from.model : createLanguageModel(init.config, { seed: init.seed });
+  const opt = new OpenAIAdam(model.params, init.adam);
+  if (init.from) opt.loadStateDict(init.from.optimizerState!);
+  const backend = tf.getBackend();
+  let pending: UpdateStats[] = [];
+  return Promise.resolve({
+    name: "tfjs",
+    backend,
+    maxPending: 1,
+    async submit(t, batch, dropoutSeed) {
+      const ids = tf.tensor2d(batch.tokens, [batch.batchSize, batch.width], "int32"); // [B, T]
+      const { value, grads: gradMap } = model.valueAndGrads(
+        () => model.lmLossTensor(ids, { training: true, seed: dropoutSeed }),
+      );
+      ids.dispose();
+      let loss = (await value.data())[0];
+      value.dispose();
+      if (init.lossHook) loss = init.lossHook(t, loss);
+      const bad = Number.isFinite(loss) ? await nonFiniteGrads(gradMap) : [];
+      if (!Number.isFinite(loss) || bad.length > 0) {
+        tf.dispose([...gradMap.values()]);
+        pending.push({ step: t, loss, gradNorm: NaN, bad });
+        return;
+      }
+      const normT = opt.step(gradMap);
+      tf.dispose([...gradMap.values()]);
+      const gradNorm = (await normT.data())[0];
+      normT.dispose();
+      pending.push({ step: t, loss, gradNorm, bad });
+    },
+    collect() {
+      const out = pending;
+      pending = [];
+      return Promise.resolve(out);
+    },
+    evaluate: (tokens, o) => evaluateLm(model, tokens, o),
+    async save(path, o) {
+      await saveCheckpoint(path, {
+        model,
+        optimizer: o.full ? opt : undefined,
+        step: o.step,
+        vocabHash: o.vocabHash,
+        dtype: o.dtype,
+      });
+    },
+    release() {
+      opt.dispose();
+      return Promise.resolve(model);
+    },
+  });
+};
 
 /** What {@link pretrain} returns. */
 export interface PretrainResult<M extends LanguageModel = Gpt1Model> {
@@ -194,9 +324,9 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
   opts: PretrainOptions<C>,
 ): Promise<PretrainResult<ModelFor<C>>> {
   const o = {
-    lr: 2.5e-4,
-    warmupSteps: Math.max(1, Math.round(opts.steps * 0.02)),
-    seed: 42,
+    lr: PRETRAIN_DEFAULTS.lr,
+    warmupSteps: Math.max(1, Math.round(opts.steps * PRETRAIN_DEFAULTS.warmup)),
+    seed: PRETRAIN_DEFAULTS.seed,
     evalEvery: 100,
     evalWindows: 64,
     logEvery: 10,
@@ -217,7 +347,6 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
   await Deno.mkdir(o.outDir, { recursive: true });
   const logPath = join(o.outDir, "log.jsonl");
   const latestPath = join(o.outDir, "latest.safetensors");
-  const backend = tf.getBackend();
   const sampler = new WindowSampler(o.train, {
     context: T - 1, // windows of T tokens: inputs t = 0..T-2 predict t+1
     batchSize: o.batchSize,
@@ -225,8 +354,6 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
     name: "training tokens",
   });
 
-  let model: ModelFor<C>;
-  let opt: OpenAIAdam;
   let start = 0;
   const adamOpts = {
     lr: o.lr,
@@ -234,11 +361,12 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
     warmup: o.warmupSteps / o.steps,
     tTotal: o.steps,
   };
+  const lrAt = (t: number) => o.lr * SCHEDULES.warmup_cosine(t / o.steps, adamOpts.warmup);
+  let from: LoadedCheckpoint<LanguageModel> | undefined;
   if (o.resume && (await exists(latestPath))) {
     const ck = await loadAnyCheckpoint(latestPath);
-    model = ck.model as ModelFor<C>;
     if (ck.kind !== modelKind(o.config)) {
-      model.dispose();
+      ck.model.dispose();
       throw new ConfigError(
         `latest checkpoint is a ${ck.kind} model, the config a ${modelKind(o.config)} one`,
         {
@@ -248,19 +376,25 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
       );
     }
     if (!ck.optimizerState) {
+      ck.model.dispose();
       throw new ConfigError("latest checkpoint has no optimizer state", { file: latestPath });
     }
-    opt = new OpenAIAdam(model.params, adamOpts);
-    opt.loadStateDict(ck.optimizerState);
+    from = ck;
     start = ck.step;
+  } else if (o.resume) console.error(`no ${latestPath}; starting from scratch`);
+  const engine = await (o.engine ?? tfjsEngine)({
+    config: o.config,
+    seed: o.seed,
+    batchSize: o.batchSize,
+    adam: adamOpts,
+    from,
+    lossHook: o.lossHook,
+  });
+  if (from) {
     await truncateLog(logPath, start);
-    console.error(`resuming ${o.outDir} at step ${start}`);
-  } else {
-    if (o.resume) console.error(`no ${latestPath}; starting from scratch`);
-    model = createLanguageModel(o.config, { seed: o.seed });
-    opt = new OpenAIAdam(model.params, adamOpts);
-    await Deno.writeTextFile(logPath, "");
-  }
+    console.error(`resuming ${o.outDir} at step ${start} (engine ${engine.name})`);
+  } else await Deno.writeTextFile(logPath, "");
+  const backend = engine.backend;
   await writeJsonAtomic(join(o.outDir, "config.json"), {
     model: o.config,
     train: {
@@ -269,15 +403,18 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
       lr: o.lr,
       warmupSteps: o.warmupSteps,
       schedule: "warmup_cosine",
-      l2: 0.01,
-      maxGradNorm: 1,
+      l2: ADAM_DEFAULTS.l2,
+      maxGradNorm: ADAM_DEFAULTS.maxGradNorm,
       seed: o.seed,
       evalEvery: o.evalEvery,
       evalWindows: o.evalWindows,
     },
     data: { trainTokens: o.train.length, validTokens: o.valid?.length ?? 0 },
+    engine: engine.name,
+    ...(engine.info ? { engineInfo: engine.info } : {}),
     backend,
     blas: blasInfo(), // the wasm products' library and thread count (or why there is none)
+    kernels: nativeKernelsLine(), // the fused kernels of the wasm backend: native (path) or JS
     vocabHash: o.vocabHash,
     ...o.runInfo,
   });
@@ -286,10 +423,9 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
   // latest.safetensors: f32 weights + optimizer state (for --resume). ckpt-<step>: weights only,
   // in `ckptDtype` (f16 by default: half the size, for the zero-shot curves and for committing).
   const save = async (path: string, step: number, full: boolean) => {
-    await saveCheckpoint(path, {
-      model,
-      optimizer: full ? opt : undefined,
+    await engine.save(path, {
       step,
+      full,
       vocabHash: o.vocabHash,
       dtype: full ? "F32" : o.ckptDtype,
     });
@@ -311,7 +447,7 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
   }
   const validate = async (step: number) => {
     if (!o.valid || !hasValid) return;
-    const r = await evaluateLm(model, o.valid, { maxWindows: o.evalWindows });
+    const r = await engine.evaluate(o.valid, { maxWindows: o.evalWindows });
     validLoss = r.loss;
     const rec: LogRecord = {
       kind: "valid",
@@ -325,29 +461,15 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
     await appendLog(logPath, rec);
     o.onLog?.(rec);
   };
-
-  for (let t = start; t < end; t++) {
-    const batch = sampler.batchAt(t);
-    const lrNow = opt.lrAt(t);
-    const ids = tf.tensor2d(batch.tokens, [batch.batchSize, batch.width], "int32"); // [B, T]
-    const { value, grads: gradMap } = model.valueAndGrads(
-      () => model.lmLossTensor(ids, { training: true, seed: mixSeed(o.seed, t, 1) }),
-    );
-    ids.dispose();
-    let loss = (await value.data())[0];
-    value.dispose();
-    if (o.lossHook) loss = o.lossHook(t, loss);
-    const badGrads = Number.isFinite(loss) ? await nonFiniteGrads(gradMap) : [];
-    if (!Number.isFinite(loss) || badGrads.length > 0) {
-      tf.dispose([...gradMap.values()]);
+  // one update's statistics: the NaN/Inf guard, the train record, the progress line
+  const account = async ({ step: t, loss, gradNorm, bad: badGrads }: UpdateStats) => {
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm) || badGrads.length > 0) {
       const bad = [...(Number.isFinite(loss) ? [] : [`loss (${loss})`]), ...badGrads];
+      if (bad.length === 0) bad.push(`gradient norm (${gradNorm})`);
       o.progress.finish(`stopped at step ${t}: non-finite ${bad.join(", ")}`);
+      await engine.release().then((m) => m.dispose());
       throw new DivergenceError(t, bad, latestPath);
     }
-    const normT = opt.step(gradMap);
-    tf.dispose([...gradMap.values()]);
-    const gradNorm = (await normT.data())[0];
-    normT.dispose();
     losses.push(loss);
     const done = t + 1;
     stepsSinceLog++;
@@ -357,7 +479,7 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
         kind: "train",
         step: done,
         loss,
-        lr: lrNow,
+        lr: lrAt(t),
         gradNorm,
         tokensPerSec: (stepsSinceLog * tokensPerStep) / ((now - tLast) / 1000),
         tokens: done * tokensPerStep,
@@ -377,17 +499,31 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
         "tok/s": Math.round((done - start) * tokensPerStep / ((performance.now() - t0) / 1000)),
       },
     });
-    if (done % o.evalEvery === 0 && done !== o.steps) await validate(done);
-    if (isLogCheckpoint(done, o.logCkptFrom) || done === o.steps) {
-      await save(join(o.outDir, checkpointName(done)), done, false);
-    }
-    if (done % o.ckptEvery === 0 || done === end) await save(latestPath, done, true);
+  };
+
+  let pending = 0;
+  for (let t = start; t < end; t++) {
+    await engine.submit(t, sampler.batchAt(t), mixSeed(o.seed, t, 1));
+    pending++;
+    const done = t + 1;
+    const evalNow = done % o.evalEvery === 0 && done !== o.steps;
+    const logCkpt = isLogCheckpoint(done, o.logCkptFrom) || done === o.steps;
+    const latest = done % o.ckptEvery === 0 || done === end;
+    // an engine that queues updates is read back at every log, evaluation and checkpoint step
+    const sync = pending >= engine.maxPending || done % o.logEvery === 0 || evalNow ||
+      logCkpt || latest;
+    if (!sync) continue;
+    for (const st of await engine.collect()) await account(st);
+    pending = 0;
+    if (evalNow) await validate(done);
+    if (logCkpt) await save(join(o.outDir, checkpointName(done)), done, false);
+    if (latest) await save(latestPath, done, true);
   }
   if (end === o.steps && start < end) await validate(o.steps);
   o.progress.finish(
     `done: ${end} steps, loss ${losses.at(-1)?.toFixed(4)}` +
       (validLoss !== undefined ? `, valid ${validLoss.toFixed(4)}` : ""),
   );
-  opt.dispose();
+  const model = await engine.release() as ModelFor<C>;
   return { model, step: end, losses, validLoss, checkpoints };
 }

@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { layoutSections } from "../lib/reproduce.ts";
+import { layoutSections } from "../lib/sections.ts";
 import { writeReport } from "../lib/report.ts";
 import { REPO_ROOT } from "../lib/fsutil.ts";
 import { committedLayout } from "../lib/runs.ts";

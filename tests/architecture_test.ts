@@ -10,14 +10,25 @@ import { assert, assertEquals, ROOT } from "./_util.ts";
 /** Layers, lowest first: a file may import its own layer or a lower one (never a cycle). */
 const LAYERS: readonly (readonly string[])[] = [
   // core: no tensors, no text
-  ["errors.ts", "fsutil.ts", "progress.ts", "config.ts", "random.ts", "metrics.ts", "paper.ts"],
+  [
+    "errors.ts",
+    "fsutil.ts",
+    "progress.ts",
+    "_config_check.ts",
+    "config.ts",
+    "random.ts",
+    "metrics.ts",
+    "paper.ts",
+  ],
   // text: tokenizer, vocabulary files, corpus and token cache, task readers and transforms
-  ["tokenizer/", "vocab.ts", "data.ts", "transforms.ts", "tasks/"],
+  ["tokenizer/", "vocab.ts", "_brown.ts", "corpus.ts", "data.ts", "transforms.ts", "tasks/"],
   // models
   [
     "blas.ts",
     "_wasm_blas_kernels.ts",
+    "_native_kernels.ts",
     "_native_adam.ts",
+    "_wasm_fused_kernels.ts",
     "backend.ts",
     "model.ts",
     "lstm.ts",
@@ -26,17 +37,28 @@ const LAYERS: readonly (readonly string[])[] = [
     "webgpu/",
   ],
   // weights
-  ["checkpoint.ts"],
+  ["safetensors.ts", "_weights.ts", "pretrained.ts", "checkpoint.ts"],
   // run folders (the files of a run: written by the steps, read by everything above)
   ["runs.ts"],
   // steps
-  ["train.ts", "finetune.ts", "zeroshot.ts"],
+  [
+    "train.ts",
+    "train_webgpu.ts",
+    "finetune.ts",
+    "scoring.ts",
+    "zeroshot_heuristics.ts",
+    "zeroshot.ts",
+  ],
   // runs
-  ["pipeline.ts", "settings.ts", "fetch/", "released.ts"],
+  ["pipeline.ts", "settings.ts", "fetch/", "stages.ts", "released.ts"],
   // output
-  ["plot.ts", "report.ts", "claims.ts", "jupyter.ts", "frames.ts"],
-  // drivers and entry points
-  ["reproduce.ts", "commands.ts", "mod.ts"],
+  ["plot.ts", "report.ts", "claims.ts", "sections.ts", "frames.ts"],
+  // drivers (the command line)
+  ["reproduce.ts", "_cli.ts", "commands.ts"],
+  // notebook display (above the drivers, so the command line never loads it)
+  ["jupyter.ts", "notebook.ts"],
+  // the public API
+  ["mod.ts"],
 ];
 
 const LIB = join(ROOT, "lib");
@@ -119,6 +141,19 @@ Deno.test("every lib/ file has a layer and imports no higher layer", async () =>
     }
   }
   assertEquals(upward, [], "imports from a lower layer to a higher one");
+});
+
+Deno.test("the command line's imports never reach the notebook display layer", async () => {
+  const g = await graph();
+  const seen = new Set<string>();
+  const walk = (f: string) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    for (const d of g.get(f) ?? []) walk(d);
+  };
+  walk("commands.ts");
+  assert(seen.has("reproduce.ts") && seen.has("stages.ts"), "commands.ts reaches the driver");
+  assertEquals([...seen].filter((f) => f === "jupyter.ts" || f === "notebook.ts"), []);
 });
 
 Deno.test("the import graph of lib/ has no cycle", async () => {

@@ -26,7 +26,7 @@ import { FIGURE2_LAYERS, FIGURE2_ZEROSHOT, TABLE2, TABLE3, TABLE4 } from "../lib
 import { paperTableRows, writeReport } from "../lib/report.ts";
 import { jupyterAvailable, listNotebooks, python, runNotebooks } from "../notebooks/run.ts";
 import { readNotebook } from "../notebooks/export.ts";
-import { layoutSections } from "../lib/reproduce.ts";
+import { layoutSections } from "../lib/sections.ts";
 import { committedLayout } from "../lib/runs.ts";
 
 const CHROMIUM = Deno.env.get("GPT1_CHROMIUM") ?? "/usr/bin/chromium";

@@ -1,5 +1,5 @@
 /**
- * Tests for lib/checkpoint.ts: safetensors (round trip, F16, corruption), checkpoints
+ * Tests for lib/safetensors.ts, lib/checkpoint.ts and lib/pretrained.ts: safetensors (round trip, F16, corruption), checkpoints
  * (round trip, resume = identical losses on cpu and wasm, shape errors, nothing half-loaded),
  * HuggingFace openai-gpt files (fixtures written by transformers, logits parity, round trip),
  * and the released-weights loader on synthetic .npy shards.
@@ -9,20 +9,21 @@ import { join } from "node:path";
 import {
   decodeSafetensors,
   encodeSafetensors,
+  readSafetensors,
+  readSafetensorsHeader,
+  type TensorToWrite,
+  writeSafetensors,
+} from "../lib/safetensors.ts";
+import { loadCheckpoint, saveCheckpoint } from "../lib/checkpoint.ts";
+import {
   inferConfigFromShapes,
-  loadCheckpoint,
   loadHuggingFace,
   loadReleasedModel,
   loadReleasedWeights,
   parseNpy,
-  readSafetensors,
-  readSafetensorsHeader,
   releasedNames,
-  saveCheckpoint,
   saveHuggingFace,
-  type TensorToWrite,
-  writeSafetensors,
-} from "../lib/checkpoint.ts";
+} from "../lib/pretrained.ts";
 import { CheckpointError, ConfigError } from "../lib/errors.ts";
 import { makeConfig } from "../lib/config.ts";
 import { createModel, type Gpt1Model, parameterShapes } from "../lib/model.ts";

@@ -6,25 +6,27 @@
  */
 import { join } from "node:path";
 import {
-  brownToText,
   buildTokenCache,
-  collectDocuments,
-  type CorpusSource,
   countEvalWindows,
-  decodeText,
-  describeCorpus,
-  embeddedCorpus,
   evalWindows,
-  fileCorpus,
-  folderCorpus,
-  npmPackageDir,
-  openCorpus,
   openTokenCache,
-  splitDocuments,
   splitInputsTargets,
   type TokenEncoder,
   WindowSampler,
 } from "../lib/data.ts";
+import {
+  brownToText,
+  collectDocuments,
+  type CorpusSource,
+  decodeText,
+  describeCorpus,
+  embeddedCorpus,
+  fileCorpus,
+  folderCorpus,
+  npmPackageDir,
+  openCorpus,
+  splitDocuments,
+} from "../lib/corpus.ts";
 import { mixSeed, Rng } from "../lib/random.ts";
 import { ConfigError, DataError } from "../lib/errors.ts";
 import {

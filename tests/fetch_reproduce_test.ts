@@ -14,9 +14,8 @@ import { assert, assertEquals } from "./_util.ts";
 import { FETCH_MANIFEST, fetchData, type FetchEntry } from "../lib/fetch/mod.ts";
 import { reproduce } from "../lib/reproduce.ts";
 import { REPRODUCE_SCALES, type ReproduceSettings } from "../lib/settings.ts";
-import { collectDocuments, mobyDickCorpus } from "../lib/data.ts";
-import { readLayers, readTable5, reproduceLayout } from "../lib/runs.ts";
-import { readZeroShot } from "../lib/zeroshot.ts";
+import { collectDocuments, mobyDickCorpus } from "../lib/corpus.ts";
+import { readLayers, readTable5, readZeroShot, reproduceLayout } from "../lib/runs.ts";
 import { findReleasedWeights } from "../lib/released.ts";
 import { benchmarkFiles, releasedFiles } from "./_released.ts";
 

@@ -10,7 +10,8 @@ import { assert, assertEquals, ROOT } from "./_util.ts";
 import { initBackend } from "../lib/backend.ts";
 import { makeConfig } from "../lib/config.ts";
 import { createModel, parameterShapes } from "../lib/model.ts";
-import { saveCheckpoint, saveHuggingFace } from "../lib/checkpoint.ts";
+import { saveCheckpoint } from "../lib/checkpoint.ts";
+import { saveHuggingFace } from "../lib/pretrained.ts";
 import { Rng } from "../lib/random.ts";
 
 const TINY = makeConfig("tiny", { vocabSize: 50, nCtx: 16, nEmbd: 16, nInner: 64, nHead: 2 });

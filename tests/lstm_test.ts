@@ -38,10 +38,9 @@ import {
   loadAnyCheckpoint,
   loadCheckpoint,
   readCheckpointInfo,
-  readSafetensors,
   saveCheckpoint,
-  writeSafetensors,
 } from "../lib/checkpoint.ts";
+import { readSafetensors, writeSafetensors } from "../lib/safetensors.ts";
 import { evaluateLm, pretrain } from "../lib/train.ts";
 import {
   buildFinetuneModel,
@@ -53,7 +52,7 @@ import {
 } from "../lib/finetune.ts";
 import { getTask, loadTask } from "../lib/tasks/mod.ts";
 import { specialsFor } from "../lib/transforms.ts";
-import { nextTokenLogProbs, sequenceLogProbs } from "../lib/zeroshot.ts";
+import { nextTokenLogProbs, sequenceLogProbs } from "../lib/scoring.ts";
 import { Rng } from "../lib/random.ts";
 import { BpeTrainer } from "../lib/tokenizer/trainer.ts";
 import { Gpt1Tokenizer } from "../lib/tokenizer/bpe.ts";

@@ -16,13 +16,13 @@ import {
   paperTableRows,
   plotlyJsSource,
   renderReport,
-  resultSections,
   scriptJson,
   stripAnsi,
   tableHtml,
   tableText,
   writeReport,
 } from "../lib/report.ts";
+import { resultSections } from "../lib/sections.ts";
 import { type Figure, lineChart, lossCurve, PLOTLY_MIME } from "../lib/plot.ts";
 import { TABLE2, TABLE4 } from "../lib/paper.ts";
 import { DataError } from "../lib/errors.ts";

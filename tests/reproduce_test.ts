@@ -1,5 +1,5 @@
 /**
- * Tests of lib/reproduce.ts: the scale settings (valid, within budget, and `small` equal to the
+ * Tests of lib/reproduce.ts, lib/stages.ts, lib/sections.ts and lib/notebook.ts: the scale settings (valid, within budget, and `small` equal to the
  * committed results' settings when those are present), the stage stamps (reuse, resume,
  * recompute on a change, never touch foreign folders), the layers rows, and a micro end-to-end
  * run that writes a report (with the benchmarks when ../shared is there, without them else).
@@ -14,19 +14,10 @@ import {
   sharedPath,
   SLOW,
 } from "./_util.ts";
-import {
-  inputExamples,
-  layoutSections,
-  liveFigure,
-  notebookPlan,
-  reproduce,
-  runPretrainStage,
-  runTable5Stage,
-  settingsRows,
-  stageKey,
-  STAMP_FILE,
-  zeroShotTable,
-} from "../lib/reproduce.ts";
+import { reproduce } from "../lib/reproduce.ts";
+import { runPretrainStage, runTable5Stage, stageKey, STAMP_FILE } from "../lib/stages.ts";
+import { layoutSections, settingsRows, zeroShotTable } from "../lib/sections.ts";
+import { inputExamples, liveFigure, notebookPlan } from "../lib/notebook.ts";
 import { paperClaims, scoreNoise, spearmanCritical } from "../lib/claims.ts";
 import {
   capsFor,
@@ -42,7 +33,7 @@ import { PRESETS } from "../lib/config.ts";
 import { getTask } from "../lib/tasks/mod.ts";
 import { prepareLmData, TABLE5_VARIANTS } from "../lib/pipeline.ts";
 import { ZEROSHOT_TASKS } from "../lib/zeroshot.ts";
-import { collectDocuments, mobyDickCorpus } from "../lib/data.ts";
+import { collectDocuments, mobyDickCorpus } from "../lib/corpus.ts";
 import { initBackend } from "../lib/backend.ts";
 import { setJupyterApi } from "../lib/jupyter.ts";
 import { lineChart } from "../lib/plot.ts";

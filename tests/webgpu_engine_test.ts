@@ -44,10 +44,10 @@ const ADAM: Partial<AdamOptions> = {
   l2: 0.01,
 };
 
-/** Deterministic token ids of step `t`. */
-function batch(t: number): number[] {
+/** Deterministic token ids of step `t` (`windows` windows of T). */
+function batch(t: number, windows = B): number[] {
   const out: number[] = [];
-  for (let i = 0; i < B * T; i++) out.push((i * 37 + t * 13 + ((i * i) % 7)) % V);
+  for (let i = 0; i < windows * T; i++) out.push((i * 37 + t * 13 + ((i * i) % 7)) % V);
   return out;
 }
 
@@ -61,7 +61,7 @@ async function engine(weights?: Map<string, Float32Array>): Promise<WebGpuGptEng
   });
 }
 
-const ids2d = (ids: number[]) => tf.tensor2d(ids, [B, T], "int32");
+const ids2d = (ids: number[]) => tf.tensor2d(ids, [ids.length / T, T], "int32");
 
 Deno.test({
   name: "webgpu engine: logits, loss and every gradient match tfjs cpu (eval and dropout)",
@@ -115,16 +115,17 @@ Deno.test({
   },
 });
 
-/** 20 tfjs steps as `pretrain` does them: loss per step, final weights. */
+/** `n` tfjs steps as `pretrain` does them (`windows` per batch): loss per step, final weights. */
 async function tfjsSteps(
   n: number,
+  windows = B,
 ): Promise<{ losses: number[]; weights: Map<string, Float32Array> }> {
   const model = new Gpt1Model(CFG, { seed: SEED });
   const opt = new OpenAIAdam(model.params, ADAM);
   const losses: number[] = [];
   const n0 = tf.memory().numTensors;
   for (let t = 0; t < n; t++) {
-    const ids = ids2d(batch(t));
+    const ids = ids2d(batch(t, windows));
     const { value, grads } = model.valueAndGrads(() =>
       model.lmLossTensor(ids, { training: true, seed: mixSeed(SEED, t, 1) })
     );
@@ -264,6 +265,74 @@ Deno.test({
       for (const [name, x] of w) assertEquals(after.get(name), x, `${name} kept`);
     } finally {
       eng.dispose();
+    }
+  },
+});
+
+Deno.test({
+  name: "webgpu engine: gradient accumulation (2 micro-batches of 2) = one batch of 4 in tfjs",
+  ignore,
+  async fn() {
+    await selectBackend({ force: "cpu", log: () => {} });
+    const W = 2 * B;
+    const acc = await WebGpuGptEngine.create(gpu!, CFG, {
+      batchSize: W,
+      microBatches: 2,
+      seed: SEED,
+      adam: ADAM,
+      headChunkElements: CHUNK,
+    });
+    const model = new Gpt1Model(CFG, { seed: SEED });
+    try {
+      assertEquals([acc.microBatch, acc.microBatches], [B, 2]);
+      // loss and every gradient, with dropout: the masks are those of the whole batch
+      const ids = batch(0, W);
+      const r = await acc.lossAndGrads(ids, { training: true, dropoutSeed: 5 });
+      const t = ids2d(ids);
+      const { value, grads } = model.valueAndGrads(() =>
+        model.lmLossTensor(t, { training: true, seed: 5 })
+      );
+      t.dispose();
+      const lr = value.dataSync()[0];
+      let worst = 0;
+      for (const [name, g] of grads) {
+        const e = maxRelErr(r.grads.get(name)!, g.dataSync());
+        assert(e < 1e-4, `accumulated gradient of ${name}: ${e}`);
+        worst = Math.max(worst, e);
+      }
+      tf.dispose([value, ...grads.values()]);
+      console.log(
+        `  one step: loss ${r.loss} vs tfjs ${lr}; worst gradient rel err ${
+          worst.toExponential(2)
+        }`,
+      );
+      assert(Math.abs(r.loss - lr) / lr < 1e-5, `loss ${r.loss} vs ${lr}`);
+      // 10 updates against tfjs steps on batches of 4
+      const ref = await tfjsSteps(10, W);
+      for (let s = 0; s < 10; s++) acc.step(batch(s, W), mixSeed(SEED, s, 1));
+      const st = await acc.readStats();
+      const dl = Math.max(...st.map((x, s) => Math.abs(x.loss - ref.losses[s])));
+      const w = await acc.getWeights();
+      let we = 0;
+      for (const [name, a] of ref.weights) we = Math.max(we, maxRelErr(w.get(name)!, a));
+      console.log(`  10 steps: max |Δloss| ${dl.toExponential(2)}, weights ${we.toExponential(2)}`);
+      assert(dl < 1e-3 && we < 1e-3, `accumulated steps differ: loss ${dl}, weights ${we}`);
+      // evaluation: mean loss of the first windows of a micro-batch, as tfjs computes it
+      const e1 = await acc.evalLoss(batch(7, B), 1);
+      const l1 = await model.lmLoss([batch(7, B).slice(0, T)]);
+      const e2 = await acc.evalLoss(batch(7, B));
+      const l2 = await model.lmLoss([batch(7, B).slice(0, T), batch(7, B).slice(T)]);
+      // the model above kept its initial weights: compare after loading the engine's
+      model.setWeights(w);
+      const l1w = await model.lmLoss([batch(7, B).slice(0, T)]);
+      const l2w = await model.lmLoss([batch(7, B).slice(0, T), batch(7, B).slice(T)]);
+      assert(l1 !== l1w && l2 !== l2w, "the weights changed");
+      assert(Math.abs(e1 - l1w) / l1w < 1e-5, `evalLoss(1 window) ${e1} vs ${l1w}`);
+      assert(Math.abs(e2 - l2w) / l2w < 1e-5, `evalLoss(2 windows) ${e2} vs ${l2w}`);
+      assertThrows(() => acc.step(batch(0, B), 0), ConfigError, "a step takes all 4 windows");
+    } finally {
+      acc.dispose();
+      model.dispose();
     }
   },
 });

@@ -17,25 +17,24 @@ import { Gpt1Tokenizer } from "../lib/tokenizer/bpe.ts";
 import { loadTask, loadWsc, type TextExample, wscSubstitute } from "../lib/tasks/mod.ts";
 import type { MultipleChoiceExample, WscExample } from "../lib/tasks/mod.ts";
 import { ConfigError } from "../lib/errors.ts";
+import { topShare, zeroShotCurves, zeroShotEvaluate, zeroShotTaskName } from "../lib/zeroshot.ts";
+import { readZeroShot } from "../lib/runs.ts";
+import {
+  zeroShotAcceptability,
+  zeroShotMultipleChoice,
+  zeroShotSentiment,
+  zeroShotWinograd,
+} from "../lib/zeroshot_heuristics.ts";
 import {
   bestThreshold,
   contextPrefix,
   evenSample,
   meanOf,
   nextTokenLogProbs,
-  readZeroShot,
   relativeScore,
   scoringWindows,
   sequenceLogProbs,
-  topShare,
-  zeroShotAcceptability,
-  zeroShotCurves,
-  zeroShotEvaluate,
-  zeroShotMultipleChoice,
-  zeroShotSentiment,
-  zeroShotTaskName,
-  zeroShotWinograd,
-} from "../lib/zeroshot.ts";
+} from "../lib/scoring.ts";
 
 await initBackend("wasm");
 

@@ -146,6 +146,11 @@ export class BadRows {
   list(): string[] {
     return this.#over > 0 ? [...this.problems, `... and ${this.#over} more`] : [...this.problems];
   }
+
+  /** A loader's result: `examples` read from `file`, with what was dropped. */
+  result<E>(examples: E[], file: string): LoadResult<E> {
+    return { examples, skipped: this.skipped, problems: this.list(), file };
+  }
 }
 
 /**

@@ -277,5 +277,5 @@ export async function loadGlue<T extends GlueTask>(
   if (nCols === 0) {
     throw new DataError("file is empty", { file, fix: "download the file again" });
   }
-  return { examples, skipped: bad.skipped, problems: bad.list(), file };
+  return bad.result(examples, file);
 }

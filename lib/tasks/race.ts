@@ -124,5 +124,5 @@ export async function loadRace(
       }
     }
   }
-  return { examples, skipped: bad.skipped, problems: bad.list(), file: splitDir };
+  return bad.result(examples, splitDir);
 }

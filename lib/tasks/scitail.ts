@@ -76,5 +76,5 @@ export async function loadSciTail(
     );
     if (stop) break;
   }
-  return { examples, skipped: bad.skipped, problems: bad.list(), file };
+  return bad.result(examples, file);
 }

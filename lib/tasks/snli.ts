@@ -117,7 +117,7 @@ export async function readNliJsonl(
     );
     if (stop) break;
   }
-  return { examples, skipped: bad.skipped, problems: bad.list(), file };
+  return bad.result(examples, file);
 }
 
 /**
@@ -163,7 +163,7 @@ export async function readNliTsv(
     );
     if (stop) break;
   }
-  return { examples, skipped: bad.skipped, problems: bad.list(), file };
+  return bad.result(examples, file);
 }
 
 /** Loads an SNLI split (`train` | `dev` | `test`) from the SNLI folder. */

@@ -103,7 +103,7 @@ export async function readStoryClozeCsv(
       source: `${file}:${line}`,
     });
   }
-  return { examples, skipped: bad.skipped, problems: bad.list(), file };
+  return bad.result(examples, file);
 }
 
 /**

@@ -144,7 +144,7 @@ export async function loadWsc(
       fix: `download WSCollection.xml again from ${OBTAIN}`,
     });
   }
-  return { examples, skipped: bad.skipped, problems: bad.list(), file };
+  return bad.result(examples, file);
 }
 
 const POSSESSIVE = new Set(["his", "its", "their"]);

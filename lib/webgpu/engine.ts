@@ -16,8 +16,11 @@
  *   cross-entropy and backward per chunk), so no `[B·T, V]` buffer exists when that would be
  *   too large.
  *
- * Not (yet) here: gradient accumulation over micro-batches, masks (pre-training has none),
- * classifier heads (fine-tuning stays on tfjs), f16.
+ * - Gradient accumulation: `microBatches` forward/backward passes per step (the gradients add
+ *   up in place, cleared at the start of the step), one clipping and Adam update, one submit.
+ *
+ * Not (yet) here: masks (pre-training has none), classifier heads (fine-tuning stays on tfjs),
+ * f16.
  *
  * @example
  * ```ts
@@ -42,8 +45,16 @@ import * as K from "./kernels.ts";
 
 /** Options of {@link WebGpuGptEngine.create}. */
 export interface EngineOptions {
-  /** Windows per step. */
+  /** Windows per step (all micro-batches together). */
   batchSize: number;
+  /**
+   * Micro-batches per step (gradient accumulation; default 1): the step's `batchSize` windows
+   * run as `microBatches` forward/backward passes of `batchSize / microBatches` windows each,
+   * whose gradients add up before one clipping and Adam update, in the same submit. Dropout
+   * masks are those of the whole batch, so the update is the one of a single batch of
+   * `batchSize` windows up to float rounding.
+   */
+  microBatches?: number;
   /** Window width T (default `config.nCtx`; at most `nCtx`). */
   seqLen?: number;
   /** Model seed: initialization and dropout masks, as `Gpt1Model`'s `seed` (default 0). */
@@ -129,8 +140,12 @@ const S = GPUBufferUsage.STORAGE, CD = GPUBufferUsage.COPY_DST, CS = GPUBufferUs
 export class WebGpuGptEngine {
   /** The model configuration. */
   readonly config: Gpt1Config;
-  /** Batch B. */
+  /** Windows per step (all micro-batches). */
   readonly batchSize: number;
+  /** Micro-batches per step. */
+  readonly microBatches: number;
+  /** Windows per micro-batch B (the shapes the kernels are built for). */
+  readonly microBatch: number;
   /** Window width T. */
   readonly seqLen: number;
   /** Model seed (dropout masks, default initialization). */
@@ -165,6 +180,13 @@ export class WebGpuGptEngine {
   #fwd: Dispatch[] = [];
   #head: Dispatch[] = [];
   #bwd: Dispatch[] = [];
+  #final: Dispatch[] = [];
+  #ceWeight = 0;
+  #stage: {
+    ids: Int32Array<ArrayBuffer>;
+    index: Uint32Array<ArrayBuffer>;
+    step: Uint32Array<ArrayBuffer>;
+  } | null = null;
   #opt: Dispatch[] = [];
   #chunks: [number, number][] = [];
   #ringStage!: GPUBuffer;
@@ -177,12 +199,21 @@ export class WebGpuGptEngine {
     this.#device = gpu.device;
     this.config = config;
     this.batchSize = o.batchSize;
+    this.microBatches = o.microBatches ?? 1;
+    this.microBatch = o.batchSize / this.microBatches;
     this.seqLen = o.seqLen ?? config.nCtx;
     this.seed = o.seed ?? 0;
     this.adam = adamOptions(o.adam ?? { schedule: "constant" });
     const { nEmbd: C, nHead: H } = config;
-    const B = this.batchSize, T = this.seqLen, V = config.vocabSize + config.nSpecial;
-    if (!Number.isInteger(B) || B < 1) throw new ConfigError(`batchSize ${B} must be >= 1`);
+    const B = this.microBatch, T = this.seqLen, V = config.vocabSize + config.nSpecial;
+    if (!Number.isInteger(o.batchSize) || o.batchSize < 1) {
+      throw new ConfigError(`batchSize ${o.batchSize} must be >= 1`);
+    }
+    if (!Number.isInteger(this.microBatches) || this.microBatches < 1 || !Number.isInteger(B)) {
+      throw new ConfigError(
+        `microBatches ${this.microBatches} must be >= 1 and divide batchSize ${o.batchSize}`,
+      );
+    }
     if (!Number.isInteger(T) || T < 2 || T > config.nCtx) {
       throw new ConfigError(`seqLen ${T} must be in [2, nCtx=${config.nCtx}]`);
     }
@@ -227,7 +258,8 @@ export class WebGpuGptEngine {
 
   /** Dispatches recorded per training step. */
   get dispatchesPerStep(): number {
-    return this.#fwd.length + this.#head.length + this.#bwd.length + this.#opt.length;
+    const perMicro = this.#fwd.length + this.#head.length + this.#bwd.length;
+    return this.microBatches * perMicro + this.#final.length + this.#opt.length;
   }
 
   /** What the engine created so far (buffers, bind groups, pipelines). */
@@ -353,7 +385,8 @@ export class WebGpuGptEngine {
   #build(): void {
     const cfg = this.config;
     const { nEmbd: C, nHead: H, nInner: F, nLayer: L } = cfg;
-    const B = this.batchSize, T = this.seqLen, N = B * T, V = cfg.vocabSize + cfg.nSpecial;
+    const B = this.microBatch, T = this.seqLen, N = B * T, V = cfg.vocabSize + cfg.nSpecial;
+    const k = this.microBatches, acc = k > 1; // accumulating: every gradient write adds
     const sh: K.Shapes = { B, T, C, H, F, V, eps: cfg.layerNormEps };
     // flat layout: matrices first (the L2 term applies below l2End), then vectors
     const shapes = parameterShapes(cfg);
@@ -381,7 +414,7 @@ export class WebGpuGptEngine {
       this.#buffer(label, floats * 4, S | extra);
     const b: Record<string, GPUBuffer> = {
       params: f("params", off, CD | CS),
-      grads: f("grads", off, CS),
+      grads: f("grads", off, CS | CD),
       m: f("adam.m", off, CD | CS),
       v: f("adam.v", off, CD | CS),
       ids: f("ids", N, CD),
@@ -395,12 +428,23 @@ export class WebGpuGptEngine {
       dY: f("dY", N * C),
       dQKV: f("dQKV", N * 3 * C),
       logits: f("logits", this.headRows * V, CS),
-      lossRows: f("lossRows", N),
+      lossRows: f("lossRows", k * N, CS),
       partial: f("partial", K.NORM_WGS),
       scal: f("scal", 4, CD),
       ring: f("ring", K.RING_SLOTS * 4, CS),
     };
     this.#b = b;
+    if (k > 1) {
+      // what the host writes for each micro-batch; copied into ids/index/step before its pass
+      b.idsAll = this.#buffer("ids.all", k * N * 4, CD | CS);
+      b.indexAll = this.#buffer("index.all", k * this.#index.length * 4, CD | CS);
+      b.stepAll = this.#buffer("step.all", k * this.#stepWords.length * 4, CD | CS);
+      this.#stage = {
+        ids: new Int32Array(k * N),
+        index: new Uint32Array(k * this.#index.length),
+        step: new Uint32Array(k * this.#stepWords.length),
+      };
+    }
     this.#ringStage = this.#buffer(
       "ring.stage",
       K.RING_SLOTS * 16,
@@ -525,7 +569,8 @@ export class WebGpuGptEngine {
     }
     // tied head + cross-entropy + head backward, chunk by chunk
     const R = this.headRows, xL = X[L];
-    const w = 1 / (B * (T - 1));
+    const w = 1 / (this.batchSize * (T - 1));
+    this.#ceWeight = w;
     for (let s = 0; s < N; s += R) {
       const rows = Math.min(R, N - s);
       this.#chunks.push([s, rows]);
@@ -545,6 +590,7 @@ export class WebGpuGptEngine {
           b.ids,
           b.logits,
           b.lossRows,
+          b.step,
         ], rowsGrid(rows)),
         this.#mm("head.dx", { ...NN, bias: false }, b.logits, b.params, b.dX, {
           M: rows,
@@ -565,14 +611,14 @@ export class WebGpuGptEngine {
           ldc: C,
           offB: s * C,
           offC: wte,
-          acc: s > 0,
+          acc: s > 0 || acc,
         }),
       );
     }
     // backward through the blocks
     const colsum = (label: string, d: GPUBuffer, width: number, goff: number) =>
       this.#dispatch(label, K.colSumWgsl(sh), [
-        this.#uniform([width, goff, 0, 0]),
+        this.#uniform([width, goff, acc ? 1 : 0, 0]),
         d,
         b.grads,
       ], Math.ceil(width / K.WG));
@@ -590,7 +636,7 @@ export class WebGpuGptEngine {
           b.dRm,
         ], rowsGrid(N)),
         this.#dispatch("ln_2.dg", K.lnParamGradWgsl(sh), [
-          this.#uniform([p(l, "ln_2.weight"), p(l, "ln_2.bias"), 0, 0]),
+          this.#uniform([p(l, "ln_2.weight"), p(l, "ln_2.bias"), acc ? 1 : 0, 0]),
           b.dX,
           lb.R2,
           lb.S2,
@@ -604,6 +650,7 @@ export class WebGpuGptEngine {
           ldb: C,
           ldc: C,
           offC: p(l, "mlp.c_proj.weight"),
+          acc,
         }),
         colsum("mlp.c_proj.db", b.dRm, C, p(l, "mlp.c_proj.bias")),
         this.#mm("mlp.c_proj.dx", NT, b.dRm, b.params, b.dF, {
@@ -624,6 +671,7 @@ export class WebGpuGptEngine {
           ldb: F,
           ldc: F,
           offC: p(l, "mlp.c_fc.weight"),
+          acc,
         }),
         colsum("mlp.c_fc.db", b.dF, F, p(l, "mlp.c_fc.bias")),
         this.#mm("mlp.c_fc.dx", NT, b.dF, b.params, b.dR, {
@@ -647,7 +695,7 @@ export class WebGpuGptEngine {
           b.dRm,
         ], rowsGrid(N)),
         this.#dispatch("ln_1.dg", K.lnParamGradWgsl(sh), [
-          this.#uniform([p(l, "ln_1.weight"), p(l, "ln_1.bias"), 0, 0]),
+          this.#uniform([p(l, "ln_1.weight"), p(l, "ln_1.bias"), acc ? 1 : 0, 0]),
           b.dR,
           lb.R1,
           lb.S1,
@@ -661,6 +709,7 @@ export class WebGpuGptEngine {
           ldb: C,
           ldc: C,
           offC: p(l, "attn.c_proj.weight"),
+          acc,
         }),
         colsum("attn.c_proj.db", b.dRm, C, p(l, "attn.c_proj.bias")),
         this.#mm("attn.c_proj.dx", NT, b.dRm, b.params, b.dY, {
@@ -720,6 +769,7 @@ export class WebGpuGptEngine {
           ldb: 3 * C,
           ldc: 3 * C,
           offC: p(l, "attn.c_attn.weight"),
+          acc,
         }),
         colsum("attn.c_attn.db", b.dQKV, 3 * C, p(l, "attn.c_attn.bias")),
         this.#mm("attn.c_attn.dx", NT, b.dQKV, b.params, b.dX, {
@@ -737,7 +787,7 @@ export class WebGpuGptEngine {
     this.#bwd.push(
       this.#dispatch("embed.dpos", K.embedBwdPosWgsl(sh), [
         b.step,
-        this.#uniform([wpe, ...drop(0), 0]),
+        this.#uniform([wpe, ...drop(0), acc ? 1 : 0]),
         b.dX,
         b.grads,
       ], grid(T * C)),
@@ -748,11 +798,14 @@ export class WebGpuGptEngine {
         b.index,
         b.grads,
       ], rowsGrid(N)),
+    );
+    // once per step, after the last micro-batch
+    this.#final.push(
       this.#dispatch("norm.partial", K.sumSquaresWgsl(this.#total), [
         b.grads,
         b.partial,
       ], K.NORM_WGS),
-      this.#dispatch("stats", K.statsWgsl(sh), [
+      this.#dispatch("stats", K.statsWgsl(sh, k), [
         b.step,
         this.#uniform([K.f32bits(this.adam.maxGradNorm), 0, 0, 0]),
         b.lossRows,
@@ -784,24 +837,33 @@ export class WebGpuGptEngine {
 
   // -- per step -------------------------------------------------------------------------
 
-  /** Writes the token ids, their inverse index and the step info for update `t`. */
-  #writeInputs(ids: ArrayLike<number>, dropoutSeed: number, training: boolean, t: number): void {
-    const B = this.batchSize, T = this.seqLen, N = B * T;
+  /**
+   * Fills `idv` (token ids), `x` (their inverse index) and `w` (the step info) of micro-batch
+   * `j` from `ids[from .. from + B·T)`, for update `t`.
+   */
+  #fill(
+    ids: ArrayLike<number>,
+    from: number,
+    j: number,
+    dropoutSeed: number,
+    training: boolean,
+    t: number,
+    idv: Int32Array,
+    x: Uint32Array,
+    w: Uint32Array,
+  ): void {
+    const B = this.microBatch, T = this.seqLen, N = B * T;
+    const { nEmbd: C, nHead: H } = this.config;
     const V = this.config.vocabSize + this.config.nSpecial;
-    if (ids.length !== N) {
-      throw new ConfigError(`expected ${N} token ids (B=${B} × T=${T}), got ${ids.length}`);
-    }
-    const idv = new Int32Array(N);
     for (let i = 0; i < N; i++) {
-      const v = ids[i];
+      const v = ids[from + i];
       if (!(Number.isInteger(v) && v >= 0 && v < V)) {
-        throw new ConfigError(`token id ${v} at ${i} is not in [0, ${V - 1}]`);
+        throw new ConfigError(`token id ${v} at ${from + i} is not in [0, ${V - 1}]`);
       }
       idv[i] = v;
     }
     // inverse index: distinct ids, their start offsets, positions grouped by id
     const order = Array.from({ length: N }, (_, i) => i).sort((a, b) => idv[a] - idv[b] || a - b);
-    const x = this.#index;
     x.fill(0);
     let U = 0;
     for (let k = 0; k < N; k++) {
@@ -815,12 +877,15 @@ export class WebGpuGptEngine {
     }
     x[0] = U;
     x[1 + N + U] = N;
-    const w = this.#stepWords;
     w.fill(0);
     w[0] = t;
     w[1] = t % K.RING_SLOTS;
     w[2] = K.f32bits(adamStepSize(this.adam, t));
     w[3] = training ? 1 : 0;
+    // micro-batch j: its place in the step's dropout sites ([B_step, T, C] and [B_step, H, T, T])
+    w[4] = j;
+    w[5] = j * N * C;
+    w[6] = j * B * H * T * T;
     const callSeed = dropoutSeed;
     w[STEP_HEADER] = mixModelSeed(this.seed, callSeed, 0);
     for (let l = 0; l < this.config.nLayer; l++) {
@@ -828,10 +893,80 @@ export class WebGpuGptEngine {
         w[STEP_HEADER + 1 + 3 * l + k] = mixModelSeed(this.seed, callSeed, 10 * l + 1 + k);
       }
     }
+  }
+
+  /**
+   * Writes the inputs of update `t`: `ids` holds `windows` windows (the whole step's batch, or
+   * one micro-batch for evaluation). One micro-batch goes straight into the live buffers; k
+   * go to the staging buffers that {@link #encode} copies from.
+   */
+  #writeInputs(
+    ids: ArrayLike<number>,
+    dropoutSeed: number,
+    training: boolean,
+    t: number,
+    windows: number,
+  ): void {
+    const T = this.seqLen, N = this.microBatch * T, k = windows / this.microBatch;
+    if (ids.length !== windows * T) {
+      throw new ConfigError(
+        `expected ${windows * T} token ids (${windows} windows × T=${T}), got ${ids.length}`,
+      );
+    }
     const q = this.#device.queue;
-    q.writeBuffer(this.#b.ids, 0, idv);
-    q.writeBuffer(this.#b.index, 0, x);
-    q.writeBuffer(this.#b.step, 0, w);
+    if (k === 1) {
+      const idv = new Int32Array(N);
+      this.#fill(ids, 0, 0, dropoutSeed, training, t, idv, this.#index, this.#stepWords);
+      q.writeBuffer(this.#b.ids, 0, idv);
+      q.writeBuffer(this.#b.index, 0, this.#index);
+      q.writeBuffer(this.#b.step, 0, this.#stepWords);
+      return;
+    }
+    const st = this.#stage!, xi = this.#index.length, ws = this.#stepWords.length;
+    for (let j = 0; j < k; j++) {
+      this.#fill(
+        ids,
+        j * N,
+        j,
+        dropoutSeed,
+        training,
+        t,
+        st.ids.subarray(j * N, (j + 1) * N),
+        st.index.subarray(j * xi, (j + 1) * xi),
+        st.step.subarray(j * ws, (j + 1) * ws),
+      );
+    }
+    q.writeBuffer(this.#b.idsAll, 0, st.ids);
+    q.writeBuffer(this.#b.indexAll, 0, st.index);
+    q.writeBuffer(this.#b.stepAll, 0, st.step);
+  }
+
+  /**
+   * Records a whole step into `enc`: for each micro-batch (its inputs copied into place when
+   * there are several; the gradients cleared first) forward, LM head and backward, then the
+   * gradient norm and statistics, and Adam when `update`.
+   */
+  #encode(enc: GPUCommandEncoder, update: boolean): void {
+    const k = this.microBatches, b = this.#b;
+    if (k > 1) enc.clearBuffer(b.grads);
+    const N = this.microBatch * this.seqLen, xi = this.#index.length * 4;
+    const ws = this.#stepWords.length * 4;
+    for (let j = 0; j < k; j++) {
+      if (k > 1) {
+        enc.copyBufferToBuffer(b.idsAll, j * N * 4, b.ids, 0, N * 4);
+        enc.copyBufferToBuffer(b.indexAll, j * xi, b.index, 0, xi);
+        enc.copyBufferToBuffer(b.stepAll, j * ws, b.step, 0, ws);
+      }
+      const pass = enc.beginComputePass();
+      this.#record(pass, this.#fwd);
+      this.#record(pass, this.#head);
+      this.#record(pass, this.#bwd);
+      pass.end();
+    }
+    const pass = enc.beginComputePass();
+    this.#record(pass, this.#final);
+    if (update) this.#record(pass, this.#opt);
+    pass.end();
   }
 
   #record(pass: GPUComputePassEncoder, list: Dispatch[]): void {
@@ -843,8 +978,9 @@ export class WebGpuGptEngine {
   }
 
   /**
-   * One training update on `ids` (B·T token ids, row-major `[B, T]`; positions 0..T-2 predict
-   * 1..T-1) with dropout masks from `dropoutSeed` (the `seed` a tfjs forward call would get,
+   * One training update on `ids` (`batchSize`·T token ids, row-major `[batchSize, T]`;
+   * positions 0..T-2 predict 1..T-1; with micro-batches, consecutive groups of `microBatch`
+   * windows) with dropout masks from `dropoutSeed` (the `seed` a tfjs forward call would get,
    * e.g. `mixSeed(seed, t, 1)` in `pretrain`). Records every dispatch into one encoder and
    * submits once; reads nothing back. Throws ConfigError when {@link RING_SLOTS} steps are
    * pending: call {@link readStats} at least that often.
@@ -856,15 +992,10 @@ export class WebGpuGptEngine {
       });
     }
     const t0 = performance.now();
-    this.#writeInputs(ids, dropoutSeed, true, this.#t);
+    this.#writeInputs(ids, dropoutSeed, true, this.#t, this.batchSize);
     const t1 = performance.now();
     const enc = this.#device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    this.#record(pass, this.#fwd);
-    this.#record(pass, this.#head);
-    this.#record(pass, this.#bwd);
-    this.#record(pass, this.#opt);
-    pass.end();
+    this.#encode(enc, true);
     const cmd = enc.finish();
     const t2 = performance.now();
     this.#device.queue.submit([cmd]);
@@ -918,12 +1049,12 @@ export class WebGpuGptEngine {
   }
 
   /**
-   * Eval-mode logits `[B·T, V]` (row-major) of `ids` (no dropout), chunk by chunk; for tests
-   * and evaluation (reads back; not part of a step).
+   * Eval-mode logits `[B·T, V]` (row-major) of `ids`, one micro-batch of `microBatch` windows
+   * (no dropout), chunk by chunk; for tests (reads back; not part of a step).
    */
   async logits(ids: ArrayLike<number>): Promise<Float32Array> {
-    const N = this.batchSize * this.seqLen, V = this.config.vocabSize + this.config.nSpecial;
-    this.#writeInputs(ids, 0, false, this.#t);
+    const N = this.microBatch * this.seqLen, V = this.config.vocabSize + this.config.nSpecial;
+    this.#writeInputs(ids, 0, false, this.#t, this.microBatch);
     const out = new Float32Array(N * V);
     const enc = this.#device.createCommandEncoder();
     let pass = enc.beginComputePass();
@@ -950,7 +1081,32 @@ export class WebGpuGptEngine {
   }
 
   /**
-   * Loss and every parameter's gradient (by name) of `ids` without an update: training mode
+   * Mean next-token cross-entropy (eval mode, no dropout) of the first `windows` windows of
+   * `ids`, one micro-batch of `microBatch` windows (the rest is padding): forward and LM head
+   * only, one readback of the per-position losses. What validation runs between steps.
+   */
+  async evalLoss(ids: ArrayLike<number>, windows = this.microBatch): Promise<number> {
+    const T = this.seqLen;
+    if (!Number.isInteger(windows) || windows < 1 || windows > this.microBatch) {
+      throw new ConfigError(`evalLoss: windows ${windows} must be in [1, ${this.microBatch}]`);
+    }
+    if (this.#pending.length > 0) await this.readStats();
+    this.#writeInputs(ids, 0, false, this.#t, this.microBatch);
+    const enc = this.#device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    this.#record(pass, this.#fwd);
+    this.#chunks.forEach((_, i) => this.#record(pass, [this.#head[4 * i], this.#head[4 * i + 1]]));
+    pass.end();
+    this.#device.queue.submit([enc.finish()]);
+    const rows = new Float32Array(await this.#read(this.#b.lossRows, windows * T * 4));
+    let sum = 0;
+    for (const r of rows) sum += r;
+    return sum / (this.#ceWeight * windows * (T - 1));
+  }
+
+  /**
+   * Loss and every parameter's gradient (by name) of `ids` (the whole step's `batchSize`
+   * windows, micro-batches and all) without an update: training mode
    * with the masks of `dropoutSeed` when `training`, else eval mode. For parity tests.
    */
   async lossAndGrads(
@@ -958,13 +1114,10 @@ export class WebGpuGptEngine {
     opts: { training?: boolean; dropoutSeed?: number } = {},
   ): Promise<{ loss: number; gradNorm: number; grads: Map<string, Float32Array> }> {
     if (this.#pending.length > 0) await this.readStats();
-    this.#writeInputs(ids, opts.dropoutSeed ?? 0, opts.training ?? false, this.#t);
+    const training = opts.training ?? false;
+    this.#writeInputs(ids, opts.dropoutSeed ?? 0, training, this.#t, this.batchSize);
     const enc = this.#device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    this.#record(pass, this.#fwd);
-    this.#record(pass, this.#head);
-    this.#record(pass, this.#bwd);
-    pass.end();
+    this.#encode(enc, false);
     this.#device.queue.submit([enc.finish()]);
     this.#pending.push(this.#t);
     const [st] = await this.readStats();

@@ -11,10 +11,12 @@
  * `lib/random.ts` bit for bit: entry `i` of a site's mask is 0 when `hashWords(seed, i) <
  * floor(p·2^32)`, else `1/(1-p)`, with the per-step site seeds written by the host.
  *
- * The step-info buffer (`array<u32>`, written once per step): `[0]` step, `[1]` stats ring
- * slot, `[2]` Adam step size (f32 bits), `[3]` training flag, `[8 + s]` dropout seed of site
- * `s` (0 = embeddings, `1 + 3l + k` for block `l`: k = 0 attention probabilities, 1 attention
- * output, 2 MLP output).
+ * The step-info buffer (`array<u32>`, written once per micro-batch): `[0]` step, `[1]` stats
+ * ring slot, `[2]` Adam step size (f32 bits), `[3]` training flag, `[4]` micro-batch index j,
+ * `[5]` / `[6]` the element offset of micro-batch j in a `[B_step, T, C]` / `[B_step, H, T, T]`
+ * dropout site (so that the masks of k micro-batches are those of one batch of k·B windows),
+ * `[8 + s]` dropout seed of site `s` (0 = embeddings, `1 + 3l + k` for block `l`: k = 0
+ * attention probabilities, 1 attention output, 2 MLP output).
  *
  * @module
  */
@@ -43,10 +45,12 @@ fn hash_words(seed: u32, i: u32) -> u32 {
   z = (z ^ (z >> 13u)) * 0xc2b2ae35u;
   return z ^ (z >> 16u);
 }
-// the inverted-dropout factor of entry i of site s (1 in eval mode or with p = 0)
+// the inverted-dropout factor of entry i of site s (1 in eval mode or with p = 0); entry i of
+// micro-batch j is entry i + offset(j) of the step's whole batch (attention sites: s % 3 == 1)
 fn drop_factor(site: u32, thr: u32, keep: f32, i: u32) -> f32 {
   if (stepinfo[3] == 0u || thr == 0u) { return 1.0; }
-  if (hash_words(stepinfo[8u + site], i) < thr) { return 0.0; }
+  let off = select(stepinfo[5], stepinfo[6], site % 3u == 1u);
+  if (hash_words(stepinfo[8u + site], i + off) < thr) { return 0.0; }
   return keep;
 }
 `;
@@ -224,13 +228,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
 }
 
 /**
- * Embedding backward, positions: `dwpe[t, c] = Σ_b dx[b·T + t, c] · drop(site 0)` (written;
- * rows `t >= T` of the table keep gradient 0). Uniform: `offWpe thr keep`.
+ * Embedding backward, positions: `dwpe[t, c] = Σ_b dx[b·T + t, c] · drop(site 0)` (written, or
+ * added when `acc` is 1; rows `t >= T` of the table keep gradient 0). Uniform: `offWpe thr keep
+ * acc`.
  */
 export function embedBwdPosWgsl(s: Shapes): string {
   return /* wgsl */ `
 ${STEP}
-struct U { offWpe: u32, thr: u32, keep: u32, pad: u32 }
+struct U { offWpe: u32, thr: u32, keep: u32, acc: u32 }
 @group(0) @binding(1) var<uniform> u: U;
 @group(0) @binding(2) var<storage, read> dx: array<f32>;
 @group(0) @binding(3) var<storage, read_write> grads: array<f32>;
@@ -244,6 +249,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
       let j = b * ${s.T * s.C}u + i;
       acc = acc + dx[j] * drop_factor(0u, u.thr, bitcast<f32>(u.keep), j);
     }
+    if (u.acc != 0u) { acc = acc + grads[u.offWpe + i]; }
     grads[u.offWpe + i] = acc;
   }
 }
@@ -401,12 +407,13 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
 }
 
 /**
- * LayerNorm parameter gradients (written): `dg[c] = Σ_n dout[n, c]·xhat[n, c]`,
- * `db[c] = Σ_n dout[n, c]`, one thread per column. Uniform: `offG offB` (into the gradients).
+ * LayerNorm parameter gradients (written, or added when `acc` is 1): `dg[c] = Σ_n
+ * dout[n, c]·xhat[n, c]`, `db[c] = Σ_n dout[n, c]`, one thread per column. Uniform: `offG offB
+ * acc` (offsets into the gradients).
  */
 export function lnParamGradWgsl(s: Shapes): string {
   return /* wgsl */ `
-struct U { offG: u32, offB: u32, p0: u32, p1: u32 }
+struct U { offG: u32, offB: u32, acc: u32, p1: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> dout: array<f32>;
 @group(0) @binding(2) var<storage, read> rsum: array<f32>;
@@ -424,6 +431,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     dg = dg + dout[i] * xh;
     db = db + dout[i];
   }
+  if (u.acc != 0u) {
+    dg = dg + grads[u.offG + c];
+    db = db + grads[u.offB + c];
+  }
   grads[u.offG + c] = dg;
   grads[u.offB + c] = db;
 }
@@ -431,12 +442,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 /**
- * Column sums (bias gradients, written): `grads[off + c] = Σ_n d[n, c]` for `d [N, width]`,
- * one thread per column. Uniform: `width off`.
+ * Column sums (bias gradients, written, or added when `acc` is 1): `grads[off + c] = Σ_n
+ * d[n, c]` for `d [N, width]`, one thread per column. Uniform: `width off acc`.
  */
 export function colSumWgsl(s: Shapes): string {
   return /* wgsl */ `
-struct U { width: u32, off: u32, p0: u32, p1: u32 }
+struct U { width: u32, off: u32, acc: u32, p1: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> d: array<f32>;
 @group(0) @binding(2) var<storage, read_write> grads: array<f32>;
@@ -446,6 +457,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (c >= u.width) { return; }
   var acc = 0.0;
   for (var n = 0u; n < ${s.B * s.T}u; n = n + 1u) { acc = acc + d[n * u.width + c]; }
+  if (u.acc != 0u) { acc = acc + grads[u.off + c]; }
   grads[u.off + c] = acc;
 }
 `;
@@ -666,8 +678,9 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
 /**
  * Softmax cross-entropy of one chunk of LM-head logits, one workgroup per row: row `n = row0 +
  * r` predicts `ids[n + 1]` unless it is the last position of its window (weight 0). Writes the
- * row's weighted loss `w·(lse - z_y)` to `lossRows[n]` and replaces the logits by their
- * gradient `(softmax - onehot)·w`. Uniform: `row0 rows w(f32 bits)`.
+ * row's weighted loss `w·(lse - z_y)` to `lossRows[j·N + n]` (j: the micro-batch, `stepinfo[4]`)
+ * and replaces the logits by their gradient `(softmax - onehot)·w`. Uniform: `row0 rows
+ * w(f32 bits)`.
  */
 export function crossEntropyWgsl(s: Shapes): string {
   return /* wgsl */ `
@@ -676,19 +689,21 @@ struct U { row0: u32, rows: u32, w: u32, p0: u32 }
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
 @group(0) @binding(2) var<storage, read_write> z: array<f32>;
 @group(0) @binding(3) var<storage, read_write> lossRows: array<f32>;
+@group(0) @binding(4) var<storage, read> stepinfo: array<u32>;
 ${REDUCE(WG)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: vec3u,
         @builtin(num_workgroups) nw: vec3u) {
   let lid = lid3.x;
   let V = ${s.V}u;
+  let lo = stepinfo[4] * ${s.B * s.T}u;
   let wt = bitcast<f32>(u.w);
   for (var r = wid.x; r < u.rows; r = r + nw.x) {
     let n = u.row0 + r;
     let o = r * V;
     if (n % ${s.T}u == ${s.T - 1}u) {
       for (var v = lid; v < V; v = v + ${WG}u) { z[o + v] = 0.0; }
-      if (lid == 0u) { lossRows[n] = 0.0; }
+      if (lid == 0u) { lossRows[lo + n] = 0.0; }
       continue;
     }
     let y = u32(ids[n + 1u]);
@@ -705,7 +720,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
       if (v == y) { g = g - wt; }
       z[o + v] = g;
     }
-    if (lid == 0u) { lossRows[n] = wt * (m + log(tot) - zy); }
+    if (lid == 0u) { lossRows[lo + n] = wt * (m + log(tot) - zy); }
   }
 }
 `;
@@ -735,9 +750,9 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
  * the non-finite flag (sticky: once set, every later Adam update is skipped so the weights
  * stay those of the last good step), the clipping scale `maxNorm / max(norm, maxNorm)`.
  * Writes `ring[4·slot ..] = (loss, norm, flag, step)` and `scal = (scale, sticky flag)`.
- * Uniform: `maxNorm(f32 bits)`.
+ * Uniform: `maxNorm(f32 bits)`. `micro`: micro-batches per step (lossRows holds `micro·B·T`).
  */
-export function statsWgsl(s: Shapes): string {
+export function statsWgsl(s: Shapes, micro = 1): string {
   return /* wgsl */ `
 ${STEP}
 struct U { maxNorm: u32, p0: u32, p1: u32, p2: u32 }
@@ -755,7 +770,7 @@ fn finite(x: f32) -> bool {
 fn main(@builtin(local_invocation_id) lid3: vec3u) {
   let lid = lid3.x;
   var l = 0.0;
-  for (var n = lid; n < ${s.B * s.T}u; n = n + ${WG}u) { l = l + lossRows[n]; }
+  for (var n = lid; n < ${micro * s.B * s.T}u; n = n + ${WG}u) { l = l + lossRows[n]; }
   let loss = wg_sum(l, lid);
   var q = 0.0;
   for (var k = lid; k < ${NORM_WGS}u; k = k + ${WG}u) { q = q + partial[k]; }

@@ -1,0 +1,580 @@
+/**
+ * Fused kernels for the tfjs `wasm` backend, written as plain JS loops over `Float32Array` views
+ * of the wasm heap (no copy), for the pieces of a GPT step that otherwise run as chains of small
+ * elementwise kernels, each reading and writing the whole tensor:
+ *
+ * - `Gpt1LayerNorm` / `Gpt1LayerNormGrad`: LayerNorm forward (y, x̂, 1/σ) and backward
+ *   (dx, dg, db) in one pass each instead of ~9 and ~12 kernels; row statistics in float64.
+ * - `Gpt1GeluPre` / `Gpt1GeluGrad`: the tanh-GELU's argument `u = x·(k0 + k1·x²)` (the sigmoid
+ *   itself stays on the wasm kernel, which is ~10× faster than `Math.exp` in JS) and its
+ *   backward in one pass.
+ * - `Gpt1SoftmaxCe`: the loss `Σ_i w_i · -log p[i, y_i]` from the softmax, read at the targets
+ *   (no max over the vocabulary, no gather); a row whose target probability underflows falls
+ *   back to the exact log-sum-exp of its logits.
+ * - `Gpt1HeadScores` / `Gpt1HeadScoresGrad` / `Gpt1HeadMix` / `Gpt1HeadMixGrad`: the attention
+ *   products per (batch, head) straight on the `[B·T, 3C]` output of `c_attn` and into the
+ *   `[B·T, C]` layout of `c_proj`'s input: CBLAS `sgemm` with leading dimensions `3C`/`C`
+ *   addresses a head's rows in place, so the head split, merge and their gradients need no
+ *   transpose, split or concat.
+ *
+ * The LayerNorm, GELU and cross-entropy kernels need no BLAS; the attention kernels are
+ * registered only when one loads. `model.ts` uses them through {@link fusedKernels} /
+ * {@link fusedAttention} on `wasm` only: the `cpu` backend keeps the tensor-op formulas, and
+ * is the reference the tests compare against. `GPT1_FUSED=0` turns all of them off.
+ *
+ * Reads tfjs-backend-wasm 4.22 internals like `_wasm_blas_kernels.ts`; every view is taken
+ * after the outputs are allocated (heap growth detaches older views).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type Blas, loadBlas } from "./blas.ts";
+import { ConfigError } from "./errors.ts";
+import { nativeKernels } from "./_native_kernels.ts";
+import { dropoutMask, dropoutParams } from "./random.ts";
+
+interface WasmBackend {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/** The heap as floats and ints, and the float offset of a tensor on it. */
+function heap(be: WasmBackend) {
+  const buf = be.wasm.HEAPU8.buffer;
+  return {
+    f: new Float32Array(buf),
+    i: new Int32Array(buf),
+    at: (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset >> 2,
+  };
+}
+
+/** GELU constants of `model.ts` (sigmoid form): `gelu(x) = x·σ(x·(k0 + k1·x²))`. */
+export const GELU_K0 = 2 * Math.sqrt(2 / Math.PI);
+/** See {@link GELU_K0}. */
+export const GELU_K1 = GELU_K0 * 0.044715;
+
+// -- LayerNorm -----------------------------------------------------------------------------------
+
+function layerNormFwd(args: KernelArgs): tf.TensorInfo[] {
+  const be = args.backend as unknown as WasmBackend;
+  const { x, g, b } = args.inputs as Record<string, tf.TensorInfo>;
+  const eps = (args.attrs as { eps: number }).eps;
+  const C = x.shape.at(-1)!, N = prod(x.shape) / C;
+  const y = be.makeOutput([...x.shape], "float32");
+  const xh = be.makeOutput([...x.shape], "float32");
+  const rs = be.makeOutput([N, 1], "float32");
+  const { f, at } = heap(be);
+  const xo = at(x), go = at(g), bo = at(b), yo = at(y), ho = at(xh), ro = at(rs);
+  const nk = nativeKernels();
+  if (nk) {
+    const v = (o: number, n: number) => f.subarray(o, o + n);
+    nk.gk_ln_fwd(v(xo, N * C), v(go, C), v(bo, C), v(yo, N * C), v(ho, N * C), v(ro, N), N, C, eps);
+    return [y, xh, rs];
+  }
+  for (let r = 0; r < N; r++) {
+    const o = r * C;
+    let s = 0;
+    for (let c = 0; c < C; c++) s += f[xo + o + c];
+    const mean = s / C;
+    let v = 0;
+    for (let c = 0; c < C; c++) {
+      const d = f[xo + o + c] - mean;
+      v += d * d;
+    }
+    const rstd = 1 / Math.sqrt(v / C + eps);
+    f[ro + r] = rstd;
+    for (let c = 0; c < C; c++) {
+      const h = (f[xo + o + c] - mean) * rstd;
+      f[ho + o + c] = h;
+      f[yo + o + c] = h * f[go + c] + f[bo + c];
+    }
+  }
+  return [y, xh, rs];
+}
+
+function layerNormGrad(args: KernelArgs): tf.TensorInfo[] {
+  const be = args.backend as unknown as WasmBackend;
+  const { dy, xhat, rstd, g } = args.inputs as Record<string, tf.TensorInfo>;
+  const C = dy.shape.at(-1)!, N = prod(dy.shape) / C;
+  const dx = be.makeOutput([...dy.shape], "float32");
+  const dg = be.makeOutput([C], "float32");
+  const db = be.makeOutput([C], "float32");
+  const { f, at } = heap(be);
+  const yo = at(dy), ho = at(xhat), ro = at(rstd), go = at(g), xo = at(dx);
+  const nk = nativeKernels();
+  if (nk) {
+    const v = (o: number, n: number) => f.subarray(o, o + n);
+    nk.gk_ln_bwd(
+      v(yo, N * C),
+      v(ho, N * C),
+      v(ro, N),
+      v(go, C),
+      v(xo, N * C),
+      v(at(dg), C),
+      v(at(db), C),
+      N,
+      C,
+    );
+    return [dx, dg, db];
+  }
+  const sg = new Float64Array(C), sb = new Float64Array(C);
+  for (let r = 0; r < N; r++) {
+    const o = r * C;
+    let a = 0, cc = 0;
+    for (let c = 0; c < C; c++) {
+      const d = f[yo + o + c], h = f[ho + o + c];
+      const dh = d * f[go + c];
+      a += dh;
+      cc += dh * h;
+      sg[c] += d * h;
+      sb[c] += d;
+    }
+    a /= C;
+    cc /= C;
+    const rr = f[ro + r];
+    for (let c = 0; c < C; c++) {
+      const dh = f[yo + o + c] * f[go + c];
+      f[xo + o + c] = (dh - a - f[ho + o + c] * cc) * rr;
+    }
+  }
+  const go2 = at(dg), bo2 = at(db);
+  for (let c = 0; c < C; c++) {
+    f[go2 + c] = sg[c];
+    f[bo2 + c] = sb[c];
+  }
+  return [dx, dg, db];
+}
+
+// -- GELU ----------------------------------------------------------------------------------------
+
+/** `[y, s]`: `y = x·σ(u)`, `s = σ(u)`, `u = x·(k0 + k1·x²)`. */
+function geluFwd(args: KernelArgs): tf.TensorInfo[] {
+  const be = args.backend as unknown as WasmBackend;
+  const { x } = args.inputs as Record<string, tf.TensorInfo>;
+  const n = prod(x.shape);
+  const nk = nativeKernels();
+  if (nk) {
+    const y = be.makeOutput([...x.shape], "float32"), s = be.makeOutput([...x.shape], "float32");
+    const { f, at } = heap(be);
+    const v = (t: tf.TensorInfo) => f.subarray(at(t), at(t) + n);
+    nk.gk_gelu_fwd(v(x), v(y), v(s), BigInt(n));
+    return [y, s];
+  }
+  // JS: u in one pass, σ on the wasm kernel (much faster than Math.exp), then y = x·s
+  const u = be.makeOutput([...x.shape], "float32");
+  {
+    const { f, at } = heap(be);
+    const xo = at(x), uo = at(u);
+    for (let i = 0; i < n; i++) {
+      const v = f[xo + i];
+      f[uo + i] = v * (GELU_K0 + GELU_K1 * v * v);
+    }
+  }
+  const s = tf.getKernel("Sigmoid", "wasm")!.kernelFunc({
+    inputs: { x: u },
+    backend: args.backend,
+    attrs: {},
+  }) as tf.TensorInfo;
+  (be as unknown as { disposeData(id: object): void }).disposeData(u.dataId);
+  const y = be.makeOutput([...x.shape], "float32");
+  const { f, at } = heap(be);
+  const xo = at(x), so = at(s), yo = at(y);
+  for (let i = 0; i < n; i++) f[yo + i] = f[xo + i] * f[so + i];
+  return [y, s];
+}
+
+function geluGrad(args: KernelArgs): tf.TensorInfo {
+  const be = args.backend as unknown as WasmBackend;
+  const { dy, x, s } = args.inputs as Record<string, tf.TensorInfo>;
+  const dx = be.makeOutput([...x.shape], "float32");
+  const { f, at } = heap(be);
+  const yo = at(dy), xo = at(x), so = at(s), oo = at(dx), n = prod(x.shape);
+  const nk = nativeKernels();
+  if (nk) {
+    const v = (o: number) => f.subarray(o, o + n);
+    nk.gk_gelu_bwd(v(yo), v(xo), v(so), v(oo), BigInt(n));
+    return dx;
+  }
+  const k3 = 3 * GELU_K1;
+  for (let i = 0; i < n; i++) {
+    // d/dx x·σ(u) = σ + x·σ·(1-σ)·u',  u' = k0 + 3·k1·x²
+    const v = f[xo + i], si = f[so + i];
+    f[oo + i] = f[yo + i] * (si + si * (1 - si) * v * (GELU_K0 + k3 * v * v));
+  }
+  return dx;
+}
+
+// -- softmax cross-entropy -----------------------------------------------------------------------
+
+/** `[loss, p]`: `p = softmax(z)` and `Σ_i w_i · CE(z_i, y_i)` for `z [N, V]`. */
+function softmaxCeFwd(args: KernelArgs): tf.TensorInfo[] {
+  const be = args.backend as unknown as WasmBackend;
+  const { z, targets, w } = args.inputs as Record<string, tf.TensorInfo>;
+  const [N, V] = z.shape;
+  const nk = nativeKernels();
+  const loss = be.makeOutput([], "float32");
+  if (nk) {
+    const p = be.makeOutput([N, V], "float32");
+    const { f, i: ints, at } = heap(be);
+    const total = nk.gk_softmax_ce_fwd(
+      f.subarray(at(z), at(z) + N * V),
+      ints.subarray(at(targets), at(targets) + N),
+      f.subarray(at(w), at(w) + N),
+      f.subarray(at(p), at(p) + N * V),
+      N,
+      V,
+    );
+    if (Number.isNaN(total)) badTarget(ints.subarray(at(targets), at(targets) + N), V);
+    f[at(loss)] = total;
+    return [loss, p];
+  }
+  // JS: the softmax on the wasm kernel, then -log p at the targets (no max over the vocabulary);
+  // a row whose target probability underflows falls back to the exact log-sum-exp of its logits
+  const p = tf.getKernel("Softmax", "wasm")!.kernelFunc({
+    inputs: { logits: z },
+    backend: args.backend,
+    attrs: { dim: 1 },
+  }) as tf.TensorInfo;
+  const { f, i: ints, at } = heap(be);
+  const po = at(p), zo = at(z), to = at(targets), wo = at(w);
+  badTarget(ints.subarray(to, to + N), V);
+  let total = 0;
+  for (let r = 0; r < N; r++) {
+    const y = ints[to + r];
+    const py = f[po + r * V + y];
+    let nll: number;
+    if (py > 1e-30) nll = -Math.log(py);
+    else {
+      let m = -Infinity;
+      for (let c = 0; c < V; c++) m = Math.max(m, f[zo + r * V + c]);
+      let s = 0;
+      for (let c = 0; c < V; c++) s += Math.exp(f[zo + r * V + c] - m);
+      nll = m + Math.log(s) - f[zo + r * V + y];
+    }
+    total += f[wo + r] * nll;
+  }
+  f[at(loss)] = total;
+  return [loss, p];
+}
+
+/** Throws the project's error for the first target id outside `[0, V)`. */
+function badTarget(t: Int32Array, V: number): void {
+  for (const y of t) {
+    if (!(y >= 0 && y < V)) throw new ConfigError(`target id ${y} not in [0, ${V - 1}]`);
+  }
+}
+
+/** `g = (p - onehot(y))·c` per row, the gradient of {@link softmaxCeFwd} (`c = w·dy`). */
+function softmaxCeBwd(args: KernelArgs): tf.TensorInfo {
+  const be = args.backend as unknown as WasmBackend;
+  const { p, targets, c } = args.inputs as Record<string, tf.TensorInfo>;
+  const [N, V] = p.shape;
+  const g = be.makeOutput([N, V], "float32");
+  const { f, i: ints, at } = heap(be);
+  const po = at(p), to = at(targets), co = at(c), go = at(g);
+  const nk = nativeKernels();
+  if (nk) {
+    nk.gk_softmax_ce_bwd(
+      f.subarray(po, po + N * V),
+      ints.subarray(to, to + N),
+      f.subarray(co, co + N),
+      f.subarray(go, go + N * V),
+      N,
+      V,
+    );
+    return g;
+  }
+  for (let r = 0; r < N; r++) {
+    const cr = f[co + r], o = r * V;
+    for (let k = 0; k < V; k++) f[go + o + k] = f[po + o + k] * cr;
+    f[go + o + ints[to + r]] -= cr;
+  }
+  return g;
+}
+
+// -- dropout -------------------------------------------------------------------------------------
+
+/** `x · mask`, the mask of `dropoutMask(n, p, seed)` recomputed, never stored. */
+function dropout(args: KernelArgs): tf.TensorInfo {
+  const be = args.backend as unknown as WasmBackend;
+  const { x } = args.inputs as Record<string, tf.TensorInfo>;
+  const { p, seed } = args.attrs as { p: number; seed: number };
+  const n = prod(x.shape);
+  const y = be.makeOutput([...x.shape], "float32");
+  const nk = nativeKernels();
+  if (nk) {
+    const { f, at } = heap(be);
+    const { thr, keep } = dropoutParams(p);
+    nk.gk_dropout(
+      f.subarray(at(x), at(x) + n),
+      f.subarray(at(y), at(y) + n),
+      BigInt(n),
+      seed >>> 0,
+      thr,
+      keep,
+    );
+    return y;
+  }
+  const mask = dropoutMask(n, p, seed);
+  const { f, at } = heap(be);
+  const xo = at(x), yo = at(y);
+  for (let i = 0; i < n; i++) f[yo + i] = f[xo + i] * mask[i];
+  return y;
+}
+
+// -- attention products on the [B·T, 3C] layout --------------------------------------------------
+
+interface HeadAttrs {
+  B: number;
+  T: number;
+  H: number;
+  alpha: number;
+}
+
+/** `S[b, h] = alpha · Q_bh · K_bhᵀ` → `[B·H, T, T]`, from `qkv [B·T, 3C]`. */
+function headScores(blas: Blas, args: KernelArgs): tf.TensorInfo {
+  const be = args.backend as unknown as WasmBackend;
+  const { qkv } = args.inputs as Record<string, tf.TensorInfo>;
+  const { B, T, H, alpha } = args.attrs as unknown as HeadAttrs;
+  const C3 = qkv.shape[1], C = C3 / 3, D = C / H;
+  const out = be.makeOutput([B * H, T, T], "float32");
+  const { f, at } = heap(be);
+  const qo = at(qkv), oo = at(out), span = (T - 1) * C3 + D;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const q = qo + b * T * C3 + h * D, k = q + C, o = oo + (b * H + h) * T * T;
+      blas.sgemm(
+        false,
+        true,
+        T,
+        T,
+        D,
+        alpha,
+        f.subarray(q, q + span),
+        C3,
+        f.subarray(k, k + span),
+        C3,
+        0,
+        f.subarray(o, o + T * T),
+        T,
+      );
+    }
+  }
+  return out;
+}
+
+/** dQ, dK of {@link headScores} from `dS [B·H, T, T]` → `dqkv [B·T, 3C]` (V part zero). */
+function headScoresGrad(blas: Blas, args: KernelArgs): tf.TensorInfo {
+  const be = args.backend as unknown as WasmBackend;
+  const { dS, qkv } = args.inputs as Record<string, tf.TensorInfo>;
+  const { B, T, H, alpha } = args.attrs as unknown as HeadAttrs;
+  const C3 = qkv.shape[1], C = C3 / 3, D = C / H;
+  const out = be.makeOutput([...qkv.shape], "float32");
+  const { f, at } = heap(be);
+  const so = at(dS), qo = at(qkv), oo = at(out), span = (T - 1) * C3 + D;
+  for (let r = 0; r < B * T; r++) f.fill(0, oo + r * C3 + 2 * C, oo + (r + 1) * C3);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const base = b * T * C3 + h * D, s = so + (b * H + h) * T * T;
+      const dSv = f.subarray(s, s + T * T);
+      // dQ = alpha · dS · K      [T, D]
+      blas.sgemm(
+        false,
+        false,
+        T,
+        D,
+        T,
+        alpha,
+        dSv,
+        T,
+        f.subarray(qo + base + C, qo + base + C + span),
+        C3,
+        0,
+        f.subarray(oo + base, oo + base + span),
+        C3,
+      );
+      // dK = alpha · dSᵀ · Q     [T, D]
+      blas.sgemm(
+        true,
+        false,
+        T,
+        D,
+        T,
+        alpha,
+        dSv,
+        T,
+        f.subarray(qo + base, qo + base + span),
+        C3,
+        0,
+        f.subarray(oo + base + C, oo + base + C + span),
+        C3,
+      );
+    }
+  }
+  return out;
+}
+
+/** `y_bh = A_bh · V_bh` → `[B·T, C]` (heads side by side), from `a [B·H, T, T]`, `qkv`. */
+function headMix(blas: Blas, args: KernelArgs): tf.TensorInfo {
+  const be = args.backend as unknown as WasmBackend;
+  const { a, qkv } = args.inputs as Record<string, tf.TensorInfo>;
+  const { B, T, H } = args.attrs as unknown as HeadAttrs;
+  const C3 = qkv.shape[1], C = C3 / 3, D = C / H;
+  const out = be.makeOutput([B * T, C], "float32");
+  const { f, at } = heap(be);
+  const ao = at(a), qo = at(qkv), oo = at(out);
+  const vSpan = (T - 1) * C3 + D, ySpan = (T - 1) * C + D;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const ai = ao + (b * H + h) * T * T, v = qo + b * T * C3 + 2 * C + h * D;
+      const y = oo + b * T * C + h * D;
+      blas.sgemm(
+        false,
+        false,
+        T,
+        D,
+        T,
+        1,
+        f.subarray(ai, ai + T * T),
+        T,
+        f.subarray(v, v + vSpan),
+        C3,
+        0,
+        f.subarray(y, y + ySpan),
+        C,
+      );
+    }
+  }
+  return out;
+}
+
+/** dA `[B·H, T, T]` and dqkv (V part only) of {@link headMix} from `dy [B·T, C]`. */
+function headMixGrad(blas: Blas, args: KernelArgs): tf.TensorInfo[] {
+  const be = args.backend as unknown as WasmBackend;
+  const { dy, a, qkv } = args.inputs as Record<string, tf.TensorInfo>;
+  const { B, T, H } = args.attrs as unknown as HeadAttrs;
+  const C3 = qkv.shape[1], C = C3 / 3, D = C / H;
+  const dA = be.makeOutput([B * H, T, T], "float32");
+  const dqkv = be.makeOutput([...qkv.shape], "float32");
+  const { f, at } = heap(be);
+  const yo = at(dy), ao = at(a), qo = at(qkv), dao = at(dA), dqo = at(dqkv);
+  const vSpan = (T - 1) * C3 + D, ySpan = (T - 1) * C + D;
+  for (let r = 0; r < B * T; r++) f.fill(0, dqo + r * C3, dqo + r * C3 + 2 * C);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const ai = (b * H + h) * T * T, v = b * T * C3 + 2 * C + h * D;
+      const y = yo + b * T * C + h * D;
+      // dA = dY · Vᵀ     [T, T]
+      blas.sgemm(
+        false,
+        true,
+        T,
+        T,
+        D,
+        1,
+        f.subarray(y, y + ySpan),
+        C,
+        f.subarray(qo + v, qo + v + vSpan),
+        C3,
+        0,
+        f.subarray(dao + ai, dao + ai + T * T),
+        T,
+      );
+      // dV = Aᵀ · dY     [T, D]
+      blas.sgemm(
+        true,
+        false,
+        T,
+        D,
+        T,
+        1,
+        f.subarray(ao + ai, ao + ai + T * T),
+        T,
+        f.subarray(y, y + ySpan),
+        C,
+        0,
+        f.subarray(dqo + v, dqo + v + vSpan),
+        C3,
+      );
+    }
+  }
+  return [dA, dqkv];
+}
+
+// -- registration --------------------------------------------------------------------------------
+
+let installed: { plain: boolean; attention: boolean } | null = null;
+let disabled = false;
+
+function envOff(): boolean {
+  try {
+    return Deno.env.get("GPT1_FUSED") === "0";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Registers the fused kernels for `wasm` (idempotent) unless `GPT1_FUSED=0`; the attention
+ * kernels only when a CBLAS loads. Returns what is in use, for the backend line.
+ */
+export function installFusedKernels(): string[] {
+  disabled = false;
+  if (!installed) {
+    const off = envOff();
+    const reg = (kernelName: string, kernelFunc: tf.KernelFunc) => {
+      if (!tf.getKernel(kernelName, "wasm")) {
+        tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
+      }
+    };
+    const blas = off ? null : loadBlas();
+    if (!off) {
+      reg("Gpt1LayerNorm", layerNormFwd as tf.KernelFunc);
+      reg("Gpt1LayerNormGrad", layerNormGrad as tf.KernelFunc);
+      reg("Gpt1Gelu", geluFwd as tf.KernelFunc);
+      reg("Gpt1GeluGrad", geluGrad);
+      reg("Gpt1SoftmaxCe", softmaxCeFwd as tf.KernelFunc);
+      reg("Gpt1SoftmaxCeGrad", softmaxCeBwd);
+      reg("Gpt1Dropout", dropout);
+    }
+    if (blas) {
+      reg("Gpt1HeadScores", (a) => headScores(blas, a));
+      reg("Gpt1HeadScoresGrad", (a) => headScoresGrad(blas, a));
+      reg("Gpt1HeadMix", (a) => headMix(blas, a));
+      reg("Gpt1HeadMixGrad", ((a: KernelArgs) => headMixGrad(blas, a)) as tf.KernelFunc);
+    }
+    installed = { plain: !off, attention: blas !== null };
+  }
+  return fusedNames();
+}
+
+/**
+ * Turns the fused paths off (the kernels stay registered, unused) until
+ * {@link installFusedKernels} runs again: the formulas of `model.ts` run instead.
+ */
+export function uninstallFusedKernels(): void {
+  disabled = true;
+}
+
+/** What {@link installFusedKernels} put in use (empty when off). */
+export function fusedNames(): string[] {
+  if (!installed || disabled) return [];
+  const out: string[] = [];
+  if (installed.plain) out.push("LayerNorm", "GELU", "softmax-CE", "dropout");
+  if (installed.attention) out.push("attention heads (BLAS)");
+  return out;
+}
+
+/** True when `model.ts` should use the fused LayerNorm, GELU and cross-entropy kernels. */
+export function fusedKernels(): boolean {
+  return !disabled && installed !== null && installed.plain && tf.getBackend() === "wasm";
+}
+
+/** True when the attention products should run on the `[B·T, 3C]` layout (wasm + BLAS). */
+export function fusedAttention(): boolean {
+  return fusedKernels() && installed!.attention;
+}

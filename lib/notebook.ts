@@ -1,0 +1,199 @@
+/**
+ * Notebook helpers over the stages: where a notebook's results live ({@link notebookPlan}),
+ * one live display per piece of work ({@link stageDisplays}), a chart redrawn in place
+ * ({@link liveFigure}), report sections shown in cells ({@link showSections}) and the paper's
+ * input transformations shown on real examples ({@link inputExamples}). The command line never
+ * imports this file (nor `jupyter.ts`).
+ *
+ * @example
+ * ```ts
+ * import { notebookPlan, stageDisplays } from "./notebook.ts";
+ * import { runPretrainStage } from "./stages.ts";
+ * import { reproduceSettings } from "./settings.ts";
+ * const plan = notebookPlan("smoke", false);
+ * const bars = stageDisplays();
+ * await runPretrainStage(reproduceSettings("smoke"), plan.layout, {
+ *   dataRoot: "../shared/datasets",
+ *   progress: bars.progress,
+ * });
+ * await bars.flush();
+ * ```
+ * @module
+ */
+import type { Progress } from "./progress.ts";
+import { committedLayout, reproduceLayout, type ResultLayout } from "./runs.ts";
+import { buildInputs, getTask, loadTask } from "./tasks/mod.ts";
+import { specialsFor } from "./transforms.ts";
+import { taskSplits } from "./finetune.ts";
+import type { Gpt1Tokenizer } from "./tokenizer/bpe.ts";
+import type { Figure } from "./plot.ts";
+import type { ReportSection, Row } from "./report.ts";
+import { defaultOutDir, reproduceSettings, type Scale } from "./settings.ts";
+import { tasksWithData } from "./stages.ts";
+import {
+  display,
+  inNotebook,
+  type LiveDisplay,
+  liveDisplay,
+  showMarkdown,
+  showTable,
+} from "./jupyter.ts";
+
+/** What a notebook does at a scale: where its results are, and whether it computes them. */
+export interface NotebookPlan {
+  /** Where the results are read from (and written to, when `compute`). */
+  layout: ResultLayout;
+  /** True: run the stages (reusing finished ones); false: only read. */
+  compute: boolean;
+  /** One line saying which. */
+  note: string;
+  /** How to get results that are not there yet (empty when the notebook computes them). */
+  hint: string;
+}
+
+/**
+ * A notebook's plan: `smoke` computes into `results/_scratch/reproduce-smoke` (the folder of
+ * `deno task reproduce`, so they share finished stages); `small` reads the committed results
+ * unless `recompute` (then `results/_scratch/reproduce-small`, never over committed files);
+ * `paper` reads `results/_scratch/reproduce-paper` and computes only when `recompute`.
+ */
+export function notebookPlan(scale: Scale, recompute: boolean): NotebookPlan {
+  const s = reproduceSettings(scale);
+  const scratch = reproduceLayout(defaultOutDir(scale), s.layers.tasks);
+  if (scale === "small" && !recompute) {
+    return {
+      layout: committedLayout(),
+      compute: false,
+      note: "reading the committed results under results/ (GPT1_RECOMPUTE=1 recomputes them " +
+        "into results/_scratch/reproduce-small)",
+      hint:
+        "they are computed by `deno task reproduce --scale small`, or here with GPT1_RECOMPUTE=1",
+    };
+  }
+  const compute = scale === "smoke" || recompute;
+  return {
+    layout: scratch,
+    compute,
+    note: compute
+      ? `computing into ${defaultOutDir(scale)} (finished stages are reused)`
+      : `reading ${defaultOutDir(scale)} (GPT1_RECOMPUTE=1 computes it)`,
+    hint: compute
+      ? "the stage was skipped (no data for it?)"
+      : `GPT1_RECOMPUTE=1 computes them (or \`deno task reproduce --scale ${scale}\`)`,
+  };
+}
+
+/**
+ * One live display per piece of work for a notebook cell: pass `progress` as a stage's
+ * progress, then `await flush()` before the cell ends. Outside a notebook: terminal lines.
+ */
+export function stageDisplays(): {
+  progress: (label: string) => Progress;
+  flush: () => Promise<void>;
+} {
+  const bars: LiveDisplay[] = [];
+  return {
+    progress: (label) => {
+      const b = liveDisplay(label);
+      bars.push(b);
+      return b;
+    },
+    flush: async () => {
+      for (const b of bars) await b.flush();
+    },
+  };
+}
+
+/**
+ * A figure shown once and redrawn in place as data arrive (a notebook's live loss curve):
+ * `update()` redraws at most every `intervalMs` (default 2 s), `flush()` draws the final
+ * state and waits for it. Outside a notebook only `flush()` prints (the text summary).
+ */
+export function liveFigure(
+  render: () => Figure,
+  intervalMs = 2000,
+): { update(): void; flush(): Promise<void> } {
+  const id = `gpt1-figure-${crypto.randomUUID()}`;
+  let chain: Promise<void> = Promise.resolve();
+  let shown = false;
+  let last = -Infinity;
+  const send = () => {
+    const fig = render();
+    const update = shown;
+    shown = true;
+    chain = chain.then(() => display(fig, { displayId: id, update }));
+  };
+  return {
+    update() {
+      if (!inNotebook()) return;
+      const now = performance.now();
+      if (now - last < intervalMs) return;
+      last = now;
+      send();
+    },
+    async flush() {
+      send();
+      await chain;
+    },
+  };
+}
+
+/** Shows report sections in a notebook: each title and text, then its charts and tables. */
+export async function showSections(sections: readonly ReportSection[]): Promise<void> {
+  for (const s of sections) {
+    await showMarkdown(`### ${s.title}\n\n${s.text ?? ""}`);
+    for (const f of s.figures ?? []) await display(f);
+    for (const t of s.tables ?? []) {
+      await showTable(t.rows, { caption: t.caption, digits: t.digits });
+    }
+  }
+}
+
+/**
+ * One training example per task, as the model sees it after the paper's input transformations
+ * (Figure 1): `[s]` start, `[$]` delimiter, `[e]` classify (extract) around the decoded text
+ * spans; one row per input sequence (2 for similarity, K for multiple choice). Tasks without
+ * data are left out.
+ */
+export async function inputExamples(
+  tasks: readonly string[],
+  tok: Gpt1Tokenizer,
+  dataRoot: string,
+  nCtx: number,
+  maxChars = 90,
+): Promise<Row[]> {
+  const sp = specialsFor(tok.vocabSize);
+  const mark = new Map([[sp.start, "[s]"], [sp.delimiter, "[$]"], [sp.classify, "[e]"]]);
+  const rows: Row[] = [];
+  for (const name of await tasksWithData(dataRoot, tasks)) {
+    const task = getTask(name);
+    const { examples } = await loadTask(name, dataRoot, taskSplits(task).train);
+    if (examples.length === 0) continue;
+    const seqs = buildInputs(task, examples[0], (t) => tok.encode(t), sp, nCtx);
+    seqs.forEach((ids, i) => {
+      const parts: string[] = [];
+      let span: number[] = [];
+      const flush = () => {
+        if (!span.length) return;
+        const text = tok.decode(span);
+        parts.push(text.length > maxChars ? `${text.slice(0, maxChars - 1)}…` : text);
+        span = [];
+      };
+      for (const id of ids) {
+        if (mark.has(id)) {
+          flush();
+          parts.push(mark.get(id)!);
+        } else span.push(id);
+      }
+      flush();
+      rows.push({
+        task: task.title,
+        "input type": task.inputType,
+        sequence: `${i + 1} of ${seqs.length}`,
+        tokens: ids.length,
+        input: parts.join(" "),
+      });
+    });
+  }
+  return rows;
+}

@@ -1,0 +1,477 @@
+/**
+ * The stages of `deno task reproduce`, each a function the notebooks call too: pre-training
+ * ({@link runPretrainStage}, the Transformer and the LSTM baseline), Table 5
+ * ({@link runTable5Stage}), the layers-transferred ablation ({@link runLayersStage}) and the
+ * zero-shot curves ({@link runZeroShotStage}), and their bookkeeping.
+ *
+ * Each stage writes a stamp (`reproduce-stage.json`) into its folder holding a hash of its
+ * settings and of the stage it builds on, so a rerun reuses finished stages, resumes a killed
+ * one, and recomputes (after deleting its folder) one whose settings changed. A folder that
+ * holds results without a stamp (committed results) is never touched.
+ *
+ * @example
+ * ```ts
+ * import { runPretrainStage } from "./stages.ts";
+ * import { reproduceSettings } from "./settings.ts";
+ * import { reproduceLayout } from "./runs.ts";
+ * const s = reproduceSettings("smoke");
+ * const layout = reproduceLayout("results/_scratch/reproduce-smoke", s.layers.tasks);
+ * const r = await runPretrainStage(s, layout, { dataRoot: "../shared/datasets" });
+ * console.log(r.status, r.note);
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { ConfigError, DataError } from "./errors.ts";
+import { exists, portablePath, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
+import { type Progress, silentProgress } from "./progress.ts";
+import type { ModelKind } from "./language_model.ts";
+import { sha256Hex } from "./corpus.ts";
+import {
+  checkpointName,
+  type LogRecord,
+  pretrainDir,
+  type ResultLayout,
+  type Table5Cell,
+  type ZeroShotTaskName,
+} from "./runs.ts";
+import { loadVocab } from "./vocab.ts";
+import {
+  ablateLayers,
+  evaluateText,
+  runPretraining,
+  runTable5,
+  table5Markdown,
+} from "./pipeline.ts";
+import { getTask } from "./tasks/mod.ts";
+import { ZEROSHOT_FOLDERS, zeroShotCurves } from "./zeroshot.ts";
+import { capsFor, defaultCacheDir, type ReproduceSettings, resolveDataPath } from "./settings.ts";
+
+/** What every stage needs besides its settings. */
+export interface StageContext {
+  /** The datasets folder (benchmarks, `pretrain_gutenberg/`). */
+  dataRoot: string;
+  /** Vocabulary and token caches (default `results/_cache`). */
+  cacheDir?: string;
+  /** A progress display per piece of work (default: none). */
+  progress?: (label: string) => Progress;
+  /** One line per event (default `console.log`). */
+  log?: (line: string) => void;
+  /** Recompute even when the stamp says the stage is done. */
+  fresh?: boolean;
+}
+
+/** The outcome of one stage. */
+export interface StageResult {
+  /** `pretrain`, `table5`, `layers`, `zeroshot` (`-lstm` for the LSTM's), or `report`. */
+  stage: string;
+  /** `ran` (computed now), `reused` (finished earlier, same settings), `skipped` (no data). */
+  status: "ran" | "reused" | "skipped";
+  /** Wall-clock seconds the stage took to compute (a reused stage: when it ran). */
+  seconds: number;
+  /** One line about what happened. */
+  note: string;
+}
+
+/** File name of a stage stamp (the zero-shot stage uses `zeroshot-stage.json`). */
+export const STAMP_FILE = "reproduce-stage.json";
+const ZS_STAMP = "zeroshot-stage.json";
+
+interface Stamp {
+  stage: string;
+  key: string;
+  finished: boolean;
+  settings: unknown;
+  seconds?: number;
+  note?: string;
+}
+
+/** A short hash of a stage's settings and of the stamp key of the stage it builds on. */
+export function stageKey(stage: string, settings: unknown, upstream = ""): string {
+  return sha256Hex(JSON.stringify({ stage, settings, upstream })).slice(0, 16);
+}
+
+async function readStamp(dir: string, file = STAMP_FILE): Promise<Stamp | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(dir, file))) as Stamp;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new DataError(`unreadable stage stamp: ${(e as Error).message}`, {
+      file: join(dir, file),
+      fix: "delete the folder to recompute the stage",
+    });
+  }
+}
+
+async function isEmptyDir(dir: string): Promise<boolean> {
+  try {
+    for await (const _ of Deno.readDir(dir)) return false;
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return true;
+    throw e;
+  }
+}
+
+/**
+ * Decides what a stage does with its folder: `done` (finished with these settings), `resume`
+ * (started with these settings), `new` (nothing yet; a folder from other settings is deleted).
+ * A non-empty folder without a stamp is refused: it holds results reproduce did not write.
+ */
+async function claim(
+  dir: string,
+  stage: string,
+  key: string,
+  settings: unknown,
+  fresh: boolean,
+): Promise<"done" | "resume" | "new"> {
+  const s = await readStamp(dir);
+  if (s && s.key === key && !fresh) return s.finished ? "done" : "resume";
+  if (!s && !(await isEmptyDir(dir))) {
+    throw new ConfigError("the folder holds results that reproduce did not write", {
+      file: dir,
+      fix: "choose another output folder (--out), or delete this one",
+    });
+  }
+  if (s) await Deno.remove(dir, { recursive: true });
+  await Deno.mkdir(dir, { recursive: true });
+  await writeJsonAtomic(join(dir, STAMP_FILE), { stage, key, finished: false, settings });
+  return "new";
+}
+
+/** Adds this call's seconds to the stamp; marks it finished unless `finished` is false. */
+async function finishStamp(
+  dir: string,
+  extra: { seconds: number; note: string },
+  file?: string,
+  finished = true,
+): Promise<number> {
+  const s = await readStamp(dir, file);
+  if (!s) return extra.seconds;
+  const seconds = (s.seconds ?? 0) + extra.seconds;
+  await writeJsonAtomic(join(dir, file ?? STAMP_FILE), {
+    ...s,
+    finished,
+    note: extra.note,
+    seconds,
+  });
+  return seconds;
+}
+
+function ctxDefaults(ctx: StageContext) {
+  return {
+    cacheDir: ctx.cacheDir ?? defaultCacheDir(),
+    progress: ctx.progress ?? (() => silentProgress),
+    log: ctx.log ?? ((l: string) => console.log(l)),
+    fresh: ctx.fresh ?? false,
+  };
+}
+
+const elapsed = (t0: number) => (performance.now() - t0) / 1000;
+
+/** The final checkpoint of a pre-training stage (`ckpt-<steps>.safetensors`). */
+export function finalCheckpoint(
+  layout: ResultLayout,
+  s: Readonly<ReproduceSettings>,
+  model: ModelKind = "gpt1",
+): string {
+  return join(pretrainDir(layout, model), checkpointName(s.pretrain.steps));
+}
+
+const stageName = (stage: string, model: ModelKind) => model === "lstm" ? `${stage}-lstm` : stage;
+const lstmOff = (stage: string) => skipped(stage, "the LSTM baseline is off at this scale");
+
+/**
+ * The start of a stage that works in a pre-training folder of either model: its name
+ * (`-lstm` for the LSTM), folder and context defaults; `off` when the LSTM is off at this scale.
+ */
+function modelStage(
+  stage: string,
+  s: Readonly<ReproduceSettings>,
+  layout: ResultLayout,
+  ctx: StageContext,
+  model: ModelKind = "gpt1",
+) {
+  const name = stageName(stage, model);
+  const off = model === "lstm" && !s.lstm.enabled ? lstmOff(name) : null;
+  return { c: ctxDefaults(ctx), model, name, dir: pretrainDir(layout, model), off };
+}
+
+/** Extra options of {@link runPretrainStage}. */
+export interface PretrainStageOptions {
+  /** Stop after this many updates of this call (the stage stays open; the next call resumes). */
+  stopAfter?: number;
+  /** Receives each log record (for a live chart). */
+  onLog?: (rec: LogRecord) => void;
+  /** Which model (default the Transformer; `lstm`: the baseline into `layout.lstm`). */
+  model?: ModelKind;
+}
+
+/**
+ * Pre-training: corpus → vocabulary → token cache → LM training into `layout.pretrain`
+ * (`vocab/`, `log.jsonl`, `ckpt-<step>.safetensors` at 2^k steps and at the end), then the
+ * per-word perplexity on the held-out book (`eval-text.json`) when it is there. Resumes a
+ * stopped run from its `latest.safetensors`. With `model: "lstm"` the same for the LSTM
+ * baseline (same data, vocabulary and schedule) into `layout.lstm`. Select a backend first.
+ */
+export async function runPretrainStage(
+  s: Readonly<ReproduceSettings>,
+  layout: ResultLayout,
+  ctx: StageContext,
+  opts: PretrainStageOptions = {},
+): Promise<StageResult> {
+  const { c, model, name, dir, off } = modelStage("pretrain", s, layout, ctx, opts.model);
+  if (off) return off;
+  const p = s.pretrain;
+  const t0 = performance.now();
+  const state = await claim(dir, name, stageKey(name, p), p, c.fresh);
+  if (state === "done") return await reused(name, dir);
+  const corpus = p.corpus.map((spec) => resolveDataPath(spec, ctx.dataRoot));
+  for (const spec of corpus) {
+    if (spec !== "embedded" && !(await exists(spec))) {
+      throw new DataError(`the ${s.scale} corpus needs this file`, {
+        file: spec,
+        fix: "pass the datasets folder (--data / GPT1_DATA), or run --scale smoke",
+      });
+    }
+  }
+  const { result: r, data } = await runPretraining({
+    model,
+    preset: p.preset,
+    corpus,
+    vocab: p.vocab,
+    merges: p.merges,
+    cacheDir: c.cacheDir,
+    outDir: dir,
+    steps: p.steps,
+    batchSize: p.batchSize,
+    lr: p.lr,
+    warmupSteps: p.warmupSteps,
+    seed: p.seed,
+    evalEvery: p.evalEvery,
+    evalWindows: p.evalWindows,
+    ckptEvery: p.ckptEvery,
+    resume: state === "resume",
+    stopAfter: opts.stopAfter,
+    onLog: opts.onLog,
+    progress: { data: c.progress("corpus"), train: c.progress(name) },
+    warn: (m) => c.log(`warning: ${m}`),
+    corpusInfo: p.corpus,
+    runInfo: { reproduce: s.scale },
+  });
+  try {
+    if (r.step < p.steps) {
+      const note = `stopped at update ${r.step} of ${p.steps} (call again to continue)`;
+      const seconds = await finishStamp(dir, { seconds: elapsed(t0), note }, undefined, false);
+      return { stage: name, status: "ran", seconds, note };
+    }
+    let note = `${p.steps} updates, validation loss ${r.validLoss?.toFixed(3) ?? "–"}`;
+    const held = p.evalText ? resolveDataPath(p.evalText, ctx.dataRoot) : null;
+    if (held && (await exists(held))) {
+      const ev = await evaluateText(r.model, data.tokenizer, held, {
+        maxWindows: p.evalTextWindows ?? undefined,
+      });
+      await writeJsonAtomic(join(dir, "eval-text.json"), {
+        ...ev,
+        source: portablePath(ev.source),
+      });
+      note += `; held-out ${ev.source.split("/").pop()}: ${ev.wordPerplexity.toFixed(1)} ` +
+        "perplexity per word";
+    } else if (held) c.log(`${name}: no held-out text at ${held}; per-word perplexity skipped`);
+    const seconds = await finishStamp(dir, { seconds: elapsed(t0), note });
+    return { stage: name, status: "ran", seconds, note };
+  } finally {
+    r.model.dispose();
+  }
+}
+
+/** The tasks of `tasks` whose benchmark folder is under `dataRoot`. */
+export async function tasksWithData(dataRoot: string, tasks: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of tasks) if (await exists(join(dataRoot, getTask(t).folder))) out.push(t);
+  return out;
+}
+
+async function needFinished(
+  layout: ResultLayout,
+  s: Readonly<ReproduceSettings>,
+  model: ModelKind = "gpt1",
+): Promise<string> {
+  const dir = pretrainDir(layout, model);
+  const st = await readStamp(dir);
+  if (!st?.finished || !(await exists(finalCheckpoint(layout, s, model)))) {
+    throw new ConfigError(`${stageName("pre-training", model)} has not finished`, {
+      file: dir,
+      fix: `run the pre-training stage first (runPretrainStage${
+        model === "lstm" ? ' with model: "lstm"' : ""
+      })`,
+    });
+  }
+  return st.key;
+}
+
+/** Extra options of {@link runTable5Stage}: compute only part of the table now. */
+export interface Table5StageOptions {
+  /** Only these variants this time (the stage stays open until every variant is done). */
+  variants?: readonly string[];
+  /** Only these tasks this time. */
+  tasks?: readonly string[];
+  /** `lstm`: Table 5's LSTM row (`full` fine-tunes from the LSTM) into `layout.table5Lstm`. */
+  model?: ModelKind;
+}
+
+/**
+ * Table 5 at this scale: each task with data fine-tuned as the full model, without
+ * pre-training and without the auxiliary LM, from the stage's final checkpoint
+ * (`layout.table5/table5.json` + `table5.md`). Its `full` cells are our column of Tables 2–4.
+ * With `model: "lstm"`: the `full` fine-tunes from the LSTM checkpoint (Table 5's last row).
+ */
+export async function runTable5Stage(
+  s: Readonly<ReproduceSettings>,
+  layout: ResultLayout,
+  ctx: StageContext,
+  opts: Table5StageOptions = {},
+): Promise<StageResult> {
+  const c = ctxDefaults(ctx);
+  const model = opts.model ?? "gpt1";
+  const name = stageName("table5", model);
+  if (model === "lstm" && !s.lstm.enabled) return lstmOff(name);
+  const t = model === "lstm" ? { ...s.table5, tasks: s.lstm.tasks, variants: ["full"] } : s.table5;
+  const t0 = performance.now();
+  const tasks = await tasksWithData(ctx.dataRoot, t.tasks);
+  if (tasks.length === 0) return skipped(name, `no benchmark data under ${ctx.dataRoot}`);
+  const upstream = await needFinished(layout, s, model);
+  const dir = model === "lstm" ? layout.table5Lstm : layout.table5;
+  const state = await claim(dir, name, stageKey(name, { t, tasks }, upstream), t, c.fresh);
+  if (state === "done") return await reused(name, dir);
+  const tokenizer = await loadVocab(join(pretrainDir(layout, model), "vocab"));
+  let cells: Table5Cell[] = [];
+  for (const task of opts.tasks ? tasks.filter((x) => opts.tasks!.includes(x)) : tasks) {
+    const caps = capsFor(t, task);
+    cells = await runTable5({
+      ckpt: finalCheckpoint(layout, s, model),
+      tokenizer,
+      dataRoot: ctx.dataRoot,
+      outDir: dir,
+      tasks: [task],
+      variants: opts.variants ?? t.variants,
+      maxTrain: caps.maxTrain ?? undefined,
+      maxEval: caps.maxEval ?? undefined,
+      epochs: t.epochs,
+      lr: t.lr,
+      seed: t.seed,
+      skipDone: true, // appends to table5.json, keeping the cells already there
+      progress: (task, v) => c.progress(`${task} ${model === "lstm" ? "lstm" : v}`),
+    });
+  }
+  await writeFileAtomic(join(dir, "table5.md"), table5Markdown(cells));
+  const complete = tasks.every((task) =>
+    t.variants.every((v) => cells.some((x) => x.task === task && x.variant === v))
+  );
+  const note = `${cells.length} runs (${tasks.join(", ")})${complete ? "" : ", partial"}`;
+  const seconds = await finishStamp(dir, { seconds: elapsed(t0), note }, undefined, complete);
+  return { stage: name, status: "ran", seconds, note };
+}
+
+async function reused(stage: string, dir: string, file?: string): Promise<StageResult> {
+  const st = await readStamp(dir, file);
+  return {
+    stage,
+    status: "reused",
+    seconds: st?.seconds ?? 0,
+    note: `finished earlier: ${st?.note ?? dir}`,
+  };
+}
+
+function skipped(stage: string, note: string): StageResult {
+  return { stage, status: "skipped", seconds: 0, note };
+}
+
+/**
+ * Figure 2 left at this scale: one {@link ablateLayers} sweep per task with data, from the
+ * final checkpoint, into `layout.layers[task]/layers.json`.
+ */
+export async function runLayersStage(
+  s: Readonly<ReproduceSettings>,
+  layout: ResultLayout,
+  ctx: StageContext,
+): Promise<StageResult> {
+  const c = ctxDefaults(ctx);
+  const l = s.layers;
+  const tasks = (await tasksWithData(ctx.dataRoot, l.tasks)).filter((t) => layout.layers[t]);
+  if (tasks.length === 0) return skipped("layers", `no data for ${l.tasks.join(", ")}`);
+  const upstream = await needFinished(layout, s);
+  const notes: string[] = [];
+  let ran = false, seconds = 0;
+  for (const task of tasks) {
+    const dir = layout.layers[task];
+    const state = await claim(dir, "layers", stageKey("layers", { l, task }, upstream), l, c.fresh);
+    if (state === "done") {
+      const r = await reused("layers", dir);
+      seconds += r.seconds;
+      notes.push(r.note);
+      continue;
+    }
+    ran = true;
+    const t1 = performance.now();
+    const rows = await ablateLayers({
+      task,
+      ckpt: finalCheckpoint(layout, s),
+      tokenizer: await loadVocab(join(layout.pretrain, "vocab")),
+      dataRoot: ctx.dataRoot,
+      outDir: dir,
+      layers: l.layers ? [...l.layers] : undefined,
+      maxTrain: capsFor(l, task).maxTrain ?? undefined,
+      maxEval: capsFor(l, task).maxEval ?? undefined,
+      epochs: l.epochs,
+      lr: l.lr,
+      auxLm: l.auxLm,
+      seed: l.seed,
+      skipDone: true,
+      progress: (n) => c.progress(`${task} transfer ${n}`),
+    });
+    const note = `${task}: ${rows.map((r) => `${r.x}→${r.valid.toFixed(1)}`).join(" ")}`;
+    seconds += await finishStamp(dir, { seconds: elapsed(t1), note });
+    notes.push(note);
+  }
+  return { stage: "layers", status: ran ? "ran" : "reused", seconds, note: notes.join("; ") };
+}
+
+/**
+ * Figure 2 right at this scale: the four zero-shot heuristics on every checkpoint of the
+ * pre-training run (`<pretrain>/zeroshot.json`); points already computed with the same
+ * settings are kept.
+ */
+export async function runZeroShotStage(
+  s: Readonly<ReproduceSettings>,
+  layout: ResultLayout,
+  ctx: StageContext,
+  opts: { model?: ModelKind } = {},
+): Promise<StageResult> {
+  const { c, model, name, dir, off } = modelStage("zeroshot", s, layout, ctx, opts.model);
+  if (off) return off;
+  const z = s.zeroshot;
+  const t0 = performance.now();
+  const all = z.tasks ?? (Object.keys(ZEROSHOT_FOLDERS) as ZeroShotTaskName[]);
+  const tasks: ZeroShotTaskName[] = [];
+  for (const t of all) if (await exists(join(ctx.dataRoot, ZEROSHOT_FOLDERS[t]))) tasks.push(t);
+  if (tasks.length === 0) return skipped(name, `no zero-shot data under ${ctx.dataRoot}`);
+  const upstream = await needFinished(layout, s, model);
+  const key = stageKey(name, { z, tasks }, upstream);
+  const st = await readStamp(dir, ZS_STAMP);
+  if (st?.key === key && st.finished && !c.fresh) return await reused(name, dir, ZS_STAMP);
+  const force = st?.key !== key || c.fresh;
+  await writeJsonAtomic(join(dir, ZS_STAMP), { stage: name, key, finished: false, settings: z });
+  const { rows } = await zeroShotCurves(dir, {
+    dataRoot: ctx.dataRoot,
+    tasks,
+    maxExamples: { ...z.maxExamples },
+    batchSize: z.batchSize,
+    force,
+    progress: c.progress(name),
+  });
+  const steps = new Set(rows.map((r) => r.step)).size;
+  const note = `${rows.length} points: ${tasks.join(", ")} on ${steps} checkpoints`;
+  const seconds = await finishStamp(dir, { seconds: elapsed(t0), note }, ZS_STAMP);
+  return { stage: name, status: "ran", seconds, note };
+}
