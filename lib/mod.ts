@@ -61,4 +61,6 @@ export * from "./claims.ts";
 export * from "./stages.ts";
 export * from "./sections.ts";
 export * from "./notebook.ts";
+export * from "./frames.ts";
+export * from "./released.ts";
 export * from "./reproduce.ts";
