@@ -31,6 +31,7 @@ import {
 } from "./_cli.ts";
 import { portablePath } from "./fsutil.ts";
 import type { TextEval } from "./pipeline.ts";
+import { PROTOCOL_COMMANDS } from "./protocol_commands.ts";
 
 export type { Command, OptionSpec } from "./_cli.ts";
 export { helpText } from "./_cli.ts";
@@ -301,6 +302,14 @@ const FT_OPTS: Record<string, OptionSpec> = {
   },
   seed: { type: "string", default: String(FT.seed), description: "seed" },
   out: { type: "string", description: "run folder, e.g. results/ft-sst2" },
+  "save-model": {
+    type: "boolean",
+    description: "keep the best model as <out>/model.safetensors (for predict)",
+  },
+  "predict-test": {
+    type: "string",
+    description: "write GLUE's <TASK>.tsv for the test file into this folder",
+  },
   backend: BACKEND_OPT,
 };
 
@@ -349,7 +358,10 @@ COMMANDS["finetune"] = define(
       task: str(v.task, "task"),
       outDir: str(v.out, "out"),
       progress: terminalProgress("finetune"),
+      saveModel: v["save-model"] === true,
+      predictTest: v["predict-test"] as string | undefined,
     });
+    if (r.testFile) console.log(`wrote ${r.testFile}`);
     console.log(
       `${r.task}: ${r.eval.metric} ${
         r.eval.value.toFixed(2)
@@ -582,3 +594,6 @@ COMMANDS["fetch"] = define(
     }
   },
 );
+
+// the small-scale protocol's commands (issue 14): predict, ...
+Object.assign(COMMANDS, PROTOCOL_COMMANDS);

@@ -49,14 +49,6 @@ export * from "./finetune.ts";
 export * from "./vocab.ts";
 export * from "./pipeline.ts";
 export * from "./sweeps.ts";
-export {
-  type Figure,
-  type MimeBundle,
-  PALETTE,
-  PLOTLY_MIME,
-  titleText,
-  type Trace,
-} from "./_plot.ts";
 export * from "./plot.ts";
 export * from "./paper_charts.ts";
 export * from "./report.ts";
@@ -71,4 +63,6 @@ export * from "./claims.ts";
 export * from "./stages.ts";
 export * from "./sections.ts";
 export * from "./notebook.ts";
+export * from "./frames.ts";
+export * from "./released.ts";
 export * from "./reproduce.ts";

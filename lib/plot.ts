@@ -30,6 +30,8 @@ import {
 } from "./_plot.ts";
 
 export { TABLE5_VARIANT_NAMES } from "./paper.ts";
+export type { Figure, MimeBundle, Trace } from "./_plot.ts";
+export { PALETTE, PLOTLY_MIME, titleText } from "./_plot.ts";
 
 // ---------------------------------------------------------------------------------------
 // pre-training curves
