@@ -77,10 +77,10 @@ export function nativeAdamStep(
     if (off.some((x) => typeof x !== "number")) return null;
     const [po, mo, vo, go] = off as number[];
     offsets.push([
-      po >> 2,
-      mo >> 2,
-      vo >> 2,
-      go >> 2,
+      po >>> 2,
+      mo >>> 2,
+      vo >>> 2,
+      go >>> 2,
       p.size,
       (p.rank > 1 || o.vectorL2) && o.l2 > 0,
     ]);

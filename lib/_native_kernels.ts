@@ -49,6 +49,11 @@ const SYMBOLS = {
     parameters: ["buffer", "buffer", "buffer", "buffer", "i32", "i32"],
     result: "void",
   },
+  gk_causal_softmax_fwd: { parameters: ["buffer", "buffer", "i32", "i32"], result: "void" },
+  gk_causal_softmax_bwd: {
+    parameters: ["buffer", "buffer", "buffer", "i32", "i32"],
+    result: "void",
+  },
   gk_dropout: { parameters: ["buffer", "buffer", "i64", "u32", "u32", "f32"], result: "void" },
   gk_sumsq: { parameters: ["buffer", "i64"], result: "f64" },
   gk_adam: {
@@ -102,10 +107,22 @@ function cacheDir(): string {
   return `${base}/native`;
 }
 
-/** FNV-1a over the source, compiler and flags: the build's cache name. */
+/** The CPU's model and feature flags (Linux), so a cache shared by other machines rebuilds. */
+function cpuTag(): string {
+  try {
+    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    const field = (k: string) => info.match(new RegExp(`^${k}\\s*:\\s*(.*)$`, "m"))?.[1] ?? "";
+    return `${field("model name")}|${field("flags")}`;
+  } catch {
+    return "";
+  }
+}
+
+/** FNV-1a over the source, compiler, flags and CPU (`-march=native`): the build's cache name. */
 function buildKey(source: string, cc: string): string {
   let h = 0x811c9dc5;
-  for (const ch of `${source}\n${cc}\n${CFLAGS.join(" ")}`) {
+  const key = `${source}\n${cc}\n${CFLAGS.join(" ")}\n${Deno.build.target}\n${cpuTag()}`;
+  for (const ch of key) {
     h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
   }
   return h.toString(16).padStart(8, "0");
@@ -161,7 +178,7 @@ export function nativeKernels(): Lib | null {
     if (!env("OMP_WAIT_POLICY")) Deno.env.set("OMP_WAIT_POLICY", "PASSIVE");
     const path = forced ?? build();
     const lib = Deno.dlopen(path, SYMBOLS).symbols;
-    if (lib.gk_version() !== 1) throw new Error(`${path}: unexpected kernel version`);
+    if (lib.gk_version() !== 2) throw new Error(`${path}: unexpected kernel version`);
     state = { lib, path, reason: null };
     syncThreads(lib);
   } catch (e) {

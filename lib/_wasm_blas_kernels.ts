@@ -42,7 +42,7 @@ let originals: Map<string, tf.KernelConfig> | null = null;
 
 /** The offset in floats of a tensor's data on the wasm heap. */
 const offsetOf = (be: WasmBackend, t: tf.TensorInfo) =>
-  be.dataIdMap.get(t.dataId).memoryOffset >> 2;
+  be.dataIdMap.get(t.dataId).memoryOffset >>> 2;
 
 /** M, N, K and the broadcast batch shape of `op(a)·op(b)`, or null outside the BLAS cases. */
 function plan(a: tf.TensorInfo, b: tf.TensorInfo, tA: boolean, tB: boolean) {

@@ -48,7 +48,7 @@ function heap(be: WasmBackend) {
   return {
     f: new Float32Array(buf),
     i: new Int32Array(buf),
-    at: (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset >> 2,
+    at: (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset >>> 2,
   };
 }
 
@@ -296,6 +296,36 @@ function softmaxCeBwd(args: KernelArgs): tf.TensorInfo {
   return g;
 }
 
+// -- causal softmax (native only) ---------------------------------------------------------------
+
+/** `softmax(s + causal bias)` over the last axis of `s [G, T, T]` (native kernel). */
+function causalSoftmax(args: KernelArgs): tf.TensorInfo {
+  const be = args.backend as unknown as WasmBackend;
+  const { s } = args.inputs as Record<string, tf.TensorInfo>;
+  const [G, T] = s.shape, n = G * T * T;
+  const p = be.makeOutput([...s.shape], "float32");
+  const { f, at } = heap(be);
+  nativeKernels()!.gk_causal_softmax_fwd(
+    f.subarray(at(s), at(s) + n),
+    f.subarray(at(p), at(p) + n),
+    G,
+    T,
+  );
+  return p;
+}
+
+/** The gradient of {@link causalSoftmax}: `ds = p ⊙ (dp - Σ dp·p)` per row. */
+function causalSoftmaxGrad(args: KernelArgs): tf.TensorInfo {
+  const be = args.backend as unknown as WasmBackend;
+  const { p, dp } = args.inputs as Record<string, tf.TensorInfo>;
+  const [G, T] = p.shape, n = G * T * T;
+  const ds = be.makeOutput([...p.shape], "float32");
+  const { f, at } = heap(be);
+  const v = (t: tf.TensorInfo) => f.subarray(at(t), at(t) + n);
+  nativeKernels()!.gk_causal_softmax_bwd(v(p), v(dp), v(ds), G, T);
+  return ds;
+}
+
 // -- dropout -------------------------------------------------------------------------------------
 
 /** `x · mask`, the mask of `dropoutMask(n, p, seed)` recomputed, never stored. */
@@ -507,7 +537,7 @@ function headMixGrad(blas: Blas, args: KernelArgs): tf.TensorInfo[] {
 
 // -- registration --------------------------------------------------------------------------------
 
-let installed: { plain: boolean; attention: boolean } | null = null;
+let installed: { plain: boolean; attention: boolean; softmax: boolean } | null = null;
 let disabled = false;
 
 function envOff(): boolean {
@@ -541,13 +571,21 @@ export function installFusedKernels(): string[] {
       reg("Gpt1SoftmaxCeGrad", softmaxCeBwd);
       reg("Gpt1Dropout", dropout);
     }
+    if (!off && nativeKernels()) {
+      reg("Gpt1CausalSoftmax", causalSoftmax);
+      reg("Gpt1CausalSoftmaxGrad", causalSoftmaxGrad);
+    }
     if (blas) {
       reg("Gpt1HeadScores", (a) => headScores(blas, a));
       reg("Gpt1HeadScoresGrad", (a) => headScoresGrad(blas, a));
       reg("Gpt1HeadMix", (a) => headMix(blas, a));
       reg("Gpt1HeadMixGrad", ((a: KernelArgs) => headMixGrad(blas, a)) as tf.KernelFunc);
     }
-    installed = { plain: !off, attention: blas !== null };
+    installed = {
+      plain: !off,
+      attention: blas !== null,
+      softmax: !off && nativeKernels() !== null,
+    };
   }
   return fusedNames();
 }
@@ -566,12 +604,18 @@ export function fusedNames(): string[] {
   const out: string[] = [];
   if (installed.plain) out.push("LayerNorm", "GELU", "softmax-CE", "dropout");
   if (installed.attention) out.push("attention heads (BLAS)");
+  if (installed.softmax) out.push("causal softmax (native)");
   return out;
 }
 
 /** True when `model.ts` should use the fused LayerNorm, GELU and cross-entropy kernels. */
 export function fusedKernels(): boolean {
   return !disabled && installed !== null && installed.plain && tf.getBackend() === "wasm";
+}
+
+/** True when the causal attention softmax runs on the native kernel (wasm + native kernels). */
+export function fusedCausalSoftmax(): boolean {
+  return fusedKernels() && installed!.softmax;
 }
 
 /** True when the attention products should run on the `[B·T, 3C]` layout (wasm + BLAS). */

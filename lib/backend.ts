@@ -578,9 +578,9 @@ export function installWasmKernels(): string[] {
       const rest = x.shape.slice(1), inner = prod(rest), n = prod(indices.shape);
       const out = be.makeOutput([...indices.shape, ...rest], x.dtype);
       const heap = new Int32Array(be.wasm.HEAPU8.buffer);
-      const xo = be.dataIdMap.get(x.dataId).memoryOffset >> 2;
-      const io = be.dataIdMap.get(indices.dataId).memoryOffset >> 2;
-      const oo = be.dataIdMap.get(out.dataId).memoryOffset >> 2;
+      const xo = be.dataIdMap.get(x.dataId).memoryOffset >>> 2;
+      const io = be.dataIdMap.get(indices.dataId).memoryOffset >>> 2;
+      const oo = be.dataIdMap.get(out.dataId).memoryOffset >>> 2;
       for (let i = 0; i < n; i++) {
         const r = heap[io + i];
         if (r < 0 || r >= x.shape[0]) {
@@ -596,8 +596,8 @@ export function installWasmKernels(): string[] {
   const sliceTo = (be: WasmBackend, x: tf.TensorInfo, b: number[], s: number[]) => {
     const out = be.makeOutput(s, x.dtype);
     const heap = new Int32Array(be.wasm.HEAPU8.buffer);
-    const xo = be.dataIdMap.get(x.dataId).memoryOffset >> 2;
-    sliceRuns(heap, xo, x.shape, b, s, be.dataIdMap.get(out.dataId).memoryOffset >> 2);
+    const xo = be.dataIdMap.get(x.dataId).memoryOffset >>> 2;
+    sliceRuns(heap, xo, x.shape, b, s, be.dataIdMap.get(out.dataId).memoryOffset >>> 2);
     return out;
   };
   const sliceable = (x: tf.TensorInfo) => words(x) && x.shape.length > 0;

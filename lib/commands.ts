@@ -31,6 +31,7 @@ import {
 } from "./_cli.ts";
 import { portablePath } from "./fsutil.ts";
 import type { TextEval } from "./pipeline.ts";
+import { PROTOCOL_COMMANDS } from "./protocol_commands.ts";
 
 export type { Command, OptionSpec } from "./_cli.ts";
 export { helpText } from "./_cli.ts";
@@ -113,7 +114,7 @@ COMMANDS["pretrain"] = define(
   "pretrain --preset tiny|small|gpt1 --corpus embedded|<dir> --out results/<run> [options]",
   "pre-train the language model (resumable; checkpoints at 2^k steps)",
   "Corpus → vocabulary → token cache → LM training with Adam + warmup_cosine.\n" +
-    "Settings default to the preset's (see lib/pipeline.ts PRETRAIN_SETTINGS).\n" +
+    "Settings default to the preset's (see lib/settings.ts PRETRAIN_SETTINGS).\n" +
     "--engine auto runs GPT-1 on the project's WebGPU engine (lib/webgpu/) when the adapter is a\n" +
     "hardware GPU, else on tfjs (--backend); either engine writes the same log and checkpoints,\n" +
     "and a run resumes with either.",
@@ -301,6 +302,14 @@ const FT_OPTS: Record<string, OptionSpec> = {
   },
   seed: { type: "string", default: String(FT.seed), description: "seed" },
   out: { type: "string", description: "run folder, e.g. results/ft-sst2" },
+  "save-model": {
+    type: "boolean",
+    description: "keep the best model as <out>/model.safetensors (for predict)",
+  },
+  "predict-test": {
+    type: "string",
+    description: "write GLUE's <TASK>.tsv for the test file into this folder",
+  },
   backend: BACKEND_OPT,
 };
 
@@ -349,7 +358,10 @@ COMMANDS["finetune"] = define(
       task: str(v.task, "task"),
       outDir: str(v.out, "out"),
       progress: terminalProgress("finetune"),
+      saveModel: v["save-model"] === true,
+      predictTest: v["predict-test"] as string | undefined,
     });
+    if (r.testFile) console.log(`wrote ${r.testFile}`);
     console.log(
       `${r.task}: ${r.eval.metric} ${
         r.eval.value.toFixed(2)
@@ -374,7 +386,7 @@ COMMANDS["table5"] = define(
     resume: { type: "boolean", description: "keep finished cells of <out>/table5.json" },
   },
   async (v) => {
-    const { runTable5, table5Markdown } = await import("./pipeline.ts");
+    const { runTable5, table5Markdown } = await import("./sweeps.ts");
     const { terminalProgress } = await import("./progress.ts");
     const { writeFileAtomic } = await import("./fsutil.ts");
     await useBackend(v);
@@ -405,7 +417,7 @@ COMMANDS["ablate-layers"] = define(
     resume: { type: "boolean", description: "keep finished counts of <out>/layers.json" },
   },
   async (v) => {
-    const { ablateLayers } = await import("./pipeline.ts");
+    const { ablateLayers } = await import("./sweeps.ts");
     const { terminalProgress } = await import("./progress.ts");
     await useBackend(v);
     str(v.init, "init"); // the checkpoint is required first
@@ -582,3 +594,6 @@ COMMANDS["fetch"] = define(
     }
   },
 );
+
+// the small-scale protocol's commands (issue 14): predict, ...
+Object.assign(COMMANDS, PROTOCOL_COMMANDS);

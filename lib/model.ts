@@ -43,7 +43,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { ensureKernels, mutableFloat32, nativeProducts, requireBackend } from "./backend.ts";
-import { fusedAttention, fusedKernels, GELU_K0, GELU_K1 } from "./_wasm_fused_kernels.ts";
+import {
+  fusedAttention,
+  fusedCausalSoftmax,
+  fusedKernels,
+  GELU_K0,
+  GELU_K1,
+} from "./_wasm_fused_kernels.ts";
 import type { Gpt1Config } from "./config.ts";
 import { CheckpointError, ConfigError } from "./errors.ts";
 import { dropoutMask, mixModelSeed, randn } from "./random.ts";
@@ -297,6 +303,22 @@ function headScores(qkv: tf.Tensor2D, B: number, T: number, H: number, alpha: nu
     };
   });
   return f(qkv) as tf.Tensor3D;
+}
+
+/** `softmax(s + causal bias)` of scores `s [G, T, T]` on the native kernel, with its gradient. */
+function causalSoftmax(s: tf.Tensor3D): tf.Tensor3D {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [s, save] = args as [tf.Tensor3D, tf.GradSaveFunc];
+    const p = tf.engine().runKernel("Gpt1CausalSoftmax", { s }) as tf.Tensor3D;
+    save([p]);
+    return {
+      value: p,
+      gradFunc: (dp: tf.Tensor, [p]: tf.Tensor[]) => [
+        tf.engine().runKernel("Gpt1CausalSoftmaxGrad", { p, dp }) as tf.Tensor,
+      ],
+    };
+  });
+  return f(s) as tf.Tensor3D;
 }
 
 /**
@@ -797,8 +819,11 @@ export class Gpt1Model extends TiedLmModel<Gpt1Config> {
     const qkv = this.#linear(x, `h.${l}.attn.c_attn`); // [N, 3C]
     if (fusedAttention()) {
       const scores = headScores(qkv, B, T, H, 1 / Math.sqrt(D)); // [B*H, T, T]
+      const probs = fusedCausalSoftmax()
+        ? causalSoftmax(scores)
+        : tf.softmax(tf.add(scores, causalBias(T)));
       const a = this.dropout(
-        tf.softmax(tf.add(scores, causalBias(T))),
+        probs,
         this.config.attnPdrop,
         o,
         10 * l + 1,

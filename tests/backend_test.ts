@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { nativeKernels } from "../lib/_native_kernels.ts";
 import {
   activeWasmShims,
   BACKEND_ORDER,
@@ -36,7 +37,10 @@ async function parity(name: string, f: () => tf.Tensor[], tol: number, what: str
     // BatchMatMul and _FusedMatMul on the BLAS (2); fused LayerNorm, GELU, softmax-CE
     // and dropout, unless GPT1_FUSED=0) and the attention heads on the BLAS (1)
     const blas = blasInfo().available ? 2 : 0;
-    const fused = Deno.env.get("GPT1_FUSED") === "0" ? 0 : 4 + (blas ? 1 : 0);
+    // + the causal softmax when the native kernels are built
+    const fused = Deno.env.get("GPT1_FUSED") === "0"
+      ? 0
+      : 4 + (blas ? 1 : 0) + (nativeKernels() ? 1 : 0);
     assertEquals(
       activeWasmShims().length,
       7 + blas + fused,

@@ -23,7 +23,7 @@ static int g_threads = 1;
 /* Sets the thread count of every kernel below. */
 void gk_set_threads(int n) { g_threads = n < 1 ? 1 : n; }
 int gk_threads(void) { return g_threads; }
-int gk_version(void) { return 1; }
+int gk_version(void) { return 2; }
 
 #define PAR_MIN 32768 /* elements below which a kernel stays on one thread */
 
@@ -184,6 +184,51 @@ void gk_softmax_ce_bwd(const float *p, const int32_t *y, const float *c, float *
 #pragma omp simd
     for (int k = 0; k < V; k++) gr[k] = pr[k] * cr;
     gr[y[r]] -= cr;
+  }
+}
+
+/* ---- causal attention softmax --------------------------------------------------------------- */
+
+/* p = softmax over c ≤ t of s[g, t, c] (0 for c > t), for scores s [G, T, T]: the same as
+ * softmax(s + causal bias) with the bias -1e9 of lib/model.ts. */
+void gk_causal_softmax_fwd(const float *s, float *p, int G, int T) {
+  const long rows = (long)G * T;
+#pragma omp parallel for schedule(static) num_threads(g_threads) if (parallel : rows * T > PAR_MIN)
+  for (long r = 0; r < rows; r++) {
+    const int t = (int)(r % T), n = t + 1;
+    const float *sr = s + r * T;
+    float *pr = p + r * T;
+    float m = sr[0];
+#pragma omp simd reduction(max : m)
+    for (int c = 1; c < n; c++) m = sr[c] > m ? sr[c] : m;
+    float sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int c = 0; c < n; c++) {
+      const float e = fexp(sr[c] - m);
+      pr[c] = e;
+      sum += e;
+    }
+    const float inv = 1.0f / sum;
+#pragma omp simd
+    for (int c = 0; c < n; c++) pr[c] *= inv;
+    for (int c = n; c < T; c++) pr[c] = 0.0f;
+  }
+}
+
+/* ds = p ⊙ (dp - Σ_c dp·p) per row: the gradient of gk_causal_softmax_fwd. */
+void gk_causal_softmax_bwd(const float *p, const float *dp, float *ds, int G, int T) {
+  const long rows = (long)G * T;
+#pragma omp parallel for schedule(static) num_threads(g_threads) if (parallel : rows * T > PAR_MIN)
+  for (long r = 0; r < rows; r++) {
+    const int n = (int)(r % T) + 1;
+    const float *pr = p + r * T, *dr = dp + r * T;
+    float *sr = ds + r * T;
+    float dot = 0;
+#pragma omp simd reduction(+ : dot)
+    for (int c = 0; c < n; c++) dot += dr[c] * pr[c];
+#pragma omp simd
+    for (int c = 0; c < n; c++) sr[c] = pr[c] * (dr[c] - dot);
+    for (int c = n; c < T; c++) sr[c] = 0.0f;
   }
 }
 
