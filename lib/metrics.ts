@@ -153,3 +153,26 @@ export const METRICS: Readonly<
   pearson,
   spearman,
 };
+
+/**
+ * Mean and sample standard deviation (n − 1 in the denominator; 0 for one value) of `xs`,
+ * with `n`. Throws a RangeError for an empty or non-finite input.
+ *
+ * @example
+ * ```ts
+ * meanSd([80, 82, 84]); // { mean: 82, sd: 2, n: 3 }
+ * ```
+ */
+export function meanSd(xs: ArrayLike<number>): { mean: number; sd: number; n: number } {
+  const n = xs.length;
+  if (n === 0) throw new RangeError("meanSd: no values");
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    if (!Number.isFinite(xs[i])) throw new RangeError(`meanSd: value ${i} is ${xs[i]}`);
+    s += xs[i];
+  }
+  const mean = s / n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (xs[i] - mean) ** 2;
+  return { mean, sd: n > 1 ? Math.sqrt(ss / (n - 1)) : 0, n };
+}
