@@ -26,7 +26,7 @@ import { buildInputs, getTask, loadTask } from "./tasks/mod.ts";
 import { specialsFor } from "./transforms.ts";
 import { taskSplits } from "./finetune.ts";
 import type { Gpt1Tokenizer } from "./tokenizer/bpe.ts";
-import type { Figure } from "./plot.ts";
+import type { Figure } from "./_plot.ts";
 import type { ReportSection, Row } from "./report.ts";
 import { defaultOutDir, reproduceSettings, type Scale } from "./settings.ts";
 import { tasksWithData } from "./stages.ts";

@@ -1,5 +1,5 @@
 /**
- * Figures of the small-scale protocol (issue 14), in the style of plot.ts (pure functions from
+ * Figures of the small-scale protocol (issue 14), in the style of plot.ts (its helpers, _plot.ts) (pure functions from
  * result rows to plotly JSON): the label-budget chart, score against training labels on a log
  * axis, mean ± sd over seeds, one line per arm (and task).
  *
@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { type Figure, PALETTE, type Trace } from "./plot.ts";
+import { CONFIG, type Figure, layout, line, PALETTE, type Trace } from "./_plot.ts";
 
 /** One point of the label-budget chart (a protocol summary row has these fields). */
 export interface BudgetPoint {
@@ -55,13 +55,13 @@ export function labelBudgetChart(
       .sort((a, b) => a.x - b.x);
     const color = PALETTE[i % PALETTE.length];
     return {
-      type: "scatter",
-      name: `${tasks.length > 1 ? `${task}: ` : ""}${ARM_NAMES[arm] ?? arm}`,
-      x: rs.map((r) => r.x),
-      y: rs.map((r) => r.eval!.mean),
-      mode: "lines+markers",
-      line: { color, width: 2 },
-      marker: { color, size: 7 },
+      ...line(
+        `${tasks.length > 1 ? `${task}: ` : ""}${ARM_NAMES[arm] ?? arm}`,
+        rs.map((r) => r.x),
+        rs.map((r) => r.eval!.mean),
+        color,
+        { markers: true },
+      ),
       error_y: { type: "data", array: rs.map((r) => r.eval!.sd), visible: true, color },
       text: rs.map((r) =>
         `${r.metric} ${r.eval!.mean.toFixed(1)} ± ${r.eval!.sd.toFixed(1)}, ${r.eval!.n} seeds`
@@ -72,20 +72,12 @@ export function labelBudgetChart(
   const metrics = [...new Set(done.map((r) => r.metric))];
   return {
     data,
-    layout: {
-      title: {
-        text: opts.title ?? "Label budget: score against training labels (mean ± sd over seeds)",
-      },
-      xaxis: { title: { text: "training labels (log scale)" }, type: "log", zeroline: false },
-      yaxis: {
-        title: { text: `${metrics.join(" / ") || "score"} on dev (points)` },
-        zeroline: false,
-      },
-      legend: { orientation: "h", y: -0.22 },
-      margin: { l: 70, r: 30, t: 60, b: 90 },
-      height: 460,
-      hovermode: "closest",
-    },
-    config: { responsive: true, displaylogo: false },
+    layout: layout(
+      opts.title ?? "Label budget: score against training labels (mean ± sd over seeds)",
+      "training labels (log scale)",
+      `${metrics.join(" / ") || "score"} on dev (points)`,
+      { xaxis: { type: "log" } },
+    ),
+    config: { ...CONFIG },
   };
 }

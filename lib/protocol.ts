@@ -48,7 +48,7 @@ import { submissionFormat } from "./glue_submission.ts";
 import type { TaskEncoder } from "./finetune.ts";
 import type { ModelKind } from "./language_model.ts";
 import { meanSd } from "./metrics.ts";
-import { resumableSweep } from "./pipeline.ts";
+import { resumableSweep } from "./sweeps.ts";
 import type { Progress } from "./progress.ts";
 
 /** The arms of the protocol (Table 5's rows). */

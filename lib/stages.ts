@@ -36,13 +36,8 @@ import {
   type ZeroShotTaskName,
 } from "./runs.ts";
 import { loadVocab } from "./vocab.ts";
-import {
-  ablateLayers,
-  evaluateText,
-  runPretraining,
-  runTable5,
-  table5Markdown,
-} from "./pipeline.ts";
+import { evaluateText, runPretraining } from "./pipeline.ts";
+import { ablateLayers, runTable5, table5Markdown } from "./sweeps.ts";
 import { getTask } from "./tasks/mod.ts";
 import { ZEROSHOT_FOLDERS, zeroShotCurves } from "./zeroshot.ts";
 import { capsFor, defaultCacheDir, type ReproduceSettings, resolveDataPath } from "./settings.ts";

@@ -31,7 +31,8 @@ import {
 import { ConfigError } from "../lib/errors.ts";
 import { PRESETS } from "../lib/config.ts";
 import { getTask } from "../lib/tasks/mod.ts";
-import { prepareLmData, TABLE5_VARIANTS } from "../lib/pipeline.ts";
+import { prepareLmData } from "../lib/pipeline.ts";
+import { TABLE5_VARIANTS } from "../lib/sweeps.ts";
 import { ZEROSHOT_TASKS } from "../lib/zeroshot.ts";
 import { collectDocuments, mobyDickCorpus } from "../lib/corpus.ts";
 import { initBackend } from "../lib/backend.ts";
