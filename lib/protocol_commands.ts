@@ -2,7 +2,8 @@
  * The command-line commands of the small-scale protocol (issue 14): `predict` (GLUE test
  * predictions from a fine-tuned run) and `protocol` (lr × epoch selection on a split held out
  * of the training data, then seeds, for every arm; with `--train-sizes`, the label-budget
- * sweep). commands.ts merges {@link PROTOCOL_COMMANDS} into its registry.
+ * sweep) and `zeroshot-additions` (calibrated / AUROC / PMI zero-shot measures, additions to the
+ * paper's). commands.ts merges {@link PROTOCOL_COMMANDS} into its registry.
  * @module
  */
 import { join } from "node:path";
@@ -162,5 +163,38 @@ PROTOCOL_COMMANDS["protocol"] = define(
       await writeJsonAtomic(path, labelBudgetChart(r.rows));
       console.log(`wrote ${path}`);
     }
+  },
+);
+
+PROTOCOL_COMMANDS["zeroshot-additions"] = define(
+  "zeroshot-additions --run results/<run> [--data <dir>] [--max N] [--force]",
+  "zero-shot measures added to the paper's (calibrated sentiment, AUROCs, Story Cloze PMI)",
+  "Additions beyond the paper (issue 14), on every ckpt-<step>.safetensors of a pre-training\n" +
+    "run (Transformer or LSTM): SST-2 with contextual calibration (accuracy) and the AUROC of\n" +
+    "log p(positive) − log p(negative); CoLA as the AUROC of the mean log-probability; Story\n" +
+    "Cloze endings by PMI, log p(ending | story) − log p(ending). Same samples as `zeroshot`.\n" +
+    "Writes <run>/zeroshot-additions.json (resumes; --force recomputes).",
+  {
+    run: { type: "string", description: "pre-training run folder (with vocab/)" },
+    data: DATA_OPT,
+    max: { type: "string", description: "examples per task (default: zeroshot's caps)" },
+    force: { type: "boolean", description: "recompute checkpoints already in the file" },
+    backend: BACKEND_OPT,
+  },
+  async (v) => {
+    const { zeroShotAdditionCurves } = await import("./zeroshot_additions.ts");
+    const { terminalProgress } = await import("./progress.ts");
+    await useBackend(v);
+    const max = optInt(v.max, "max");
+    const { path, rows } = await zeroShotAdditionCurves(str(v.run, "run"), {
+      dataRoot: str(v.data, "data", await dataRootDefault()),
+      maxExamples: max === undefined ? undefined : { sst2: max, cola: max, storycloze: max },
+      force: v.force === true,
+      progress: terminalProgress("zeroshot-additions"),
+    });
+    for (const r of rows) {
+      console.log(`step ${r.step} ${r.measure}: ${r.metric} ${r.value.toFixed(1)} (n=${r.n})`);
+    }
+    console.log(`wrote ${path}`);
   },
 );

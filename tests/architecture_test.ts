@@ -58,6 +58,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "zeroshot_heuristics.ts",
     "zeroshot.ts",
     "glue_predict.ts",
+    "zeroshot_additions.ts",
   ],
   // runs
   ["pipeline.ts", "sweeps.ts", "settings.ts", "fetch/", "stages.ts", "released.ts", "protocol.ts"],
