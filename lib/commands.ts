@@ -136,8 +136,8 @@ COMMANDS["pretrain"] = define(
     backend: BACKEND_OPT,
     engine: {
       type: "string",
-      default: "auto",
-      description: "auto (webgpu on a hardware adapter, else tfjs) | tfjs | webgpu",
+      description: "auto (webgpu on a hardware adapter, else tfjs) | tfjs | webgpu " +
+        "(else GPT1_ENGINE, else auto)",
     },
     "micro-batch": { type: "string", description: "webgpu: windows per micro-batch" },
     resume: { type: "boolean", description: "continue from <out>/latest.safetensors" },
@@ -178,7 +178,7 @@ COMMANDS["pretrain"] = define(
       corpusInfo: corpus.map(portablePath),
       vocabDirInfo: `${out}/vocab`,
       runInfo: { backendDetail: backend.detail },
-      engine: str(v.engine, "engine", "auto"),
+      engine: typeof v.engine === "string" ? v.engine : undefined,
       microBatch: optInt(v["micro-batch"], "micro-batch"),
     });
     console.log(
