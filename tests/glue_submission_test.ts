@@ -1,5 +1,12 @@
 import { join } from "node:path";
-import { assert, assertEquals, assertRejects, assertThrows } from "./_util.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertThrows,
+  needShared,
+  sharedPath,
+} from "./_util.ts";
 import { writeGlueFixture } from "./_glue_fixture.ts";
 import { initBackend } from "../lib/backend.ts";
 import { makeConfig } from "../lib/config.ts";
@@ -138,4 +145,23 @@ Deno.test("finetune --predict-test and predict --run write the same valid SST-2.
   );
   await Deno.remove(out, { recursive: true });
   await Deno.remove(fx.root, { recursive: true });
+});
+
+Deno.test({
+  name: "the shared GLUE test files: every row loads, in the order and with the ids of the file",
+  ignore: !needShared("GLUE test files"),
+  fn: async () => {
+    const { getTask } = await import("../lib/tasks/mod.ts");
+    for (const name of ["cola", "sst2", "mrpc", "stsb", "rte"]) {
+      const task = getTask(name);
+      const dir = sharedPath("datasets", task.folder)!;
+      const ids = await readTestIds(name, dir);
+      const r = await task.load(dir, "test");
+      assertEquals(r.skipped, 0, name);
+      assertEquals(r.examples.map((e) => e.id), ids, name);
+      // a submission with every prediction 0 is accepted for exactly these ids
+      const text = submissionTsv(name, ids, ids.map(() => 0));
+      assertEquals(validateSubmission(name, text, ids), ids.length);
+    }
+  },
 });
