@@ -595,5 +595,5 @@ COMMANDS["fetch"] = define(
   },
 );
 
-// the small-scale protocol's commands (issue 14): predict, ...
+// the small-scale protocol's commands (issue 14): predict, protocol, zeroshot-additions
 Object.assign(COMMANDS, PROTOCOL_COMMANDS);

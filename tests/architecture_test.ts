@@ -58,9 +58,10 @@ const LAYERS: readonly (readonly string[])[] = [
     "zeroshot_heuristics.ts",
     "zeroshot.ts",
     "glue_predict.ts",
+    "zeroshot_additions.ts",
   ],
   // runs
-  ["pipeline.ts", "sweeps.ts", "settings.ts", "fetch/", "stages.ts", "released.ts"],
+  ["pipeline.ts", "sweeps.ts", "settings.ts", "fetch/", "stages.ts", "released.ts", "protocol.ts"],
   // output
   [
     "_plot.ts",
@@ -69,6 +70,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "report.ts",
     "claims.ts",
     "sections.ts",
+    "plot_protocol.ts",
     "frames.ts",
   ],
   // drivers (the command line)

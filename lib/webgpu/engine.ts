@@ -65,7 +65,17 @@ export interface EngineOptions {
   headChunkElements?: number;
   /** Initial weights by name (default: `initialWeights(config, seed)`). */
   weights?: Map<string, Float32Array>;
+  /**
+   * The matmul kernel: `64` (64×64 tiles, 4×4 per thread, scalar loads), `128` (128×128 tiles,
+   * 8×8 per thread, vec4 loads where the layout allows, register double buffering), or `auto`
+   * (default): 128 for products with at least {@link MATMUL_128_MIN_TILES} such tiles (enough
+   * workgroups to fill a large GPU), else 64.
+   */
+  matmul?: "64" | "128" | "auto";
 }
+
+/** Under `matmul: "auto"`, the fewest 128×128 output tiles a product needs to use that kernel. */
+export const MATMUL_128_MIN_TILES = 256;
 
 /** The statistics of one step, as read back by {@link WebGpuGptEngine.readStats}. */
 export interface StepStats {
@@ -156,6 +166,8 @@ export class WebGpuGptEngine {
   readonly gpu: GpuContext;
   /** Rows of one LM-head chunk. */
   readonly headRows: number;
+  /** The matmul kernel choice (see {@link EngineOptions.matmul}). */
+  readonly matmul: "64" | "128" | "auto";
   /**
    * JavaScript host time of the last {@link step}, in ms: writing the inputs, recording every
    * dispatch into the encoder, and `queue.submit` (which on some adapters, e.g. lavapipe under
@@ -200,6 +212,10 @@ export class WebGpuGptEngine {
     this.config = config;
     this.batchSize = o.batchSize;
     this.microBatches = o.microBatches ?? 1;
+    this.matmul = o.matmul ?? "auto";
+    if (!["64", "128", "auto"].includes(this.matmul)) {
+      throw new ConfigError(`matmul "${this.matmul}" is not 64 | 128 | auto`);
+    }
     this.microBatch = o.batchSize / this.microBatches;
     this.seqLen = o.seqLen ?? config.nCtx;
     this.seed = o.seed ?? 0;
@@ -367,12 +383,16 @@ export class WebGpuGptEngine {
       dims.acc ? 1 : 0,
       0,
     ]);
+    const tiles = Math.ceil(dims.N / K.TILE_L) * Math.ceil(dims.M / K.TILE_L);
+    const large = this.matmul === "128" ||
+      (this.matmul === "auto" && tiles >= MATMUL_128_MIN_TILES);
+    const T = large ? K.TILE_L : K.TILE;
     return this.#dispatch(
       label,
-      K.matmulWgsl(v),
+      large ? K.matmul128Wgsl(v, K.matmulVec4(v, dims)) : K.matmulWgsl(v),
       [u, a, b, c, v.bias ? this.#b.params : null],
-      Math.ceil(dims.N / K.TILE),
-      Math.ceil(dims.M / K.TILE),
+      Math.ceil(dims.N / T),
+      Math.ceil(dims.M / T),
     );
   }
 
