@@ -114,7 +114,7 @@ COMMANDS["pretrain"] = define(
   "pretrain --preset tiny|small|gpt1 --corpus embedded|<dir> --out results/<run> [options]",
   "pre-train the language model (resumable; checkpoints at 2^k steps)",
   "Corpus → vocabulary → token cache → LM training with Adam + warmup_cosine.\n" +
-    "Settings default to the preset's (see lib/pipeline.ts PRETRAIN_SETTINGS).\n" +
+    "Settings default to the preset's (see lib/settings.ts PRETRAIN_SETTINGS).\n" +
     "--engine auto runs GPT-1 on the project's WebGPU engine (lib/webgpu/) when the adapter is a\n" +
     "hardware GPU, else on tfjs (--backend); either engine writes the same log and checkpoints,\n" +
     "and a run resumes with either.",
@@ -386,7 +386,7 @@ COMMANDS["table5"] = define(
     resume: { type: "boolean", description: "keep finished cells of <out>/table5.json" },
   },
   async (v) => {
-    const { runTable5, table5Markdown } = await import("./pipeline.ts");
+    const { runTable5, table5Markdown } = await import("./sweeps.ts");
     const { terminalProgress } = await import("./progress.ts");
     const { writeFileAtomic } = await import("./fsutil.ts");
     await useBackend(v);
@@ -417,7 +417,7 @@ COMMANDS["ablate-layers"] = define(
     resume: { type: "boolean", description: "keep finished counts of <out>/layers.json" },
   },
   async (v) => {
-    const { ablateLayers } = await import("./pipeline.ts");
+    const { ablateLayers } = await import("./sweeps.ts");
     const { terminalProgress } = await import("./progress.ts");
     await useBackend(v);
     str(v.init, "init"); // the checkpoint is required first
@@ -595,5 +595,5 @@ COMMANDS["fetch"] = define(
   },
 );
 
-// the small-scale protocol's commands (issue 14): predict, ...
+// the small-scale protocol's commands (issue 14): predict, protocol, zeroshot-additions
 Object.assign(COMMANDS, PROTOCOL_COMMANDS);

@@ -30,17 +30,9 @@ import {
 import type { TextEval } from "./pipeline.ts";
 import * as paper from "./paper.ts";
 import { FIGURE2_LAYERS, FIGURE2_ZEROSHOT } from "./paper.ts";
-import {
-  barsVsPaper,
-  type Figure,
-  layersChart,
-  lineChart,
-  lossCurve,
-  perplexityCurve,
-  TABLE5_VARIANT_NAMES,
-  table5Chart,
-  zeroShotChart,
-} from "./plot.ts";
+import { lineChart, lossCurve, perplexityCurve, TABLE5_VARIANT_NAMES } from "./plot.ts";
+import type { Figure } from "./_plot.ts";
+import { barsVsPaper, layersChart, table5Chart, zeroShotChart } from "./paper_charts.ts";
 import { paperTableRows, type ReportSection, type Row } from "./report.ts";
 import type { ReproduceSettings } from "./settings.ts";
 import { paperClaims } from "./claims.ts";

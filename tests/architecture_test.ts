@@ -58,11 +58,21 @@ const LAYERS: readonly (readonly string[])[] = [
     "zeroshot_heuristics.ts",
     "zeroshot.ts",
     "glue_predict.ts",
+    "zeroshot_additions.ts",
   ],
   // runs
-  ["pipeline.ts", "settings.ts", "fetch/", "stages.ts", "released.ts"],
+  ["pipeline.ts", "sweeps.ts", "settings.ts", "fetch/", "stages.ts", "released.ts", "protocol.ts"],
   // output
-  ["plot.ts", "report.ts", "claims.ts", "sections.ts", "frames.ts"],
+  [
+    "_plot.ts",
+    "plot.ts",
+    "paper_charts.ts",
+    "report.ts",
+    "claims.ts",
+    "sections.ts",
+    "plot_protocol.ts",
+    "frames.ts",
+  ],
   // drivers (the command line)
   ["reproduce.ts", "_cli.ts", "protocol_commands.ts", "commands.ts"],
   // notebook display (above the drivers, so the command line never loads it)
