@@ -450,6 +450,7 @@ export class WebGpuGptEngine {
       logits: f("logits", this.headRows * V, CS),
       lossRows: f("lossRows", k * N, CS),
       partial: f("partial", K.NORM_WGS),
+      colPartial: f("colPartial", K.colChunks(sh) * Math.max(2 * C, 3 * C, F)),
       scal: f("scal", 4, CD),
       ring: f("ring", K.RING_SLOTS * 4, CS),
     };
@@ -636,12 +637,45 @@ export class WebGpuGptEngine {
       );
     }
     // backward through the blocks
-    const colsum = (label: string, d: GPUBuffer, width: number, goff: number) =>
-      this.#dispatch(label, K.colSumWgsl(sh), [
-        this.#uniform([width, goff, acc ? 1 : 0, 0]),
-        d,
+    // column sums in two passes: partial sums over row chunks, then their sum into the gradients
+    const chunks = K.colChunks(sh);
+    const finish = (label: string, width: number, split: number, off1: number, off2: number) =>
+      this.#dispatch(label, K.colFinishWgsl(sh), [
+        this.#uniform([width, split, off1, off2, acc ? 1 : 0, 0, 0, 0]),
+        b.colPartial,
         b.grads,
       ], Math.ceil(width / K.WG));
+    const colsum = (label: string, d: GPUBuffer, width: number, goff: number) => [
+      this.#dispatch(
+        label,
+        K.colPartialWgsl(sh),
+        [
+          this.#uniform([width, 0, 0, 0]),
+          d,
+          b.colPartial,
+        ],
+        Math.ceil(width / K.COL_WG),
+        chunks,
+      ),
+      finish(`${label}.sum`, width, width, goff, 0),
+    ];
+    const lnGrads = (
+      label: string,
+      dout: GPUBuffer,
+      r: GPUBuffer,
+      st: GPUBuffer,
+      l: number,
+      k: 1 | 2,
+    ) => [
+      this.#dispatch(
+        label,
+        K.lnPartialWgsl(sh),
+        [dout, r, st, b.colPartial],
+        Math.ceil(C / K.COL_WG),
+        chunks,
+      ),
+      finish(`${label}.sum`, 2 * C, C, p(l, `ln_${k}.weight`), p(l, `ln_${k}.bias`)),
+    ];
     for (let l = L - 1; l >= 0; l--) {
       const lb = this.#layerBufs[l], s0 = 1 + 3 * l;
       this.#bwd.push(
@@ -655,13 +689,7 @@ export class WebGpuGptEngine {
           b.dR,
           b.dRm,
         ], rowsGrid(N)),
-        this.#dispatch("ln_2.dg", K.lnParamGradWgsl(sh), [
-          this.#uniform([p(l, "ln_2.weight"), p(l, "ln_2.bias"), acc ? 1 : 0, 0]),
-          b.dX,
-          lb.R2,
-          lb.S2,
-          b.grads,
-        ], Math.ceil(C / K.WG)),
+        ...lnGrads("ln_2.dg", b.dX, lb.R2, lb.S2, l, 2),
         this.#mm("mlp.c_proj.dW", TN, lb.G, b.dRm, b.grads, {
           M: F,
           N: C,
@@ -672,7 +700,7 @@ export class WebGpuGptEngine {
           offC: p(l, "mlp.c_proj.weight"),
           acc,
         }),
-        colsum("mlp.c_proj.db", b.dRm, C, p(l, "mlp.c_proj.bias")),
+        ...colsum("mlp.c_proj.db", b.dRm, C, p(l, "mlp.c_proj.bias")),
         this.#mm("mlp.c_proj.dx", NT, b.dRm, b.params, b.dF, {
           M: N,
           N: F,
@@ -693,7 +721,7 @@ export class WebGpuGptEngine {
           offC: p(l, "mlp.c_fc.weight"),
           acc,
         }),
-        colsum("mlp.c_fc.db", b.dF, F, p(l, "mlp.c_fc.bias")),
+        ...colsum("mlp.c_fc.db", b.dF, F, p(l, "mlp.c_fc.bias")),
         this.#mm("mlp.c_fc.dx", NT, b.dF, b.params, b.dR, {
           M: N,
           N: C,
@@ -714,13 +742,7 @@ export class WebGpuGptEngine {
           b.dX,
           b.dRm,
         ], rowsGrid(N)),
-        this.#dispatch("ln_1.dg", K.lnParamGradWgsl(sh), [
-          this.#uniform([p(l, "ln_1.weight"), p(l, "ln_1.bias"), acc ? 1 : 0, 0]),
-          b.dR,
-          lb.R1,
-          lb.S1,
-          b.grads,
-        ], Math.ceil(C / K.WG)),
+        ...lnGrads("ln_1.dg", b.dR, lb.R1, lb.S1, l, 1),
         this.#mm("attn.c_proj.dW", TN, lb.Y, b.dRm, b.grads, {
           M: C,
           N: C,
@@ -731,7 +753,7 @@ export class WebGpuGptEngine {
           offC: p(l, "attn.c_proj.weight"),
           acc,
         }),
-        colsum("attn.c_proj.db", b.dRm, C, p(l, "attn.c_proj.bias")),
+        ...colsum("attn.c_proj.db", b.dRm, C, p(l, "attn.c_proj.bias")),
         this.#mm("attn.c_proj.dx", NT, b.dRm, b.params, b.dY, {
           M: N,
           N: C,
@@ -791,7 +813,7 @@ export class WebGpuGptEngine {
           offC: p(l, "attn.c_attn.weight"),
           acc,
         }),
-        colsum("attn.c_attn.db", b.dQKV, 3 * C, p(l, "attn.c_attn.bias")),
+        ...colsum("attn.c_attn.db", b.dQKV, 3 * C, p(l, "attn.c_attn.bias")),
         this.#mm("attn.c_attn.dx", NT, b.dQKV, b.params, b.dX, {
           M: N,
           N: C,

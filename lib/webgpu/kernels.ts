@@ -555,59 +555,92 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
 `;
 }
 
+/** Rows per partial sum of the two-pass column reductions, and their workgroup width. */
+export const COL_ROWS = 64, COL_WG = 64;
+
+/** Row chunks of the two-pass column reductions over `N` rows. */
+export function colChunks(s: Shapes): number {
+  return Math.ceil((s.B * s.T) / COL_ROWS);
+}
+
 /**
- * LayerNorm parameter gradients (written, or added when `acc` is 1): `dg[c] = Σ_n
- * dout[n, c]·xhat[n, c]`, `db[c] = Σ_n dout[n, c]`, one thread per column. Uniform: `offG offB
- * acc` (offsets into the gradients).
+ * Column sums, pass 1 (bias gradients): `partial[j, c] = Σ_{n in chunk j} d[n, c]` for
+ * `d [N, width]`, chunks of {@link COL_ROWS} rows; grid `(ceil(width / COL_WG), chunks)`, so a
+ * large GPU gets `width/64 · N/64` workgroups instead of `width/256` long loops. Uniform: `width`.
  */
-export function lnParamGradWgsl(s: Shapes): string {
+export function colPartialWgsl(s: Shapes): string {
+  const N = s.B * s.T;
   return /* wgsl */ `
-struct U { offG: u32, offB: u32, acc: u32, p1: u32 }
+struct U { width: u32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> dout: array<f32>;
-@group(0) @binding(2) var<storage, read> rsum: array<f32>;
-@group(0) @binding(3) var<storage, read> stats: array<f32>;
-@group(0) @binding(4) var<storage, read_write> grads: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
+@group(0) @binding(1) var<storage, read> d: array<f32>;
+@group(0) @binding(2) var<storage, read_write> partial: array<f32>;
+@compute @workgroup_size(${COL_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let c = gid.x;
-  if (c >= ${s.C}u) { return; }
-  var dg = 0.0;
-  var db = 0.0;
-  for (var n = 0u; n < ${s.B * s.T}u; n = n + 1u) {
-    let i = n * ${s.C}u + c;
-    let xh = (rsum[i] - stats[2u * n]) * stats[2u * n + 1u];
-    dg = dg + dout[i] * xh;
-    db = db + dout[i];
-  }
-  if (u.acc != 0u) {
-    dg = dg + grads[u.offG + c];
-    db = db + grads[u.offB + c];
-  }
-  grads[u.offG + c] = dg;
-  grads[u.offB + c] = db;
+  if (c >= u.width) { return; }
+  let n0 = wid.y * ${COL_ROWS}u;
+  let n1 = min(n0 + ${COL_ROWS}u, ${N}u);
+  var acc = 0.0;
+  for (var n = n0; n < n1; n = n + 1u) { acc = acc + d[n * u.width + c]; }
+  partial[wid.y * u.width + c] = acc;
 }
 `;
 }
 
 /**
- * Column sums (bias gradients, written, or added when `acc` is 1): `grads[off + c] = Σ_n
- * d[n, c]` for `d [N, width]`, one thread per column. Uniform: `width off acc`.
+ * LayerNorm parameter gradients, pass 1: per chunk of {@link COL_ROWS} rows
+ * `partial[j, c] = Σ dout[n, c]·xhat[n, c]` and `partial[j, C + c] = Σ dout[n, c]`; grid
+ * `(ceil(C / COL_WG), chunks)`.
  */
-export function colSumWgsl(s: Shapes): string {
+export function lnPartialWgsl(s: Shapes): string {
+  const N = s.B * s.T;
   return /* wgsl */ `
-struct U { width: u32, off: u32, acc: u32, p1: u32 }
+@group(0) @binding(0) var<storage, read> dout: array<f32>;
+@group(0) @binding(1) var<storage, read> rsum: array<f32>;
+@group(0) @binding(2) var<storage, read> stats: array<f32>;
+@group(0) @binding(3) var<storage, read_write> partial: array<f32>;
+@compute @workgroup_size(${COL_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let c = gid.x;
+  if (c >= ${s.C}u) { return; }
+  let n0 = wid.y * ${COL_ROWS}u;
+  let n1 = min(n0 + ${COL_ROWS}u, ${N}u);
+  var dg = 0.0;
+  var db = 0.0;
+  for (var n = n0; n < n1; n = n + 1u) {
+    let i = n * ${s.C}u + c;
+    let xh = (rsum[i] - stats[2u * n]) * stats[2u * n + 1u];
+    dg = dg + dout[i] * xh;
+    db = db + dout[i];
+  }
+  partial[wid.y * ${2 * s.C}u + c] = dg;
+  partial[wid.y * ${2 * s.C}u + ${s.C}u + c] = db;
+}
+`;
+}
+
+/**
+ * Pass 2 of the column reductions: `grads[dst(c)] (+)= Σ_j partial[j, c]` for `c < width`, with
+ * `dst(c) = off1 + c` below `split`, else `off2 + c - split` (a LayerNorm's gain and bias
+ * gradients in one dispatch). Uniform: `width split off1 off2 acc`.
+ */
+export function colFinishWgsl(s: Shapes): string {
+  return /* wgsl */ `
+struct U { width: u32, split: u32, off1: u32, off2: u32, acc: u32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> d: array<f32>;
+@group(0) @binding(1) var<storage, read> partial: array<f32>;
 @group(0) @binding(2) var<storage, read_write> grads: array<f32>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let c = gid.x;
   if (c >= u.width) { return; }
   var acc = 0.0;
-  for (var n = 0u; n < ${s.B * s.T}u; n = n + 1u) { acc = acc + d[n * u.width + c]; }
-  if (u.acc != 0u) { acc = acc + grads[u.off + c]; }
-  grads[u.off + c] = acc;
+  for (var j = 0u; j < ${colChunks(s)}u; j = j + 1u) { acc = acc + partial[j * u.width + c]; }
+  var o = u.off1 + c;
+  if (c >= u.split) { o = u.off2 + c - u.split; }
+  if (u.acc != 0u) { acc = acc + grads[o]; }
+  grads[o] = acc;
 }
 `;
 }
