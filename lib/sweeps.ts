@@ -17,7 +17,10 @@ import type { Gpt1Tokenizer } from "./tokenizer/bpe.ts";
 import { exists, portablePath, writeJsonAtomic } from "./fsutil.ts";
 import type { Progress } from "./progress.ts";
 import { FINETUNE_DEFAULTS as FT } from "./config.ts";
-import { numLayers } from "./language_model.ts";
+import { type ModelKind, numLayers } from "./language_model.ts";
+import { TABLE5 } from "./paper.ts";
+import { ConfigError } from "./errors.ts";
+import type { FinetuneResult } from "./finetune.ts";
 import type { LayersRow, Table5Cell } from "./runs.ts";
 
 /** The three Table 5 rows we can run (the LSTM row belongs to the LSTM baseline). */
@@ -131,12 +134,10 @@ export async function runTable5(
   const { finetune } = await import("./finetune.ts");
   const { getTask } = await import("./tasks/mod.ts");
   const { readCheckpointInfo } = await import("./checkpoint.ts");
-  const { TABLE5 } = await import("./paper.ts");
   // the header only: every fine-tune below loads the weights itself
   const { config, kind: model } = await readCheckpointInfo(opts.ckpt);
   const ft = sweepRunOptions(opts);
   await Deno.mkdir(opts.outDir, { recursive: true });
-  const paperRow = (method: string) => TABLE5.rows.find((r) => r.method === method)?.scores ?? {};
   const keys: string[] = [];
   for (const name of opts.tasks ?? TABLE5_TASKS) {
     const task = getTask(name);
@@ -156,17 +157,7 @@ export async function runTable5(
     keys,
     keyOf: (c) => `${c.task}/${c.variant}`,
     skipDone: opts.skipDone,
-    header: (cells) => ({
-      checkpoint: portablePath(opts.ckpt),
-      settings: {
-        epochs: ft.epochs,
-        lr: ft.lr,
-        seed: ft.seed,
-        batchSize: FT.batchSize,
-        // [maxTrain, maxEval] per task, as the cells ran (a resumed sweep may mix caps)
-        caps: Object.fromEntries(cells.map((c) => [c.task, [c.maxTrain, c.maxEval]])),
-      },
-    }),
+    header: (cells) => table5Header(opts.ckpt, ft, cells),
     run: async (key) => {
       const [name, variant] = key.split("/");
       const task = getTask(name);
@@ -181,29 +172,79 @@ export async function runTable5(
         outDir: run,
         progress: opts.progress?.(task.title, v.key),
       });
-      const cfg = JSON.parse(await Deno.readTextFile(join(run, "config.json")));
-      const paperKey = task.name === "snli" || task.name === "storycloze" ? null : task.name;
-      // an LSTM checkpoint's `full` is Table 5's last row; its other variants are not in the paper
-      const method = model === "lstm" ? (v.key === "full" ? LSTM_ROW : null) : v.method;
-      const p = paperKey && method
-        ? (paperRow(method) as Record<string, number>)[paperKey]
-        : undefined;
-      return {
+      return await table5Cell({
         task: task.name,
         variant: v.key,
         model,
-        metric: r.eval.metric,
-        value: r.eval.value,
-        split: r.eval.split,
-        n: r.eval.n,
-        nTrain: cfg.sizes.train,
-        maxTrain: opts.maxTrain ?? null,
-        maxEval: opts.maxEval ?? null,
-        paper: p ?? null,
-        run: portablePath(run),
-      };
+        result: r,
+        runDir: run,
+        maxTrain: opts.maxTrain,
+        maxEval: opts.maxEval,
+      });
     },
   });
+}
+
+/**
+ * The head of `table5.json` above its cells: the checkpoint and the settings the cells share
+ * (`[maxTrain, maxEval]` per task as the cells ran; a resumed sweep may mix caps).
+ */
+export function table5Header(
+  ckpt: string,
+  ft: { epochs: number; lr: number; seed: number },
+  cells: readonly Table5Cell[],
+): Record<string, unknown> {
+  return {
+    checkpoint: portablePath(ckpt),
+    settings: {
+      epochs: ft.epochs,
+      lr: ft.lr,
+      seed: ft.seed,
+      batchSize: FT.batchSize,
+      caps: Object.fromEntries(cells.map((c) => [c.task, [c.maxTrain, c.maxEval]])),
+    },
+  };
+}
+
+/**
+ * One cell of Table 5 from a finished fine-tune (its run folder holds `config.json`), with the
+ * paper's value for the same row and task when the paper has one (an LSTM checkpoint's `full`
+ * is Table 5's last row; its other variants are not in the paper).
+ */
+export async function table5Cell(c: {
+  task: string;
+  variant: string;
+  model: ModelKind;
+  result: FinetuneResult;
+  runDir: string;
+  maxTrain?: number;
+  maxEval?: number;
+}): Promise<Table5Cell> {
+  const v = TABLE5_VARIANTS.find((v) => v.key === c.variant);
+  if (!v) {
+    throw new ConfigError(`unknown Table 5 variant "${c.variant}"`, {
+      fix: `use ${TABLE5_VARIANTS.map((v) => v.key).join(" | ")}`,
+    });
+  }
+  const cfg = JSON.parse(await Deno.readTextFile(join(c.runDir, "config.json")));
+  const paperKey = c.task === "snli" || c.task === "storycloze" ? null : c.task;
+  const method = c.model === "lstm" ? (v.key === "full" ? LSTM_ROW : null) : v.method;
+  const row = TABLE5.rows.find((r) => r.method === method)?.scores ?? {};
+  const p = paperKey && method ? (row as Record<string, number>)[paperKey] : undefined;
+  return {
+    task: c.task,
+    variant: v.key,
+    model: c.model,
+    metric: c.result.eval.metric,
+    value: c.result.eval.value,
+    split: c.result.eval.split,
+    n: c.result.eval.n,
+    nTrain: cfg.sizes.train,
+    maxTrain: c.maxTrain ?? null,
+    maxEval: c.maxEval ?? null,
+    paper: p ?? null,
+    run: portablePath(c.runDir),
+  };
 }
 
 /**
