@@ -136,8 +136,8 @@ COMMANDS["pretrain"] = define(
     backend: BACKEND_OPT,
     engine: {
       type: "string",
-      default: "auto",
-      description: "auto (webgpu on a hardware adapter, else tfjs) | tfjs | webgpu",
+      description: "auto (webgpu on a hardware adapter, else tfjs) | tfjs | webgpu " +
+        "(else GPT1_ENGINE, else auto)",
     },
     "micro-batch": { type: "string", description: "webgpu: windows per micro-batch" },
     resume: { type: "boolean", description: "continue from <out>/latest.safetensors" },
@@ -178,7 +178,7 @@ COMMANDS["pretrain"] = define(
       corpusInfo: corpus.map(portablePath),
       vocabDirInfo: `${out}/vocab`,
       runInfo: { backendDetail: backend.detail },
-      engine: str(v.engine, "engine", "auto"),
+      engine: typeof v.engine === "string" ? v.engine : undefined,
       microBatch: optInt(v["micro-batch"], "micro-batch"),
     });
     console.log(
@@ -300,6 +300,11 @@ const FT_OPTS: Record<string, OptionSpec> = {
     type: "boolean",
     description: "batch examples of similar length (less padding; seeded)",
   },
+  "micro-tokens": {
+    type: "string",
+    description: "tokens per micro-batch (default 2048; 1024 from the released 117M weights, " +
+      "whose backward pass at 2048 overflows the wasm heap)",
+  },
   seed: { type: "string", default: String(FT.seed), description: "seed" },
   out: { type: "string", description: "run folder, e.g. results/ft-sst2" },
   "save-model": {
@@ -324,7 +329,12 @@ async function ftArgs(v: Record<string, unknown>) {
     ? r.vocab
     : vocabDirFor(init, v.vocab);
   if (!vocabDir) throw new ConfigError("--init none needs --vocab <dir>");
+  const { isReleasedFolder } = await import("./pretrained.ts");
+  const { RELEASED_MICRO_TOKENS } = await import("./released.ts");
+  const micro = optInt(v["micro-tokens"], "micro-tokens") ??
+    (init !== "none" && (await isReleasedFolder(init)) ? RELEASED_MICRO_TOKENS : undefined);
   return {
+    ...(micro !== undefined ? { microTokens: micro } : {}),
     init,
     tokenizer: await loadVocab(vocabDir),
     dataRoot: str(v.data, "data", await dataRootDefault()),

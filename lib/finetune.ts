@@ -364,6 +364,14 @@ async function score(
   return { score: taskMetric(task.name, preds, data.map((d) => d.label)), preds };
 }
 
+/**
+ * Examples held out of `n` training examples for model selection when a task has no
+ * validation split of its own: a seeded 10%, at least 1, at most 1,000.
+ */
+export function validHoldOut(n: number): number {
+  return Math.min(1000, Math.max(1, Math.round(n * 0.1)));
+}
+
 /** Where a task's train / selection / reported data come from (see the module doc). */
 export function taskSplits(task: TaskSpec): { train: Split; report: Split; valid: Split | null } {
   if (task.name === "storycloze") return { train: "train", valid: "dev", report: "test" };
@@ -436,7 +444,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   else {
     // seeded hold-out of the training data for model selection
     const order = new Rng(mixSeed(o.seed, 7)).shuffle(trainEx.map((_, i) => i));
-    const nValid = Math.min(1000, Math.max(1, Math.round(trainEx.length * 0.1)));
+    const nValid = validHoldOut(trainEx.length);
     const held = new Set(order.slice(0, nValid));
     validEx = trainEx.filter((_, i) => held.has(i));
     trainEx = trainEx.filter((_, i) => !held.has(i));

@@ -240,8 +240,8 @@ export interface PretrainingOptions {
   /** More `runInfo` fields, written after the standard ones. */
   runInfo?: Record<string, unknown>;
   /**
-   * `auto` (default: the WebGPU engine for GPT-1 on a hardware adapter, else tfjs) | `tfjs` |
-   * `webgpu` (see `train_webgpu.ts`).
+   * `auto` (the WebGPU engine for GPT-1 on a hardware adapter, else tfjs) | `tfjs` | `webgpu`
+   * (see `train_webgpu.ts`); default `GPT1_ENGINE`, else `auto`.
    */
   engine?: string;
   /** Windows per micro-batch on the WebGPU engine (default: `defaultMicroBatch`). */
@@ -273,7 +273,8 @@ export async function runPretraining(
     ? makeLstmConfig(o.preset, { vocabSize })
     : makeConfig(o.preset, { vocabSize });
   const { chooseEngine, webgpuEngine } = await import("./train_webgpu.ts");
-  const choice = await chooseEngine(o.engine ?? "auto", o.model);
+  const requested = o.engine ?? Deno.env.get("GPT1_ENGINE") ?? "auto";
+  const choice = await chooseEngine(requested, o.model);
   const log = o.log ?? ((line: string) => console.error(line));
   log(choice.line);
   const engine = choice.gpu
@@ -305,7 +306,7 @@ export async function runPretraining(
       vocab: { dir: o.vocabDirInfo ?? "vocab", size: vocabSize, hash: data.tokenizer.hash },
       cache: data.cache.manifest.counts,
       engineChoice: {
-        requested: o.engine ?? "auto",
+        requested,
         why: choice.why,
         adapter: choice.adapter ?? null,
       },

@@ -117,6 +117,12 @@ export interface ProtocolOptions {
   groupByLength?: boolean;
   /** Progress display per run. */
   progress?: (label: string) => Progress;
+  /**
+   * Folder of the GLUE submission files, one sub-folder per arm (default `<out>/glue`): give
+   * every task the same one (e.g. `results/glue`) to get GLUE's one-folder-per-submission
+   * layout, `results/glue/full/{CoLA,SST-2,...}.tsv`.
+   */
+  glueDir?: string;
 }
 
 /** One fine-tuning run of the protocol (a row of protocol.json). */
@@ -343,7 +349,7 @@ export async function runProtocol(opts: ProtocolOptions): Promise<ProtocolResult
   const lrs = [...(opts.lrs ?? PROTOCOL_DEFAULTS.lrs)];
   const nSeeds = opts.seeds ?? PROTOCOL_DEFAULTS.seeds;
   const seed0 = opts.seed ?? PROTOCOL_DEFAULTS.seed;
-  const sizes = [...(opts.trainSizes ?? [null])];
+  const asked = [...(opts.trainSizes ?? [null])];
   const arms = (opts.arms ?? PROTOCOL_ARMS.map((a) => a.key)).map((k) => {
     const a = PROTOCOL_ARMS.find((a) => a.key === k);
     if (!a) {
@@ -360,11 +366,15 @@ export async function runProtocol(opts: ProtocolOptions): Promise<ProtocolResult
     throw new ConfigError(`learning rates ${lrs}`, { fix: "positive numbers, e.g. 1e-4,3e-4" });
   }
   if (!(nSeeds >= 1)) throw new ConfigError(`seeds ${nSeeds}`, { fix: "at least 1" });
-  for (const s of sizes) {
+  for (const s of asked) {
     if (s !== null && !(Number.isSafeInteger(s) && s > 0)) {
       throw new ConfigError(`training-set size ${s}`, { fix: "positive integers or all" });
     }
   }
+  // a size at or above what the task has (after the hold-out and --max-train) is the full set
+  const { available } = await protocolPlan({ ...opts, trainSizes: [null] });
+  const full = Math.min(available, opts.maxTrain ?? Infinity);
+  const sizes = [...new Set(asked.map((s) => (s !== null && s >= full ? null : s)))];
   const settings = cellSettings({
     task: task.name,
     init: portablePath(opts.init),
@@ -481,13 +491,15 @@ export async function runProtocol(opts: ProtocolOptions): Promise<ProtocolResult
     }
     cells = await sweep(keys);
   }
-  const mine = cells.filter((c) => arms.some((a) => a.key === c.arm) && sizes.includes(c.labels));
-  const rows = summarizeProtocol(mine, { lrs, seeds: nSeeds, seed: seed0 });
+  // every cell of the file (a label-budget call into the folder of the main protocol keeps the
+  // other arms' rows and reuses its `all` cells: same keys, same settings)
+  const rows = summarizeProtocol(cells, { lrs, seeds: nSeeds, seed: seed0 });
   const glueFiles: string[] = [];
   for (const r of rows) {
     if (r.labels !== null || !r.complete || !r.testFile) continue;
-    const file = join(opts.outDir, "glue", r.arm, submissionFormat(task.name).file);
-    await Deno.mkdir(join(opts.outDir, "glue", r.arm), { recursive: true });
+    const glue = opts.glueDir ?? join(opts.outDir, "glue");
+    const file = join(glue, r.arm, submissionFormat(task.name).file);
+    await Deno.mkdir(join(glue, r.arm), { recursive: true });
     const src = join(opts.outDir, "runs", runName(r.arm, null, r.lr!, r.bestSeed!), "test");
     await writeFileAtomic(
       file,
@@ -506,4 +518,96 @@ export async function runProtocol(opts: ProtocolOptions): Promise<ProtocolResult
   });
   await writeFileAtomic(join(opts.outDir, "summary.md"), protocolMarkdown(rows));
   return { cells, rows, glueFiles };
+}
+
+/** The size of a protocol before it runs: fine-tunes and optimizer steps. */
+export interface ProtocolPlan {
+  /** Task. */
+  task: string;
+  /** Training examples available after the validation hold-out. */
+  available: number;
+  /** Per training-set size: examples used, optimizer steps of one run, runs (all arms). */
+  sizes: { labels: number | null; nTrain: number; stepsPerRun: number; runs: number }[];
+  /** Fine-tuning runs in all. */
+  runs: number;
+  /** Optimizer steps in all. */
+  steps: number;
+}
+
+/**
+ * The plan of a protocol (pure): for `available` training examples (after the validation
+ * hold-out), per size the examples used (`min(size, maxTrain, available)`; a size at or above
+ * that is the full set, counted once), the steps of one
+ * run (`floor(n / B) · epochs`, full batches as finetune does) and the runs (per arm: the grid
+ * plus the seeds beyond the base one).
+ */
+export function planProtocol(o: {
+  task: string;
+  available: number;
+  arms: number;
+  lrs: number;
+  seeds: number;
+  epochs: number;
+  batchSize: number;
+  sizes: readonly (number | null)[];
+  maxTrain?: number;
+}): ProtocolPlan {
+  const full = Math.min(o.available, o.maxTrain ?? Infinity);
+  // a size at or above the full set is the full set (runProtocol runs it once, as "all")
+  const asked = [...new Set(o.sizes.map((s) => (s !== null && s >= full ? null : s)))];
+  const sizes = asked.map((labels) => {
+    const nTrain = Math.min(labels ?? Infinity, o.maxTrain ?? Infinity, o.available);
+    const B = Math.min(o.batchSize, nTrain);
+    return {
+      labels,
+      nTrain,
+      stepsPerRun: Math.floor(nTrain / B) * o.epochs,
+      runs: o.arms * (o.lrs + o.seeds - 1),
+    };
+  });
+  return {
+    task: o.task,
+    available: o.available,
+    sizes,
+    runs: sizes.reduce((s, x) => s + x.runs, 0),
+    steps: sizes.reduce((s, x) => s + x.runs * x.stepsPerRun, 0),
+  };
+}
+
+/**
+ * {@link planProtocol} for a task's data: counts its labeled training examples (less the
+ * validation hold-out finetune makes, when the task has no validation split of its own).
+ */
+export async function protocolPlan(
+  opts: Pick<
+    ProtocolOptions,
+    | "task"
+    | "dataRoot"
+    | "arms"
+    | "lrs"
+    | "seeds"
+    | "epochs"
+    | "batchSize"
+    | "trainSizes"
+    | "maxTrain"
+  >,
+): Promise<ProtocolPlan> {
+  const { resolveTaskDir, taskSplits, validHoldOut } = await import("./finetune.ts");
+  const { getTask } = await import("./tasks/mod.ts");
+  const task = getTask(opts.task);
+  const splits = taskSplits(task);
+  const dir = await resolveTaskDir(opts.dataRoot, task);
+  const ex = (await task.load(dir, splits.train)).examples;
+  const n = ex.filter((e) => (e as { label?: number }).label !== undefined).length;
+  return planProtocol({
+    task: task.name,
+    available: splits.valid ? n : n - validHoldOut(n),
+    arms: (opts.arms ?? PROTOCOL_ARMS.map((a) => a.key)).length,
+    lrs: (opts.lrs ?? PROTOCOL_DEFAULTS.lrs).length,
+    seeds: opts.seeds ?? PROTOCOL_DEFAULTS.seeds,
+    epochs: opts.epochs ?? PROTOCOL_DEFAULTS.epochs,
+    batchSize: opts.batchSize ?? PROTOCOL_DEFAULTS.batchSize,
+    sizes: opts.trainSizes ?? [null],
+    maxTrain: opts.maxTrain,
+  });
 }

@@ -86,17 +86,18 @@ export function parseLrs(v: unknown, def: readonly number[]): number[] {
 }
 
 PROTOCOL_COMMANDS["protocol"] = define(
-  "protocol --task sst2 --init <ckpt> [--lstm-init <ckpt>] --out results/protocol/sst2 [options]",
+  "protocol --task sst2[,stsb,...] --init <ckpt> [--lstm-init <ckpt>] --out results/protocol [options]",
   "fair fine-tuning: lr × epoch chosen on held-out training data per arm, then seeds (mean ± sd)",
   "For each arm (full, no-pretrain, no-aux, lstm): one fine-tune per learning rate of --lrs at\n" +
     "--seed, each keeping its best epoch on the validation split carved from the training data;\n" +
     "the lr with the best validation score is chosen; then --seeds runs at it. The dev split is\n" +
     "reported (mean ± sd), never used to choose. --train-sizes 1000,4000,16000,all repeats it per\n" +
     "training-set size (the label-budget sweep). Writes <out>/protocol.json (every run; --resume\n" +
-    "keeps finished ones), summary.json, summary.md, runs/, and glue/<arm>/<TASK>.tsv (GLUE test\n" +
-    "predictions of each arm's best-validation seed).",
+    "keeps finished ones), summary.json, summary.md, runs/, and <glue-dir>/<arm>/<TASK>.tsv (GLUE\n" +
+    "test predictions of each arm's best-validation seed). Several tasks: <out>/<task>/ each.\n" +
+    "--plan prints the runs and optimizer steps (and hours, with --sec-per-step) and trains nothing.",
   {
-    task: { type: "string", description: "task (sst2, stsb, cola, mrpc, rte, ...)" },
+    task: { type: "string", description: "task(s), comma-separated (sst2, stsb, cola, mrpc, rte)" },
     init: { type: "string", description: "pre-trained Transformer checkpoint" },
     "lstm-init": { type: "string", description: "pre-trained LSTM checkpoint (arm lstm)" },
     vocab: { type: "string", description: "vocabulary folder (default: <init folder>/vocab)" },
@@ -120,48 +121,85 @@ PROTOCOL_COMMANDS["protocol"] = define(
     "max-eval": { type: "string", description: "cap on validation / dev examples" },
     "group-by-length": { type: "boolean", description: "length-grouped batches (seeded)" },
     "no-predict-test": { type: "boolean", description: "skip GLUE test predictions" },
+    "glue-dir": {
+      type: "string",
+      description: "folder of the GLUE files, one folder per arm (default <out>/glue)",
+    },
     out: { type: "string", description: "output folder" },
     resume: { type: "boolean", description: "keep the finished runs of <out>/protocol.json" },
+    plan: { type: "boolean", description: "print runs and steps only (no training)" },
+    "sec-per-step": { type: "string", description: "with --plan: seconds per step, for hours" },
     backend: BACKEND_OPT,
   },
   async (v) => {
-    const { runProtocol, PROTOCOL_DEFAULTS: D, protocolMarkdown } = await import("./protocol.ts");
+    const { runProtocol, PROTOCOL_DEFAULTS: D, protocolMarkdown, protocolPlan } = await import(
+      "./protocol.ts"
+    );
+    const tasks = csv(v.task, "");
+    if (tasks.length === 0) throw new ConfigError("--task is required");
+    const lstmInit = v["lstm-init"] as string | undefined;
+    const common = {
+      dataRoot: str(v.data, "data", await dataRootDefault()),
+      arms: csv(v.arms, `full,no-pretrain,no-aux${lstmInit ? ",lstm" : ""}`),
+      lrs: parseLrs(v.lrs, D.lrs),
+      epochs: int(v.epochs, "epochs", D.epochs),
+      seeds: int(v.seeds, "seeds", D.seeds),
+      batchSize: int(v.batch, "batch", D.batchSize),
+      trainSizes: parseTrainSizes(v["train-sizes"]),
+      maxTrain: optInt(v["max-train"], "max-train"),
+    };
+    if (v.plan === true) {
+      const sps = v["sec-per-step"] === undefined ? null : Number(v["sec-per-step"]);
+      let runs = 0, steps = 0;
+      for (const task of tasks) {
+        const p = await protocolPlan({ ...common, task });
+        runs += p.runs;
+        steps += p.steps;
+        const sizes = p.sizes.map((s) =>
+          `${s.labels ?? "all"}: ${s.nTrain} ex, ${s.stepsPerRun} steps/run`
+        );
+        console.log(
+          `${p.task}: ${p.available} training examples; ${sizes.join("; ")}; ` +
+            `${p.runs} runs, ${p.steps} steps`,
+        );
+      }
+      const hours = sps === null ? "" : `, ${(steps * sps / 3600).toFixed(1)} h at ${sps} s/step`;
+      console.log(`total: ${runs} runs, ${steps} optimizer steps${hours}`);
+      return;
+    }
     const { loadVocab } = await import("./vocab.ts");
     const { terminalProgress } = await import("./progress.ts");
     await useBackend(v);
     const init = str(v.init, "init");
-    const lstmInit = v["lstm-init"] as string | undefined;
-    const arms = csv(v.arms, `full,no-pretrain,no-aux${lstmInit ? ",lstm" : ""}`);
-    const r = await runProtocol({
-      task: str(v.task, "task"),
-      init,
-      lstmInit,
-      tokenizer: await loadVocab(vocabDirFor(init, v.vocab)),
-      dataRoot: str(v.data, "data", await dataRootDefault()),
-      outDir: str(v.out, "out"),
-      arms,
-      lrs: parseLrs(v.lrs, D.lrs),
-      epochs: int(v.epochs, "epochs", D.epochs),
-      seeds: int(v.seeds, "seeds", D.seeds),
-      seed: int(v.seed, "seed", D.seed),
-      batchSize: int(v.batch, "batch", D.batchSize),
-      trainSizes: parseTrainSizes(v["train-sizes"]),
-      maxTrain: optInt(v["max-train"], "max-train"),
-      maxEval: optInt(v["max-eval"], "max-eval"),
-      groupByLength: v["group-by-length"] === true,
-      predictTest: v["no-predict-test"] === true ? false : undefined,
-      resume: v.resume === true,
-      progress: (label) => terminalProgress(label),
-    });
-    console.log(protocolMarkdown(r.rows));
-    for (const f of r.glueFiles) console.log(`wrote ${f}`);
-    if (new Set(r.rows.map((x) => x.labels)).size > 1) {
-      // the label-budget chart (data: summary.json's rows)
-      const { labelBudgetChart } = await import("./plot_protocol.ts");
-      const { writeJsonAtomic } = await import("./fsutil.ts");
-      const path = join(str(v.out, "out"), "label-budget.plotly.json");
-      await writeJsonAtomic(path, labelBudgetChart(r.rows));
-      console.log(`wrote ${path}`);
+    const tokenizer = await loadVocab(vocabDirFor(init, v.vocab));
+    const out = str(v.out, "out");
+    for (const task of tasks) {
+      const outDir = tasks.length > 1 ? join(out, task) : out;
+      const r = await runProtocol({
+        ...common,
+        task,
+        init,
+        lstmInit,
+        tokenizer,
+        outDir,
+        seed: int(v.seed, "seed", D.seed),
+        maxEval: optInt(v["max-eval"], "max-eval"),
+        groupByLength: v["group-by-length"] === true,
+        predictTest: v["no-predict-test"] === true ? false : undefined,
+        glueDir: v["glue-dir"] as string | undefined,
+        resume: v.resume === true,
+        progress: (label) => terminalProgress(label),
+      });
+      console.log(protocolMarkdown(r.rows));
+      for (const f of r.glueFiles) console.log(`wrote ${f}`);
+      if (new Set(r.rows.map((x) => x.labels)).size > 1) {
+        // the label-budget chart (data: summary.json's rows)
+        const { labelBudgetChart } = await import("./plot_protocol.ts");
+        const { writeJsonAtomic } = await import("./fsutil.ts");
+        const path = join(outDir, "label-budget.plotly.json");
+        await writeJsonAtomic(path, labelBudgetChart(r.rows));
+        console.log(`wrote ${path}`);
+      }
     }
   },
 );

@@ -1,8 +1,16 @@
 import { join } from "node:path";
-import { assert, assertEquals, assertRejects, assertThrows } from "./_util.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertThrows,
+  needShared,
+  sharedPath,
+} from "./_util.ts";
 import { writeGlueFixture } from "./_glue_fixture.ts";
 import { initBackend } from "../lib/backend.ts";
 import { makeConfig } from "../lib/config.ts";
+import { makeLstmConfig } from "../lib/lstm.ts";
 import { DataError } from "../lib/errors.ts";
 import { finetune } from "../lib/finetune.ts";
 import { predictRun } from "../lib/glue_predict.ts";
@@ -82,13 +90,21 @@ Deno.test("readTestIds reads every row's id in order; repeats and a missing colu
 Deno.test("finetune --predict-test and predict --run write the same valid SST-2.tsv / STS-B.tsv", async () => {
   const fx = await writeGlueFixture();
   const out = await Deno.makeTempDir();
-  for (const task of ["sst2", "stsb"]) {
-    const run = join(out, task);
+  const V = fx.tokenizer.vocabSize;
+  for (
+    const [task, config] of [
+      ["sst2", makeConfig("tiny", { vocabSize: V, nCtx: 32 })],
+      ["stsb", makeConfig("tiny", { vocabSize: V, nCtx: 32 })],
+      ["sst2", makeLstmConfig("tiny", { vocabSize: V, nHidden: 16 })], // the LSTM baseline too
+    ] as const
+  ) {
+    const run = join(out, `${task}-${"kind" in config ? config.kind : "gpt1"}`);
+    await Deno.remove(join(out, "during"), { recursive: true }).catch(() => {});
     const r = await finetune({
       task,
       dataRoot: fx.root,
       init: "none",
-      config: makeConfig("tiny", { vocabSize: fx.tokenizer.vocabSize, nCtx: 32 }),
+      config,
       tokenizer: fx.tokenizer,
       epochs: 1,
       batchSize: 16,
@@ -116,11 +132,11 @@ Deno.test("finetune --predict-test and predict --run write the same valid SST-2.
     assertEquals(await Deno.readTextFile(later), text);
   }
   // a run folder without a saved model says how to get one
-  await Deno.remove(join(out, "sst2", "model.safetensors"));
+  await Deno.remove(join(out, "sst2-gpt1", "model.safetensors"));
   await assertRejects(
     () =>
       predictRun({
-        run: join(out, "sst2"),
+        run: join(out, "sst2-gpt1"),
         dataRoot: fx.root,
         tokenizer: fx.tokenizer,
         outDir: out,
@@ -129,4 +145,23 @@ Deno.test("finetune --predict-test and predict --run write the same valid SST-2.
   );
   await Deno.remove(out, { recursive: true });
   await Deno.remove(fx.root, { recursive: true });
+});
+
+Deno.test({
+  name: "the shared GLUE test files: every row loads, in the order and with the ids of the file",
+  ignore: !needShared("GLUE test files"),
+  fn: async () => {
+    const { getTask } = await import("../lib/tasks/mod.ts");
+    for (const name of ["cola", "sst2", "mrpc", "stsb", "rte"]) {
+      const task = getTask(name);
+      const dir = sharedPath("datasets", task.folder)!;
+      const ids = await readTestIds(name, dir);
+      const r = await task.load(dir, "test");
+      assertEquals(r.skipped, 0, name);
+      assertEquals(r.examples.map((e) => e.id), ids, name);
+      // a submission with every prediction 0 is accepted for exactly these ids
+      const text = submissionTsv(name, ids, ids.map(() => 0));
+      assertEquals(validateSubmission(name, text, ids), ids.length);
+    }
+  },
 });

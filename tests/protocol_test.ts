@@ -183,7 +183,8 @@ Deno.test("label budget: the protocol per training-set size, seeded subsets of t
     epochs: 1,
     seeds: 2,
     batchSize: 8,
-    trainSizes: [20, 40, null],
+    trainSizes: [20, 40, 500, null], // 500 > the 81 examples there are: the full set, run once
+    glueDir: join(dir, "glue"),
   });
   assertEquals(r.rows.length, 6);
   const n = (arm: string, labels: number | null) =>
@@ -191,7 +192,10 @@ Deno.test("label budget: the protocol per training-set size, seeded subsets of t
   assertEquals([n("full", 20), n("full", 40), n("no-pretrain", 20)], [20, 40, 20]);
   assertEquals(n("full", null), 90 - 9); // all: the training set less its 10% validation split
   assertEquals(r.rows.every((x) => x.metric === "pearson" && x.complete), true);
-  assertEquals(r.glueFiles.length, 2, "GLUE files for the full training set only");
+  assertEquals(r.glueFiles, [
+    join(dir, "glue", "full", "STS-B.tsv"),
+    join(dir, "glue", "no-pretrain", "STS-B.tsv"),
+  ], "GLUE files for the full training set only, in --glue-dir");
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(fx.root, { recursive: true });
 });
@@ -219,4 +223,27 @@ Deno.test("labelBudgetChart: log x, one line per arm, mean ± sd, the full set a
   assertEquals(fig.data[0].y, [60, 70, 80]);
   assertEquals((fig.data[0].error_y as { array: number[] }).array, [3, 2, 1]);
   assertEquals(fig.data[1].x, [1000]);
+});
+
+Deno.test("planProtocol counts runs and full-batch steps per size", async () => {
+  const { planProtocol } = await import("../lib/protocol.ts");
+  const p = planProtocol({
+    task: "sst2",
+    available: 5000,
+    arms: 4,
+    lrs: 3,
+    seeds: 3,
+    epochs: 3,
+    batchSize: 32,
+    sizes: [1000, 4000, null],
+    maxTrain: 4500,
+  });
+  // per arm 3 grid runs + 2 more seeds = 5; 4 arms = 20 runs per size
+  assertEquals(p.sizes.map((s) => [s.nTrain, s.stepsPerRun, s.runs]), [
+    [1000, 31 * 3, 20],
+    [4000, 125 * 3, 20],
+    [4500, 140 * 3, 20],
+  ]);
+  assertEquals(p.runs, 60);
+  assertEquals(p.steps, 20 * 3 * (31 + 125 + 140));
 });
