@@ -62,6 +62,11 @@ run() { # run SECONDS CMD...: the command under a timeout; never fails the scrip
 # -- measurements (shortest first) --------------------------------------------------------------
 run 30 "${G[@]}" --matmul "$MATMUL_N" --json "$W/ours-matmul.json"
 run 30 "${G[@]}" --matmul "$MATMUL_N" --matmul-kernel 64 --json "$W/ours-matmul64.json"
+if [ ! -s "$W/ours-matmul.json" ]; then # no adapter? say what Vulkan sees
+  echo "!! no WebGPU result: VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}; ICD files:"
+  ls -la /usr/local/nvidia/share/vulkan/icd.d /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2>&1 | sed 's/^/   /'
+  ldconfig -p | grep -i -E 'vulkan|nvidia' | head -5 | sed 's/^/   /'
+fi
 run 30 python3 bench/torch_gpu_step.py --device "$TORCH_DEVICE" --matmul "$MATMUL_N" --json "$W/torch.jsonl"
 for p in $PRESETS; do
   cfg=$("${G[@]}" --print-config "$p" | tail -1)
@@ -72,6 +77,10 @@ for p in $PRESETS; do
   fi
   run "$long" "${G[@]}" --preset "$p" --batch "$BATCH" --steps 20 --warmup 2 --read-every 5 \
     --max-seconds 45 --json "$W/ours-$p.json"
+  if [ ! -s "$W/ours-$p.json" ] && [ "$BATCH" -gt 1 ]; then # too big at once? accumulate instead
+    run "$long" "${G[@]}" --preset "$p" --batch "$BATCH" --micro-batch $((BATCH / 2)) --steps 20 \
+      --warmup 2 --read-every 5 --max-seconds 45 --json "$W/ours-$p.json"
+  fi
   run "$torch" python3 bench/torch_gpu_step.py --device "$TORCH_DEVICE" --name "$p" --config "$cfg" \
     --batch "$BATCH" --steps 10 --warmup 3 --max-seconds 20 --json "$W/torch.jsonl"
   # stock tfjs-webgpu: at gpt1 ~52 s a step was measured (notes), so one step, its first
