@@ -24,7 +24,8 @@
  * `matmul` option), `--steps 16`, `--warmup 2`, `--read-every
  * 8`, `--max-seconds S` (stop the timed steps after S s, at least one), `--json FILE` (the rows
  * as JSON, for bench/gpu_device.sh), `--print-config PRESET` (print the preset's config as JSON
- * and exit; bench/torch_gpu_step.py takes it).
+ * and exit; bench/torch_gpu_step.py takes it), `--profile` (ours: after the timed steps, each
+ * dispatch of a step timed alone, summed by kind: where the GPU time goes).
  *
  * @module
  */
@@ -50,6 +51,7 @@ const { values } = parseArgs({
     "matmul-kernel": { type: "string", default: "auto" },
     json: { type: "string" },
     "print-config": { type: "string" },
+    profile: { type: "boolean" },
   },
 });
 
@@ -73,6 +75,7 @@ interface Row {
   buildMs: number;
   loss: number;
   steps: number;
+  profile?: { kind: string; count: number; ms: number }[] | null;
 }
 
 const gpu = await requestGpu();
@@ -145,6 +148,35 @@ async function benchOurs(name: string, cfg: Gpt1Config): Promise<Row> {
   }
   last = (await eng.readStats()).at(-1)?.loss ?? last;
   const wallMs = performance.now() - w0;
+  let profile: { kind: string; count: number; ms: number }[] | null = null;
+  if (values.profile) {
+    const per = await eng.profile();
+    const by = new Map<string, { kind: string; count: number; ms: number }>();
+    for (const { label, ms } of per) {
+      const kind = label.replace(/^h\d+\./, "");
+      const e = by.get(kind) ?? { kind, count: 0, ms: 0 };
+      e.count++;
+      e.ms += ms;
+      by.set(kind, e);
+    }
+    const k = eng.microBatches; // forward/head/backward dispatches run k times a step
+    profile = [...by.values()]
+      .map((e) => ({
+        ...e,
+        ms: ["norm.partial", "stats", "adam"].includes(e.kind) ? e.ms : e.ms * k,
+      }))
+      .sort((a, b) => b.ms - a.ms);
+    const total = profile.reduce((a, e) => a + e.ms, 0);
+    console.log(
+      `${name}: GPU time by dispatch kind (each timed alone), ${total.toFixed(1)} ms/step in all`,
+    );
+    console.log("| kind | dispatches | ms/step | share |\n|---|---|---|---|");
+    for (const e of profile) {
+      console.log(
+        `| ${e.kind} | ${e.count} | ${e.ms.toFixed(2)} | ${(100 * e.ms / total).toFixed(1)}% |`,
+      );
+    }
+  }
   const d = eng.dispatchesPerStep, rm = median(rec);
   console.log(
     `${name} ours: ${d} dispatches, record ${rm.toFixed(2)} ms (${(rm * 1000 / d).toFixed(1)} ` +
@@ -166,6 +198,7 @@ async function benchOurs(name: string, cfg: Gpt1Config): Promise<Row> {
     buildMs,
     loss: last,
     steps: done,
+    profile,
   };
 }
 

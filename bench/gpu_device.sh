@@ -14,7 +14,7 @@
 # skipped, so one slow piece cannot take the whole lease; a piece that timed out or was skipped
 # shows as "–" in the table.
 # Local dry run (no GPU; lavapipe and torch on the CPU, tiny shapes; checks the script itself):
-#   PRESETS=tiny TORCH_DEVICE=cpu MATMUL_N=256 bash bench/gpu_device.sh
+#   PRESETS=tiny TORCH_DEVICE=cpu MATMUL_N=256 PROFILE=tiny bash bench/gpu_device.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$(mktemp -d)}
@@ -79,6 +79,12 @@ for p in $PRESETS; do
   run "$tfjs" "${G[@]}" --preset "$p" --engine tfjs --batch "$BATCH" --steps "$tsteps" \
     --warmup "$twarm" --max-seconds "$tmax" --json "$W/tfjs-$p.json"
 done
+# where our step's GPU time goes at PROFILE (gpt1; each dispatch timed alone, summed by kind)
+PROFILE=${PROFILE:-gpt1}
+case " $PRESETS " in *" $PROFILE "*)
+  run 120 "${G[@]}" --preset "$PROFILE" --batch "$BATCH" --steps 1 --warmup 1 --profile \
+    --json "$W/profile.json" ;;
+esac
 # last, if time is left: gpt1 on our engine with the 64×64 matmul everywhere (auto takes 128×128
 # tiles for the products with enough of them), to see what the large kernel buys
 case " $PRESETS " in *" gpt1 "*)
@@ -136,6 +142,13 @@ if o64 and o64.get("rows"):
     r = o64["rows"][0]
     details.append(f"- gpt1, ours with the 64×64 matmul everywhere: {r['tokensPerSec']:,.0f} tokens/s "
                    f"({r['stepMs']:.1f} ms per step over {r['steps']} steps)")
+pf = load(f"{W}/profile.json")
+allres["profile"] = pf
+prof = pf and pf.get("rows") and pf["rows"][0].get("profile")
+if prof:
+    tot = sum(e["ms"] for e in prof)
+    details.append(f"- {pf['rows'][0]['name']}, ours, GPU time by dispatch kind (each dispatch timed alone; {tot:.0f} ms a step in all): " +
+                   ", ".join(f"{e['kind']} {e['ms']:.1f} ms ({100 * e['ms'] / tot:.0f}%)" for e in prof[:10]))
 tm = [x for x in torch_rows if x.get("mode") == "fp32-matmul"]
 parts = []
 for k in ("matmul", "matmul64"):

@@ -29,7 +29,7 @@ import type { ModelConfig, ModelKind } from "./language_model.ts";
 import type { Gpt1Tokenizer } from "./tokenizer/bpe.ts";
 import type { FinetuneResult } from "./finetune.ts";
 import { readCheckpointInfo } from "./checkpoint.ts";
-import { sha256Hex } from "./corpus.ts";
+import { claim, finishStamp, readStamp, stageKey, ZS_STAMP } from "./_stamps.ts";
 import {
   checkpointName,
   type LogRecord,
@@ -51,6 +51,8 @@ import {
   resolveDataPath,
   type Table5StageSettings,
 } from "./settings.ts";
+
+export { stageKey, STAMP_FILE } from "./_stamps.ts";
 
 /** What every stage needs besides its settings. */
 export interface StageContext {
@@ -76,91 +78,6 @@ export interface StageResult {
   seconds: number;
   /** One line about what happened. */
   note: string;
-}
-
-/** File name of a stage stamp (the zero-shot stage uses `zeroshot-stage.json`). */
-export const STAMP_FILE = "reproduce-stage.json";
-const ZS_STAMP = "zeroshot-stage.json";
-
-interface Stamp {
-  stage: string;
-  key: string;
-  finished: boolean;
-  settings: unknown;
-  seconds?: number;
-  note?: string;
-}
-
-/** A short hash of a stage's settings and of the stamp key of the stage it builds on. */
-export function stageKey(stage: string, settings: unknown, upstream = ""): string {
-  return sha256Hex(JSON.stringify({ stage, settings, upstream })).slice(0, 16);
-}
-
-async function readStamp(dir: string, file = STAMP_FILE): Promise<Stamp | null> {
-  try {
-    return JSON.parse(await Deno.readTextFile(join(dir, file))) as Stamp;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw new DataError(`unreadable stage stamp: ${(e as Error).message}`, {
-      file: join(dir, file),
-      fix: "delete the folder to recompute the stage",
-    });
-  }
-}
-
-async function isEmptyDir(dir: string): Promise<boolean> {
-  try {
-    for await (const _ of Deno.readDir(dir)) return false;
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return true;
-    throw e;
-  }
-}
-
-/**
- * Decides what a stage does with its folder: `done` (finished with these settings), `resume`
- * (started with these settings), `new` (nothing yet; a folder from other settings is deleted).
- * A non-empty folder without a stamp is refused: it holds results reproduce did not write.
- */
-async function claim(
-  dir: string,
-  stage: string,
-  key: string,
-  settings: unknown,
-  fresh: boolean,
-): Promise<"done" | "resume" | "new"> {
-  const s = await readStamp(dir);
-  if (s && s.key === key && !fresh) return s.finished ? "done" : "resume";
-  if (!s && !(await isEmptyDir(dir))) {
-    throw new ConfigError("the folder holds results that reproduce did not write", {
-      file: dir,
-      fix: "choose another output folder (--out), or delete this one",
-    });
-  }
-  if (s) await Deno.remove(dir, { recursive: true });
-  await Deno.mkdir(dir, { recursive: true });
-  await writeJsonAtomic(join(dir, STAMP_FILE), { stage, key, finished: false, settings });
-  return "new";
-}
-
-/** Adds this call's seconds to the stamp; marks it finished unless `finished` is false. */
-async function finishStamp(
-  dir: string,
-  extra: { seconds: number; note: string },
-  file?: string,
-  finished = true,
-): Promise<number> {
-  const s = await readStamp(dir, file);
-  if (!s) return extra.seconds;
-  const seconds = (s.seconds ?? 0) + extra.seconds;
-  await writeJsonAtomic(join(dir, file ?? STAMP_FILE), {
-    ...s,
-    finished,
-    note: extra.note,
-    seconds,
-  });
-  return seconds;
 }
 
 function ctxDefaults(ctx: StageContext) {

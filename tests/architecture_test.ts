@@ -61,7 +61,16 @@ const LAYERS: readonly (readonly string[])[] = [
     "zeroshot_additions.ts",
   ],
   // runs
-  ["pipeline.ts", "sweeps.ts", "settings.ts", "fetch/", "stages.ts", "released.ts", "protocol.ts"],
+  [
+    "pipeline.ts",
+    "sweeps.ts",
+    "settings.ts",
+    "fetch/",
+    "_stamps.ts",
+    "stages.ts",
+    "released.ts",
+    "protocol.ts",
+  ],
   // output
   [
     "_plot.ts",

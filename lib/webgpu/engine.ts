@@ -1246,6 +1246,34 @@ export class WebGpuGptEngine {
     this.#pending = [];
   }
 
+  /**
+   * Where a step's GPU time goes, for benches (after some steps, so that every pipeline is
+   * warm): each dispatch of a step (micro-batch 0's, then the final ones) is timed alone, `reps`
+   * back-to-back copies in one submit, until the queue is done, less the time of an empty submit; returns the mean ms per dispatch with its label, in
+   * step order. Repeating a dispatch overwrites its outputs, so the engine's weights, moments and
+   * statistics are garbage afterwards: dispose it.
+   */
+  async profile(reps = 10): Promise<{ label: string; ms: number }[]> {
+    const q = this.#device.queue;
+    const time = async (list: Dispatch[], k: number) => {
+      const enc = this.#device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      for (let i = 0; i < k; i++) this.#record(pass, list);
+      pass.end();
+      const t0 = performance.now();
+      q.submit([enc.finish()]);
+      await q.onSubmittedWorkDone();
+      return performance.now() - t0;
+    };
+    await time([], 0);
+    const empty = Math.min(await time([], 0), await time([], 0));
+    const out: { label: string; ms: number }[] = [];
+    for (const d of [...this.#fwd, ...this.#head, ...this.#bwd, ...this.#final, ...this.#opt]) {
+      out.push({ label: d.label, ms: Math.max(0, (await time([d], reps)) - empty) / reps });
+    }
+    return out;
+  }
+
   /** Frees every GPU buffer of the engine (not the device). */
   dispose(): void {
     for (const b of this.#bufs) b.destroy();
