@@ -38,7 +38,7 @@ import {
 } from "./language_model.ts";
 import { OpenAIAdam } from "./optim.ts";
 import { loadAnyCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { readTestIds, writeSubmission } from "./glue_submission.ts";
+import { readTestIds, submissionFormat, writeSubmission } from "./glue_submission.ts";
 import { mixSeed, Rng } from "./random.ts";
 import { buildInputs, type Example, getTask, type Split, type TaskSpec } from "./tasks/mod.ts";
 import { padBatch, type Specials, specialsFor } from "./transforms.ts";
@@ -419,6 +419,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   const task = getTask(o.task);
   const splits = taskSplits(task);
   const nOut = headSize(task);
+  if (o.predictTest) submissionFormat(task.name); // not a GLUE task: fail before training
   const baseConfig = o.config ??
     makeConfig("small", { vocabSize: o.tokenizer.vocabSize });
   const { model, transferred } = await buildFinetuneModel(o.init, {

@@ -127,7 +127,7 @@ export function validateSubmission(
   task: string,
   text: string,
   testIds: readonly string[],
-  file = submissionFormat(task).file,
+  file: string = submissionFormat(task).file,
 ): number {
   const f = submissionFormat(task);
   const lines = text.split("\n");

@@ -37,7 +37,7 @@ import { exists, writeJsonAtomic } from "./fsutil.ts";
 import type { LanguageModel } from "./language_model.ts";
 import { accuracy, auroc } from "./metrics.ts";
 import { type Progress, silentProgress } from "./progress.ts";
-import { listCheckpoints } from "./runs.ts";
+import { runCheckpoints } from "./runs.ts";
 import { contextPrefix, evenSample, sequenceLogProbs, type ZeroShotTokenizer } from "./scoring.ts";
 import { loadTask, type MultipleChoiceExample, type TextExample } from "./tasks/mod.ts";
 import { loadVocab } from "./vocab.ts";
@@ -319,14 +319,7 @@ export async function zeroShotAdditionCurves(
 ): Promise<{ path: string; rows: AdditionRow[] }> {
   const path = join(runDir, ADDITIONS_FILE);
   const progress = opts.progress ?? silentProgress;
-  let ckpts = await listCheckpoints(runDir);
-  if (opts.steps) ckpts = ckpts.filter((c) => opts.steps!.includes(c.step));
-  if (ckpts.length === 0) {
-    throw new CheckpointError("no ckpt-<step>.safetensors files in the run folder", {
-      file: runDir,
-      fix: "pre-train first (deno task gpt1 pretrain --out <run>)",
-    });
-  }
+  const ckpts = await runCheckpoints(runDir, opts.steps);
   let rows: AdditionRow[] = [];
   if (!opts.force && (await exists(path))) {
     rows = JSON.parse(await Deno.readTextFile(path)).rows ?? [];

@@ -165,3 +165,20 @@ Deno.test({
     }
   },
 });
+
+Deno.test("finetune --predict-test on a task GLUE does not score fails before training", async () => {
+  const fx = await writeGlueFixture({ nTrain: 10, nDev: 2, nTest: 1 });
+  await assertRejects(
+    () =>
+      finetune({
+        task: "storycloze",
+        dataRoot: fx.root,
+        init: "none",
+        config: makeConfig("tiny", { vocabSize: fx.tokenizer.vocabSize, nCtx: 32 }),
+        tokenizer: fx.tokenizer,
+        predictTest: fx.root,
+      }),
+    /not a GLUE task/,
+  );
+  await Deno.remove(fx.root, { recursive: true });
+});
