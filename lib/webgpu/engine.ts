@@ -423,12 +423,24 @@ export class WebGpuGptEngine {
     if (this.adam.vectorL2) this.#l2End = off;
     this.#total = off;
     const lim = this.gpu.limits.maxStorageBufferBindingSize;
-    const biggest = Math.max(off, B * H * T * T, this.headRows * V, N * Math.max(3 * C, F)) * 4;
-    if (biggest > lim) {
-      throw new ConfigError(
-        `a buffer of ${biggest} bytes exceeds this device's storage binding limit ${lim}`,
-        { fix: "use a smaller batch, context or headChunkElements" },
-      );
+    const sizes: [string, number, string][] = [
+      [
+        "the parameters (and gradients, Adam moments)",
+        off,
+        "a hardware adapter (gpt1 needs 466 MB)",
+      ],
+      ["a layer's attention probabilities", B * H * T * T, "a smaller --micro-batch or context"],
+      ["an LM-head chunk", this.headRows * V, "a smaller headChunkElements"],
+      ["the widest activation", N * Math.max(3 * C, F), "a smaller --micro-batch"],
+    ];
+    for (const [what, floats, fix] of sizes) {
+      if (floats * 4 > lim) {
+        throw new ConfigError(
+          `${what}: ${floats * 4} bytes exceed this device's storage binding limit ${lim} ` +
+            `(${this.gpu.description})`,
+          { fix: `use ${fix}` },
+        );
+      }
     }
     const f = (label: string, floats: number, extra = 0) =>
       this.#buffer(label, floats * 4, S | extra);
