@@ -11,7 +11,8 @@
  * - `--engine tfjs`: stock tfjs-webgpu (`Gpt1Model` + `OpenAIAdam` on the tfjs `webgpu` backend,
  *   one loss readback per step, as `pretrain` does on tfjs): the median step time and tokens/s.
  * - `--matmul N`: our matmul kernel's TFLOP/s on `N×N · N×N` (f32; 10 back-to-back dispatches in
- *   one submit after 2 warm-ups; the time of an empty submit + sync is subtracted).
+ *   one submit after 2 warm-ups; the time of an empty submit + sync is subtracted), the 128×128
+ *   kernel unless `--matmul-kernel 64`.
  *
  * On the software adapter (lavapipe) the tokens/s measure the CPU, not a GPU: the host-time
  * columns are the figures that matter there. Goal (issue 16): a few ms plus a few µs per
@@ -19,10 +20,12 @@
  *
  * Flags: `--shapes L2C64,L2C256,L4C64,L4C256` (layers and width; heads = C/32, T 64, V 512),
  * `--preset small|gpt1|tiny` (instead of --shapes), `--batch 4`, `--micro-batch N` (ours:
- * windows per micro-batch, default the whole batch), `--steps 16`, `--warmup 2`, `--read-every
+ * windows per micro-batch, default the whole batch), `--matmul-kernel 64|128|auto` (the engine's
+ * `matmul` option), `--steps 16`, `--warmup 2`, `--read-every
  * 8`, `--max-seconds S` (stop the timed steps after S s, at least one), `--json FILE` (the rows
  * as JSON, for bench/gpu_device.sh), `--print-config PRESET` (print the preset's config as JSON
- * and exit; bench/torch_gpu_step.py takes it).
+ * and exit; bench/torch_gpu_step.py takes it), `--profile` (ours: after the timed steps, each
+ * dispatch of a step timed alone, summed by kind: where the GPU time goes).
  *
  * @module
  */
@@ -30,7 +33,7 @@ import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { type Gpt1Config, makeConfig, type PresetName } from "../lib/config.ts";
 import { requestGpu, WebGpuGptEngine } from "../lib/webgpu/mod.ts";
-import { matmulWgsl, TILE } from "../lib/webgpu/kernels.ts";
+import { matmul128Wgsl, matmulVec4, matmulWgsl, TILE, TILE_L } from "../lib/webgpu/kernels.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -45,8 +48,10 @@ const { values } = parseArgs({
     "read-every": { type: "string", default: "8" },
     "max-seconds": { type: "string" },
     matmul: { type: "string" },
+    "matmul-kernel": { type: "string", default: "auto" },
     json: { type: "string" },
     "print-config": { type: "string" },
+    profile: { type: "boolean" },
   },
 });
 
@@ -70,6 +75,7 @@ interface Row {
   buildMs: number;
   loss: number;
   steps: number;
+  profile?: { kind: string; count: number; ms: number }[] | null;
 }
 
 const gpu = await requestGpu();
@@ -82,6 +88,7 @@ const B = Number(values.batch), steps = Number(values.steps), warmup = Number(va
 const readEvery = Number(values["read-every"]);
 const maxMs = values["max-seconds"] ? Number(values["max-seconds"]) * 1000 : Infinity;
 const micro = values["micro-batch"] ? Number(values["micro-batch"]) : B;
+const kernel = values["matmul-kernel"] as "64" | "128" | "auto";
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 const configs: { name: string; cfg: Gpt1Config }[] = values.preset
@@ -120,6 +127,7 @@ async function benchOurs(name: string, cfg: Gpt1Config): Promise<Row> {
     batchSize: B,
     microBatches: B / micro,
     adam: { lr: 2.5e-4, schedule: "constant" },
+    matmul: kernel,
   });
   const buildMs = performance.now() - t0;
   const ids = new Int32Array(B * T);
@@ -140,6 +148,35 @@ async function benchOurs(name: string, cfg: Gpt1Config): Promise<Row> {
   }
   last = (await eng.readStats()).at(-1)?.loss ?? last;
   const wallMs = performance.now() - w0;
+  let profile: { kind: string; count: number; ms: number }[] | null = null;
+  if (values.profile) {
+    const per = await eng.profile();
+    const by = new Map<string, { kind: string; count: number; ms: number }>();
+    for (const { label, ms } of per) {
+      const kind = label.replace(/^h\d+\./, "");
+      const e = by.get(kind) ?? { kind, count: 0, ms: 0 };
+      e.count++;
+      e.ms += ms;
+      by.set(kind, e);
+    }
+    const k = eng.microBatches; // forward/head/backward dispatches run k times a step
+    profile = [...by.values()]
+      .map((e) => ({
+        ...e,
+        ms: ["norm.partial", "stats", "adam"].includes(e.kind) ? e.ms : e.ms * k,
+      }))
+      .sort((a, b) => b.ms - a.ms);
+    const total = profile.reduce((a, e) => a + e.ms, 0);
+    console.log(
+      `${name}: GPU time by dispatch kind (each timed alone), ${total.toFixed(1)} ms/step in all`,
+    );
+    console.log("| kind | dispatches | ms/step | share |\n|---|---|---|---|");
+    for (const e of profile) {
+      console.log(
+        `| ${e.kind} | ${e.count} | ${e.ms.toFixed(2)} | ${(100 * e.ms / total).toFixed(1)}% |`,
+      );
+    }
+  }
   const d = eng.dispatchesPerStep, rm = median(rec);
   console.log(
     `${name} ours: ${d} dispatches, record ${rm.toFixed(2)} ms (${(rm * 1000 / d).toFixed(1)} ` +
@@ -149,7 +186,7 @@ async function benchOurs(name: string, cfg: Gpt1Config): Promise<Row> {
   eng.dispose();
   return {
     name,
-    engine: micro === B ? "ours" : `ours (micro-batch ${micro})`,
+    engine: `ours (matmul ${kernel}${micro === B ? "" : `, micro-batch ${micro}`})`,
     L: cfg.nLayer,
     C: cfg.nEmbd,
     B,
@@ -161,6 +198,7 @@ async function benchOurs(name: string, cfg: Gpt1Config): Promise<Row> {
     buildMs,
     loss: last,
     steps: done,
+    profile,
   };
 }
 
@@ -219,7 +257,7 @@ async function benchTfjs(name: string, cfg: Gpt1Config): Promise<Row> {
 async function benchMatmul(
   n: number,
   reps = 10,
-): Promise<{ n: number; ms: number; tflops: number }> {
+): Promise<{ n: number; ms: number; tflops: number; kernel: string }> {
   const dev = gpu!.device;
   const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
   const mk = (size: number, usage: number) => dev.createBuffer({ size, usage });
@@ -229,8 +267,12 @@ async function benchMatmul(
   dev.queue.writeBuffer(b, 0, rnd);
   const u = dev.createBuffer({ size: 48, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   dev.queue.writeBuffer(u, 0, new Uint32Array([n, n, n, n, n, n, 0, 0, 0, 0, 0, 0]));
+  const v = { transA: false, transB: false, bias: false };
+  const large = kernel !== "64";
   const module = dev.createShaderModule({
-    code: matmulWgsl({ transA: false, transB: false, bias: false }),
+    code: large
+      ? matmul128Wgsl(v, matmulVec4(v, { M: n, N: n, K: n, lda: n, ldb: n }))
+      : matmulWgsl(v),
   });
   const pipeline = dev.createComputePipeline({
     layout: "auto",
@@ -245,7 +287,8 @@ async function benchMatmul(
     const pass = enc.beginComputePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bind);
-    for (let i = 0; i < k; i++) pass.dispatchWorkgroups(Math.ceil(n / TILE), Math.ceil(n / TILE));
+    const t = large ? TILE_L : TILE;
+    for (let i = 0; i < k; i++) pass.dispatchWorkgroups(Math.ceil(n / t), Math.ceil(n / t));
     pass.end();
     const t0 = performance.now();
     dev.queue.submit([enc.finish()]);
@@ -257,12 +300,15 @@ async function benchMatmul(
   const ms = Math.max(1e-3, (await run(reps)) - sync) / reps;
   for (const x of [a, b, c, u]) x.destroy();
   const tflops = 2 * n ** 3 / (ms / 1000) / 1e12;
-  console.log(`matmul ${n}³ (ours, f32): ${ms.toFixed(2)} ms, ${tflops.toFixed(3)} TFLOP/s`);
-  return { n, ms, tflops };
+  console.log(
+    `matmul ${n}³ (ours, ${large ? "128" : "64"} tiles, f32): ${ms.toFixed(2)} ms, ` +
+      `${tflops.toFixed(3)} TFLOP/s`,
+  );
+  return { n, ms, tflops, kernel: large ? "128" : "64" };
 }
 
 const rows: Row[] = [];
-let matmul: { n: number; ms: number; tflops: number } | null = null;
+let matmul: { n: number; ms: number; tflops: number; kernel: string } | null = null;
 if (values.matmul) matmul = await benchMatmul(Number(values.matmul));
 else {
   for (const { name, cfg } of configs) {

@@ -10,10 +10,11 @@
 # also writes bench/RESULTS.md in the copy it runs in, when the adapter is hardware), results.json
 # (every measurement), gpu_device.log (all output). The table is printed last.
 #
-# Every bench runs under its own timeout (about 470 s in all, the longest-case sum), so one slow
-# piece cannot take the whole lease; a piece that timed out shows as "–" in the table.
+# Every bench runs under its own timeout, and a piece that could end after BUDGET (540 s) is
+# skipped, so one slow piece cannot take the whole lease; a piece that timed out or was skipped
+# shows as "–" in the table.
 # Local dry run (no GPU; lavapipe and torch on the CPU, tiny shapes; checks the script itself):
-#   PRESETS=tiny TORCH_DEVICE=cpu MATMUL_N=256 bash bench/gpu_device.sh
+#   PRESETS=tiny TORCH_DEVICE=cpu MATMUL_N=256 PROFILE=tiny bash bench/gpu_device.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$(mktemp -d)}
@@ -43,17 +44,29 @@ export DENO_DIR=$W/deno_dir DENO_NO_UPDATE_CHECK=1 PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
 G=("$W/deno" run -A --cached-only "$W/gpu.js")
 
+BUDGET=${BUDGET:-540} # seconds: a piece that could end later than this is skipped
 run() { # run SECONDS CMD...: the command under a timeout; never fails the script
   local secs=$1
   shift
-  echo "-- [$(($(date +%s) - t_start)) s] $* (at most ${secs} s)"
+  local now=$(($(date +%s) - t_start))
+  if [ $((now + secs)) -gt "$BUDGET" ]; then
+    echo "-- [$now s] skipped (could pass the ${BUDGET} s budget): $*"
+    return 0
+  fi
+  echo "-- [$now s] $* (at most ${secs} s)"
   timeout --kill-after=5 "$secs" "$@"
   local rc=$?
   [ $rc -eq 0 ] || echo "   (exit $rc)"
 }
 
 # -- measurements (shortest first) --------------------------------------------------------------
-run 45 "${G[@]}" --matmul "$MATMUL_N" --json "$W/ours-matmul.json"
+run 30 "${G[@]}" --matmul "$MATMUL_N" --json "$W/ours-matmul.json"
+run 30 "${G[@]}" --matmul "$MATMUL_N" --matmul-kernel 64 --json "$W/ours-matmul64.json"
+if [ ! -s "$W/ours-matmul.json" ]; then # no adapter? say what Vulkan sees
+  echo "!! no WebGPU result: VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}; ICD files:"
+  ls -la /usr/local/nvidia/share/vulkan/icd.d /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2>&1 | sed 's/^/   /'
+  ldconfig -p | grep -i -E 'vulkan|nvidia' | head -5 | sed 's/^/   /'
+fi
 run 30 python3 bench/torch_gpu_step.py --device "$TORCH_DEVICE" --matmul "$MATMUL_N" --json "$W/torch.jsonl"
 for p in $PRESETS; do
   cfg=$("${G[@]}" --print-config "$p" | tail -1)
@@ -64,6 +77,10 @@ for p in $PRESETS; do
   fi
   run "$long" "${G[@]}" --preset "$p" --batch "$BATCH" --steps 20 --warmup 2 --read-every 5 \
     --max-seconds 45 --json "$W/ours-$p.json"
+  if [ ! -s "$W/ours-$p.json" ] && [ "$BATCH" -gt 1 ]; then # too big at once? accumulate instead
+    run "$long" "${G[@]}" --preset "$p" --batch "$BATCH" --micro-batch $((BATCH / 2)) --steps 20 \
+      --warmup 2 --read-every 5 --max-seconds 45 --json "$W/ours-$p.json"
+  fi
   run "$torch" python3 bench/torch_gpu_step.py --device "$TORCH_DEVICE" --name "$p" --config "$cfg" \
     --batch "$BATCH" --steps 10 --warmup 3 --max-seconds 20 --json "$W/torch.jsonl"
   # stock tfjs-webgpu: at gpt1 ~52 s a step was measured (notes), so one step, its first
@@ -71,6 +88,18 @@ for p in $PRESETS; do
   run "$tfjs" "${G[@]}" --preset "$p" --engine tfjs --batch "$BATCH" --steps "$tsteps" \
     --warmup "$twarm" --max-seconds "$tmax" --json "$W/tfjs-$p.json"
 done
+# where our step's GPU time goes at PROFILE (gpt1; each dispatch timed alone, summed by kind)
+PROFILE=${PROFILE:-gpt1}
+case " $PRESETS " in *" $PROFILE "*)
+  run 120 "${G[@]}" --preset "$PROFILE" --batch "$BATCH" --steps 1 --warmup 1 --profile \
+    --json "$W/profile.json" ;;
+esac
+# last, if time is left: gpt1 on our engine with the 64×64 matmul everywhere (auto takes 128×128
+# tiles for the products with enough of them), to see what the large kernel buys
+case " $PRESETS " in *" gpt1 "*)
+  run 90 "${G[@]}" --preset gpt1 --batch "$BATCH" --steps 10 --warmup 1 --read-every 5 \
+    --max-seconds 30 --matmul-kernel 64 --json "$W/ours64-gpt1.json" ;;
+esac
 
 # -- the table, RESULTS.md, results.json --------------------------------------------------------
 python3 - "$W" "$OUT" "$PRESETS" "$BATCH" "$(cat $D/commit 2>/dev/null || echo '?')" \
@@ -116,10 +145,29 @@ for p in presets:
     if t and t.get("rows"):
         r = t["rows"][0]
         details.append(f"- {p}, tfjs-webgpu: {r['stepMs']:.0f} ms per step ({r['steps']} timed)")
-om, tm = load(f"{W}/ours-matmul.json"), [x for x in torch_rows if x.get("mode") == "fp32-matmul"]
-allres["ours-matmul"] = om
-mm = om and om.get("matmul")
-mline = (f"Matmul {mm['n']}³ f32: ours {mm['tflops']:.3g} TFLOP/s ({mm['ms']:.2f} ms)" if mm else "Matmul: ours –") + \
+o64 = load(f"{W}/ours64-gpt1.json")
+allres["ours64-gpt1"] = o64
+if o64 and o64.get("rows"):
+    r = o64["rows"][0]
+    details.append(f"- gpt1, ours with the 64×64 matmul everywhere: {r['tokensPerSec']:,.0f} tokens/s "
+                   f"({r['stepMs']:.1f} ms per step over {r['steps']} steps)")
+pf = load(f"{W}/profile.json")
+allres["profile"] = pf
+prof = pf and pf.get("rows") and pf["rows"][0].get("profile")
+if prof:
+    tot = sum(e["ms"] for e in prof)
+    details.append(f"- {pf['rows'][0]['name']}, ours, GPU time by dispatch kind (each dispatch timed alone; {tot:.0f} ms a step in all): " +
+                   ", ".join(f"{e['kind']} {e['ms']:.1f} ms ({100 * e['ms'] / tot:.0f}%)" for e in prof[:10]))
+tm = [x for x in torch_rows if x.get("mode") == "fp32-matmul"]
+parts = []
+for k in ("matmul", "matmul64"):
+    om = load(f"{W}/ours-{k}.json")
+    allres[f"ours-{k}"] = om
+    mm = om and om.get("matmul")
+    if mm:
+        parts.append(f"ours {mm.get('kernel', '?')}-tile kernel {mm['tflops']:.3g} TFLOP/s ({mm['ms']:.2f} ms)")
+n = next((load(f"{W}/ours-{k}.json")["matmul"]["n"] for k in ("matmul", "matmul64") if load(f"{W}/ours-{k}.json")), "?")
+mline = f"Matmul {n}³ f32: " + ("; ".join(parts) or "ours –") + \
         (f"; PyTorch fp32 (no TF32) {tm[0]['tflops']:.1f} TFLOP/s" if tm else "")
 date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 md = [f"# GPU results (issue 16)", "",

@@ -14,7 +14,7 @@
 import { dirname, join } from "node:path";
 import { FINETUNE_DEFAULTS as FT } from "./config.ts";
 import { ConfigError } from "./errors.ts";
-import type { SweepOptions } from "./pipeline.ts";
+import type { SweepOptions } from "./sweeps.ts";
 import type { BackendChoice } from "./backend.ts";
 
 /** One option of a command, in `node:util` `parseArgs` form plus a description. */

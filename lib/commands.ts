@@ -31,6 +31,7 @@ import {
 } from "./_cli.ts";
 import { portablePath } from "./fsutil.ts";
 import type { TextEval } from "./pipeline.ts";
+import { PROTOCOL_COMMANDS } from "./protocol_commands.ts";
 
 export type { Command, OptionSpec } from "./_cli.ts";
 export { helpText } from "./_cli.ts";
@@ -113,7 +114,7 @@ COMMANDS["pretrain"] = define(
   "pretrain --preset tiny|small|gpt1 --corpus embedded|<dir> --out results/<run> [options]",
   "pre-train the language model (resumable; checkpoints at 2^k steps)",
   "Corpus → vocabulary → token cache → LM training with Adam + warmup_cosine.\n" +
-    "Settings default to the preset's (see lib/pipeline.ts PRETRAIN_SETTINGS).\n" +
+    "Settings default to the preset's (see lib/settings.ts PRETRAIN_SETTINGS).\n" +
     "--engine auto runs GPT-1 on the project's WebGPU engine (lib/webgpu/) when the adapter is a\n" +
     "hardware GPU, else on tfjs (--backend); either engine writes the same log and checkpoints,\n" +
     "and a run resumes with either.",
@@ -135,8 +136,8 @@ COMMANDS["pretrain"] = define(
     backend: BACKEND_OPT,
     engine: {
       type: "string",
-      default: "auto",
-      description: "auto (webgpu on a hardware adapter, else tfjs) | tfjs | webgpu",
+      description: "auto (webgpu on a hardware adapter, else tfjs) | tfjs | webgpu " +
+        "(else GPT1_ENGINE, else auto)",
     },
     "micro-batch": { type: "string", description: "webgpu: windows per micro-batch" },
     resume: { type: "boolean", description: "continue from <out>/latest.safetensors" },
@@ -177,7 +178,7 @@ COMMANDS["pretrain"] = define(
       corpusInfo: corpus.map(portablePath),
       vocabDirInfo: `${out}/vocab`,
       runInfo: { backendDetail: backend.detail },
-      engine: str(v.engine, "engine", "auto"),
+      engine: typeof v.engine === "string" ? v.engine : undefined,
       microBatch: optInt(v["micro-batch"], "micro-batch"),
     });
     console.log(
@@ -299,8 +300,21 @@ const FT_OPTS: Record<string, OptionSpec> = {
     type: "boolean",
     description: "batch examples of similar length (less padding; seeded)",
   },
+  "micro-tokens": {
+    type: "string",
+    description: "tokens per micro-batch (default 2048; 1024 from the released 117M weights, " +
+      "whose backward pass at 2048 overflows the wasm heap)",
+  },
   seed: { type: "string", default: String(FT.seed), description: "seed" },
   out: { type: "string", description: "run folder, e.g. results/ft-sst2" },
+  "save-model": {
+    type: "boolean",
+    description: "keep the best model as <out>/model.safetensors (for predict)",
+  },
+  "predict-test": {
+    type: "string",
+    description: "write GLUE's <TASK>.tsv for the test file into this folder",
+  },
   backend: BACKEND_OPT,
 };
 
@@ -315,7 +329,12 @@ async function ftArgs(v: Record<string, unknown>) {
     ? r.vocab
     : vocabDirFor(init, v.vocab);
   if (!vocabDir) throw new ConfigError("--init none needs --vocab <dir>");
+  const { isReleasedFolder } = await import("./pretrained.ts");
+  const { RELEASED_MICRO_TOKENS } = await import("./released.ts");
+  const micro = optInt(v["micro-tokens"], "micro-tokens") ??
+    (init !== "none" && (await isReleasedFolder(init)) ? RELEASED_MICRO_TOKENS : undefined);
   return {
+    ...(micro !== undefined ? { microTokens: micro } : {}),
     init,
     tokenizer: await loadVocab(vocabDir),
     dataRoot: str(v.data, "data", await dataRootDefault()),
@@ -349,7 +368,10 @@ COMMANDS["finetune"] = define(
       task: str(v.task, "task"),
       outDir: str(v.out, "out"),
       progress: terminalProgress("finetune"),
+      saveModel: v["save-model"] === true,
+      predictTest: v["predict-test"] as string | undefined,
     });
+    if (r.testFile) console.log(`wrote ${r.testFile}`);
     console.log(
       `${r.task}: ${r.eval.metric} ${
         r.eval.value.toFixed(2)
@@ -374,7 +396,7 @@ COMMANDS["table5"] = define(
     resume: { type: "boolean", description: "keep finished cells of <out>/table5.json" },
   },
   async (v) => {
-    const { runTable5, table5Markdown } = await import("./pipeline.ts");
+    const { runTable5, table5Markdown } = await import("./sweeps.ts");
     const { terminalProgress } = await import("./progress.ts");
     const { writeFileAtomic } = await import("./fsutil.ts");
     await useBackend(v);
@@ -405,7 +427,7 @@ COMMANDS["ablate-layers"] = define(
     resume: { type: "boolean", description: "keep finished counts of <out>/layers.json" },
   },
   async (v) => {
-    const { ablateLayers } = await import("./pipeline.ts");
+    const { ablateLayers } = await import("./sweeps.ts");
     const { terminalProgress } = await import("./progress.ts");
     await useBackend(v);
     str(v.init, "init"); // the checkpoint is required first
@@ -582,3 +604,6 @@ COMMANDS["fetch"] = define(
     }
   },
 );
+
+// the small-scale protocol's commands (issue 14): predict, protocol, zeroshot-additions
+Object.assign(COMMANDS, PROTOCOL_COMMANDS);

@@ -37,7 +37,8 @@ import {
   numLayers,
 } from "./language_model.ts";
 import { OpenAIAdam } from "./optim.ts";
-import { loadAnyCheckpoint } from "./checkpoint.ts";
+import { loadAnyCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { readTestIds, submissionFormat, writeSubmission } from "./glue_submission.ts";
 import { mixSeed, Rng } from "./random.ts";
 import { buildInputs, type Example, getTask, type Split, type TaskSpec } from "./tasks/mod.ts";
 import { padBatch, type Specials, specialsFor } from "./transforms.ts";
@@ -111,6 +112,16 @@ export interface FinetuneOptions {
   groupByLength?: boolean;
   /** Progress display. */
   progress?: Progress;
+  /**
+   * Save the kept (best-validation) model as `outDir/model.safetensors` (atomic; with its
+   * classifier), so that `deno task gpt1 predict --run outDir` can predict later. Default false.
+   */
+  saveModel?: boolean;
+  /**
+   * Write GLUE's submission file for the task's unlabeled test split into this folder (e.g.
+   * `SST-2.tsv`; see glue_submission.ts) with the kept model. GLUE tasks only.
+   */
+  predictTest?: string;
 }
 
 /** What {@link finetune} returns (also written to `outDir/metrics.json`). */
@@ -133,14 +144,20 @@ export interface FinetuneResult {
   transferred: string[];
   /** Predictions on the evaluation split. */
   predictions: number[];
+  /** The GLUE submission file written with `predictTest`, if any. */
+  testFile?: string;
 }
 
-/** Turns examples into token sequences with the task's transform (drops unlabeled ones). */
+/**
+ * Turns examples into token sequences with the task's transform. Unlabeled examples are dropped,
+ * or kept with label NaN when `keepUnlabeled` (test files, for predictions).
+ */
 export function encodeExamples(
   task: TaskSpec,
   examples: Example[],
   tok: TaskEncoder,
   nCtx: number,
+  opts: { keepUnlabeled?: boolean } = {},
 ): EncodedExample[] {
   const sp = specialsFor(tok.vocabSize);
   const cache = new Map<string, number[]>();
@@ -152,8 +169,12 @@ export function encodeExamples(
   const out: EncodedExample[] = [];
   for (const ex of examples) {
     const label = (ex as { label?: number }).label;
-    if (label === undefined) continue;
-    out.push({ seqs: buildInputs(task, ex, enc, sp, nCtx), label, source: ex.source });
+    if (label === undefined && !opts.keepUnlabeled) continue;
+    out.push({
+      seqs: buildInputs(task, ex, enc, sp, nCtx),
+      label: label ?? NaN,
+      source: ex.source,
+    });
   }
   return out;
 }
@@ -343,6 +364,14 @@ async function score(
   return { score: taskMetric(task.name, preds, data.map((d) => d.label)), preds };
 }
 
+/**
+ * Examples held out of `n` training examples for model selection when a task has no
+ * validation split of its own: a seeded 10%, at least 1, at most 1,000.
+ */
+export function validHoldOut(n: number): number {
+  return Math.min(1000, Math.max(1, Math.round(n * 0.1)));
+}
+
 /** Where a task's train / selection / reported data come from (see the module doc). */
 export function taskSplits(task: TaskSpec): { train: Split; report: Split; valid: Split | null } {
   if (task.name === "storycloze") return { train: "train", valid: "dev", report: "test" };
@@ -390,6 +419,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   const task = getTask(o.task);
   const splits = taskSplits(task);
   const nOut = headSize(task);
+  if (o.predictTest) submissionFormat(task.name); // not a GLUE task: fail before training
   const baseConfig = o.config ??
     makeConfig("small", { vocabSize: o.tokenizer.vocabSize });
   const { model, transferred } = await buildFinetuneModel(o.init, {
@@ -415,7 +445,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   else {
     // seeded hold-out of the training data for model selection
     const order = new Rng(mixSeed(o.seed, 7)).shuffle(trainEx.map((_, i) => i));
-    const nValid = Math.min(1000, Math.max(1, Math.round(trainEx.length * 0.1)));
+    const nValid = validHoldOut(trainEx.length);
     const held = new Set(order.slice(0, nValid));
     validEx = trainEx.filter((_, i) => held.has(i));
     trainEx = trainEx.filter((_, i) => !held.has(i));
@@ -569,6 +599,16 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     transferred,
     predictions: rep.preds,
   };
+  if (o.saveModel && o.outDir) {
+    await saveCheckpoint(join(o.outDir, "model.safetensors"), {
+      model,
+      step,
+      extra: { task: task.name, bestEpoch, init: portablePath(o.init), finetuned: true },
+    });
+  }
+  if (o.predictTest) {
+    result.testFile = await predictTestSet(model, task, dir, o.tokenizer, o.predictTest);
+  }
   o.progress.finish(
     `${task.title}: ${rep.score.metric} ${rep.score.value.toFixed(1)} on ${result.eval.split} ` +
       `(n=${rep.score.n}, best epoch ${bestEpoch})`,
@@ -592,6 +632,25 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   opt.dispose();
   model.dispose();
   return result;
+}
+
+/**
+ * Predicts the unlabeled test split of a GLUE task (`taskDir`'s test file, every row) with a
+ * fine-tuned `model` and writes GLUE's submission file into `outDir`, checked against the test
+ * file's ids (see glue_submission.ts); returns its path.
+ */
+export async function predictTestSet(
+  model: LanguageModel,
+  task: TaskSpec,
+  taskDir: string,
+  tokenizer: TaskEncoder,
+  outDir: string,
+): Promise<string> {
+  const testIds = await readTestIds(task.name, taskDir); // before loading: not a GLUE task throws
+  const ex = (await task.load(taskDir, "test")).examples;
+  const enc = encodeExamples(task, ex, tokenizer, model.config.nCtx, { keepUnlabeled: true });
+  const preds = await predict(model, task, enc, specialsFor(tokenizer.vocabSize));
+  return await writeSubmission(outDir, task.name, ex.map((e) => e.id), preds, testIds);
 }
 
 async function _statOrNull(path: string): Promise<Deno.FileInfo | null> {

@@ -25,14 +25,8 @@
  */
 import { join, relative, sep } from "node:path";
 import { REPO_ROOT } from "./fsutil.ts";
-import {
-  type Figure,
-  figureSummary,
-  isFigure,
-  type MimeBundle,
-  plotBundle,
-  PLOTLY_MIME,
-} from "./plot.ts";
+import { figureSummary, isFigure, plotBundle } from "./plot.ts";
+import { type Figure, type MimeBundle, PLOTLY_MIME } from "./_plot.ts";
 import {
   formatProgressLine,
   type Progress,

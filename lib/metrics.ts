@@ -153,3 +153,56 @@ export const METRICS: Readonly<
   pearson,
   spearman,
 };
+
+/**
+ * Mean and sample standard deviation (n − 1 in the denominator; 0 for one value) of `xs`,
+ * with `n`. Throws a RangeError for an empty or non-finite input.
+ *
+ * @example
+ * ```ts
+ * meanSd([80, 82, 84]); // { mean: 82, sd: 2, n: 3 }
+ * ```
+ */
+export function meanSd(xs: ArrayLike<number>): { mean: number; sd: number; n: number } {
+  const n = xs.length;
+  if (n === 0) throw new RangeError("meanSd: no values");
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    if (!Number.isFinite(xs[i])) throw new RangeError(`meanSd: value ${i} is ${xs[i]}`);
+    s += xs[i];
+  }
+  const mean = s / n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (xs[i] - mean) ** 2;
+  return { mean, sd: n > 1 ? Math.sqrt(ss / (n - 1)) : 0, n };
+}
+
+/**
+ * Area under the ROC curve of `scores` against binary `labels` (1 positive): the probability
+ * that a random positive scores above a random negative, ties counting one half (the
+ * Mann–Whitney U statistic over n₁·n₀, from average ranks; scikit-learn's `roc_auc_score`).
+ * Threshold-free: 0.5 is chance, 1 a perfect ranking, 0 a perfectly reversed one. Throws a
+ * RangeError when a class is absent (AUROC is undefined) or a label is not 0/1.
+ *
+ * @example
+ * ```ts
+ * auroc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]); // 0.75
+ * ```
+ */
+export function auroc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
+  const n = check(scores, labels, "auroc");
+  const r = averageRanks(scores);
+  let n1 = 0, rankSum = 0;
+  for (let i = 0; i < n; i++) {
+    if (labels[i] !== 0 && labels[i] !== 1) {
+      throw new RangeError(`auroc: label ${i} is ${labels[i]}, not 0 or 1`);
+    }
+    if (labels[i] === 1) {
+      n1++;
+      rankSum += r[i];
+    }
+  }
+  const n0 = n - n1;
+  if (n1 === 0 || n0 === 0) throw new RangeError("auroc: needs both classes among the labels");
+  return (rankSum - (n1 * (n1 + 1)) / 2) / (n1 * n0);
+}

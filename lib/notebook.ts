@@ -2,8 +2,10 @@
  * Notebook helpers over the stages: where a notebook's results live ({@link notebookPlan}),
  * one live display per piece of work ({@link stageDisplays}), a chart redrawn in place
  * ({@link liveFigure}), report sections shown in cells ({@link showSections}) and the paper's
- * input transformations shown on real examples ({@link inputExamples}). The command line never
- * imports this file (nor `jupyter.ts`).
+ * input transformations shown on real examples ({@link inputExamples}), the setup cell in one
+ * call ({@link notebookSetup}) and the stage bookkeeping of a cell behind one helper
+ * ({@link notebookStage}; {@link notebookTable5} for fine-tunes written out in the cell). The
+ * command line never imports this file (nor `jupyter.ts`).
  *
  * @example
  * ```ts
@@ -21,15 +23,30 @@
  * @module
  */
 import type { Progress } from "./progress.ts";
-import { committedLayout, reproduceLayout, type ResultLayout } from "./runs.ts";
+import { committedLayout, reproduceLayout, type ResultLayout, type Table5Cell } from "./runs.ts";
 import { buildInputs, getTask, loadTask } from "./tasks/mod.ts";
 import { specialsFor } from "./transforms.ts";
 import { taskSplits } from "./finetune.ts";
 import type { Gpt1Tokenizer } from "./tokenizer/bpe.ts";
-import type { Figure } from "./plot.ts";
+import type { Figure } from "./_plot.ts";
 import type { ReportSection, Row } from "./report.ts";
-import { defaultOutDir, reproduceSettings, type Scale } from "./settings.ts";
-import { tasksWithData } from "./stages.ts";
+import {
+  defaultDataRoot,
+  defaultOutDir,
+  type ReproduceSettings,
+  reproduceSettings,
+  type Scale,
+} from "./settings.ts";
+import {
+  isTable5Session,
+  openTable5Stage,
+  type StageContext,
+  type StageResult,
+  type Table5Session,
+  tasksWithData,
+} from "./stages.ts";
+import { type BackendChoice, selectBackend } from "./backend.ts";
+import type { ModelKind } from "./language_model.ts";
 import {
   display,
   inNotebook,
@@ -196,4 +213,108 @@ export async function inputExamples(
     });
   }
   return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the setup cell and the stage cells of a notebook
+
+/** What {@link notebookSetup} gives every notebook. */
+export interface NotebookSetup {
+  /** `GPT1_SCALE` (default `small`). */
+  scale: Scale;
+  /** `GPT1_RECOMPUTE=1`. */
+  recompute: boolean;
+  /** The scale's settings (`REPRODUCE_SCALES` in `settings.ts`). */
+  settings: Readonly<ReproduceSettings>;
+  /** Read the committed results, or compute ({@link notebookPlan}). */
+  plan: NotebookPlan;
+  /** What the stages need besides their settings (the datasets folder). */
+  ctx: StageContext & { dataRoot: string };
+  /** The TensorFlow.js backend selected. */
+  backend: BackendChoice;
+}
+
+/**
+ * The setup cell of every notebook in one call: the scale (`GPT1_SCALE`: smoke | small | paper,
+ * default `small`) and `GPT1_RECOMPUTE`, its settings and plan, the datasets folder
+ * (`GPT1_DATA`, else `../shared/datasets`) and the backend; prints them in four lines.
+ *
+ * @example
+ * ```ts
+ * const { settings: S, plan, ctx } = await notebookSetup();
+ * ```
+ */
+export async function notebookSetup(
+  env: { get(name: string): string | undefined } = Deno.env,
+): Promise<NotebookSetup> {
+  const settings = reproduceSettings(env.get("GPT1_SCALE") ?? "small");
+  const scale = settings.scale;
+  const recompute = env.get("GPT1_RECOMPUTE") === "1";
+  const plan = notebookPlan(scale, recompute);
+  const ctx = { dataRoot: defaultDataRoot() };
+  const backend = await selectBackend({ log: () => {} });
+  console.log(
+    `scale: ${scale} (${settings.about})\n${plan.note}\ndatasets: ${ctx.dataRoot}\n` +
+      `backend: ${backend.name}`,
+  );
+  return { scale, recompute, settings, plan, ctx, backend };
+}
+
+/**
+ * A stage cell: when the plan computes, runs `run` with the notebook's context and one live
+ * display per piece of work (a finished stage is reused, a stopped one resumes) and prints
+ * `label: status (note)`; when it only reads, prints where the results come from instead.
+ *
+ * @example
+ * ```ts
+ * await notebookStage(nb, "pre-training", (c) => runPretrainStage(S, nb.plan.layout, c));
+ * ```
+ */
+export async function notebookStage(
+  nb: Pick<NotebookSetup, "plan" | "ctx">,
+  label: string,
+  run: (ctx: StageContext) => Promise<StageResult>,
+): Promise<StageResult | null> {
+  if (!nb.plan.compute) {
+    console.log(`${label}: ${nb.plan.note}`);
+    return null;
+  }
+  const bars = stageDisplays();
+  const r = await run({ ...nb.ctx, progress: bars.progress }).finally(() => bars.flush());
+  console.log(`${label}: ${r.status} (${r.note})`);
+  return r;
+}
+
+/**
+ * The Table 5 stage opened for fine-tunes written out in a cell: null (and a line saying why)
+ * when the plan only reads or the stage has nothing to do (finished earlier, no data), else a
+ * {@link Table5Session} with `progress(label)` for each run's live display. Call `finetune`
+ * per task into `session.runDir(task, variant)`, `session.record(...)` each result, then
+ * `session.close()`: the same `table5.json`, `table5.md` and stamp as {@link runTable5Stage}.
+ */
+export async function notebookTable5(
+  nb: Pick<NotebookSetup, "plan" | "ctx" | "settings">,
+  label: string,
+  opts: { model?: ModelKind } = {},
+): Promise<(Table5Session & { progress: (label: string) => Progress }) | null> {
+  if (!nb.plan.compute) {
+    console.log(`${label}: ${nb.plan.note}`);
+    return null;
+  }
+  const t5 = await openTable5Stage(nb.settings, nb.plan.layout, nb.ctx, opts);
+  if (!isTable5Session(t5)) {
+    console.log(`${label}: ${t5.status} (${t5.note})`);
+    return null;
+  }
+  const bars = stageDisplays();
+  return {
+    ...t5,
+    progress: bars.progress,
+    async close(cells?: Table5Cell[]) {
+      await bars.flush();
+      const r = await t5.close(cells);
+      console.log(`${label}: ${r.status} (${r.note})`);
+      return r;
+    },
+  };
 }

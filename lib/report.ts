@@ -18,7 +18,8 @@
 import * as aq from "arquero";
 import { writeFileAtomic } from "./fsutil.ts";
 import { DataError } from "./errors.ts";
-import { type Figure, figureSummary, titleText } from "./plot.ts";
+import { figureSummary } from "./plot.ts";
+import { type Figure, titleText } from "./_plot.ts";
 import type { PaperTable } from "./paper.ts";
 
 /** A table row: column name → cell (null / undefined print as "–"). */

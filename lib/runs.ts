@@ -78,6 +78,25 @@ export async function listCheckpoints(runDir: string): Promise<{ step: number; p
 }
 
 /**
+ * The checkpoints of a run to evaluate: every `ckpt-<step>.safetensors`, or only the given
+ * `steps`; CheckpointError when none is left (the run has not been pre-trained yet).
+ */
+export async function runCheckpoints(
+  runDir: string,
+  steps?: readonly number[],
+): Promise<{ step: number; path: string }[]> {
+  let ckpts = await listCheckpoints(runDir);
+  if (steps) ckpts = ckpts.filter((c) => steps.includes(c.step));
+  if (ckpts.length === 0) {
+    throw new CheckpointError("no ckpt-<step>.safetensors files in the run folder", {
+      file: runDir,
+      fix: "pre-train first (deno task gpt1 pretrain --out <run>)",
+    });
+  }
+  return ckpts;
+}
+
+/**
  * The lines of a JSON-lines text: each non-blank line with its 1-based number and its value
  * (`undefined` when the line is not JSON). The one parser of `log.jsonl` and other JSONL files.
  */

@@ -29,18 +29,9 @@ import {
 } from "./runs.ts";
 import type { TextEval } from "./pipeline.ts";
 import * as paper from "./paper.ts";
-import { FIGURE2_LAYERS, FIGURE2_ZEROSHOT } from "./paper.ts";
-import {
-  barsVsPaper,
-  type Figure,
-  layersChart,
-  lineChart,
-  lossCurve,
-  perplexityCurve,
-  TABLE5_VARIANT_NAMES,
-  table5Chart,
-  zeroShotChart,
-} from "./plot.ts";
+import { lineChart, lossCurve, perplexityCurve, TABLE5_VARIANT_NAMES } from "./plot.ts";
+import type { Figure } from "./_plot.ts";
+import { barsVsPaper, layersChart, table5Chart, zeroShotChart } from "./paper_charts.ts";
 import { paperTableRows, type ReportSection, type Row } from "./report.ts";
 import type { ReproduceSettings } from "./settings.ts";
 import { paperClaims } from "./claims.ts";
@@ -233,7 +224,7 @@ export function zeroShotBoth(
  * (dashed / dotted, the paper's LSTM shown).
  */
 export function zeroShotFigure(gpt: readonly ZeroShotRow[], lstm: readonly ZeroShotRow[]): Figure {
-  const fig = zeroShotChart(zeroShotBoth(gpt, lstm), FIGURE2_ZEROSHOT, {
+  const fig = zeroShotChart(zeroShotBoth(gpt, lstm), paper.FIGURE2_ZEROSHOT, {
     lstm: lstm.length ? "show" : "legendonly",
   });
   for (const t of fig.data) {
@@ -263,7 +254,7 @@ export async function layoutSections(layout: ResultLayout): Promise<ReportSectio
       text: `Accuracy on ${tasks} after transferring the embeddings and the first blocks of the ` +
         "pre-trained model (x = 0: nothing, 1: embeddings, k: embeddings + k−1 blocks); solid: " +
         "evaluation split, dotted: training data. Dashed: the paper's RACE and MultiNLI.",
-      figures: [layersChart(layers, FIGURE2_LAYERS)],
+      figures: [layersChart(layers, paper.FIGURE2_LAYERS)],
       tables: [{
         caption: "Layers transferred (this run)",
         rows: layers.map((r) => ({

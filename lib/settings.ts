@@ -18,7 +18,7 @@ import {
   ZEROSHOT_DEFAULTS,
 } from "./config.ts";
 import { REPO_ROOT } from "./fsutil.ts";
-import { TABLE5_TASKS, TABLE5_VARIANTS } from "./pipeline.ts";
+import { TABLE5_TASKS, TABLE5_VARIANTS } from "./sweeps.ts";
 import { ZEROSHOT_CAPS } from "./zeroshot.ts";
 import type { ZeroShotTaskName } from "./runs.ts";
 

@@ -25,27 +25,34 @@ import { join } from "node:path";
 import { ConfigError, DataError } from "./errors.ts";
 import { exists, portablePath, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
-import type { ModelKind } from "./language_model.ts";
-import { sha256Hex } from "./corpus.ts";
+import type { ModelConfig, ModelKind } from "./language_model.ts";
+import type { Gpt1Tokenizer } from "./tokenizer/bpe.ts";
+import type { FinetuneResult } from "./finetune.ts";
+import { readCheckpointInfo } from "./checkpoint.ts";
+import { claim, finishStamp, readStamp, stageKey, ZS_STAMP } from "./_stamps.ts";
 import {
   checkpointName,
   type LogRecord,
   pretrainDir,
+  readResult,
   type ResultLayout,
   type Table5Cell,
   type ZeroShotTaskName,
 } from "./runs.ts";
 import { loadVocab } from "./vocab.ts";
-import {
-  ablateLayers,
-  evaluateText,
-  runPretraining,
-  runTable5,
-  table5Markdown,
-} from "./pipeline.ts";
+import { evaluateText, runPretraining } from "./pipeline.ts";
+import { ablateLayers, runTable5, table5Cell, table5Header, table5Markdown } from "./sweeps.ts";
 import { getTask } from "./tasks/mod.ts";
 import { ZEROSHOT_FOLDERS, zeroShotCurves } from "./zeroshot.ts";
-import { capsFor, defaultCacheDir, type ReproduceSettings, resolveDataPath } from "./settings.ts";
+import {
+  capsFor,
+  defaultCacheDir,
+  type ReproduceSettings,
+  resolveDataPath,
+  type Table5StageSettings,
+} from "./settings.ts";
+
+export { stageKey, STAMP_FILE } from "./_stamps.ts";
 
 /** What every stage needs besides its settings. */
 export interface StageContext {
@@ -71,91 +78,6 @@ export interface StageResult {
   seconds: number;
   /** One line about what happened. */
   note: string;
-}
-
-/** File name of a stage stamp (the zero-shot stage uses `zeroshot-stage.json`). */
-export const STAMP_FILE = "reproduce-stage.json";
-const ZS_STAMP = "zeroshot-stage.json";
-
-interface Stamp {
-  stage: string;
-  key: string;
-  finished: boolean;
-  settings: unknown;
-  seconds?: number;
-  note?: string;
-}
-
-/** A short hash of a stage's settings and of the stamp key of the stage it builds on. */
-export function stageKey(stage: string, settings: unknown, upstream = ""): string {
-  return sha256Hex(JSON.stringify({ stage, settings, upstream })).slice(0, 16);
-}
-
-async function readStamp(dir: string, file = STAMP_FILE): Promise<Stamp | null> {
-  try {
-    return JSON.parse(await Deno.readTextFile(join(dir, file))) as Stamp;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw new DataError(`unreadable stage stamp: ${(e as Error).message}`, {
-      file: join(dir, file),
-      fix: "delete the folder to recompute the stage",
-    });
-  }
-}
-
-async function isEmptyDir(dir: string): Promise<boolean> {
-  try {
-    for await (const _ of Deno.readDir(dir)) return false;
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return true;
-    throw e;
-  }
-}
-
-/**
- * Decides what a stage does with its folder: `done` (finished with these settings), `resume`
- * (started with these settings), `new` (nothing yet; a folder from other settings is deleted).
- * A non-empty folder without a stamp is refused: it holds results reproduce did not write.
- */
-async function claim(
-  dir: string,
-  stage: string,
-  key: string,
-  settings: unknown,
-  fresh: boolean,
-): Promise<"done" | "resume" | "new"> {
-  const s = await readStamp(dir);
-  if (s && s.key === key && !fresh) return s.finished ? "done" : "resume";
-  if (!s && !(await isEmptyDir(dir))) {
-    throw new ConfigError("the folder holds results that reproduce did not write", {
-      file: dir,
-      fix: "choose another output folder (--out), or delete this one",
-    });
-  }
-  if (s) await Deno.remove(dir, { recursive: true });
-  await Deno.mkdir(dir, { recursive: true });
-  await writeJsonAtomic(join(dir, STAMP_FILE), { stage, key, finished: false, settings });
-  return "new";
-}
-
-/** Adds this call's seconds to the stamp; marks it finished unless `finished` is false. */
-async function finishStamp(
-  dir: string,
-  extra: { seconds: number; note: string },
-  file?: string,
-  finished = true,
-): Promise<number> {
-  const s = await readStamp(dir, file);
-  if (!s) return extra.seconds;
-  const seconds = (s.seconds ?? 0) + extra.seconds;
-  await writeJsonAtomic(join(dir, file ?? STAMP_FILE), {
-    ...s,
-    finished,
-    note: extra.note,
-    seconds,
-  });
-  return seconds;
 }
 
 function ctxDefaults(ctx: StageContext) {
@@ -321,17 +243,51 @@ export interface Table5StageOptions {
 }
 
 /**
- * Table 5 at this scale: each task with data fine-tuned as the full model, without
- * pre-training and without the auxiliary LM, from the stage's final checkpoint
- * (`layout.table5/table5.json` + `table5.md`). Its `full` cells are our column of Tables 2–4.
- * With `model: "lstm"`: the `full` fine-tunes from the LSTM checkpoint (Table 5's last row).
+ * A Table 5 stage opened for fine-tunes run by hand (a notebook cell calling `finetune`
+ * itself): the stage's folder is claimed as {@link runTable5Stage} claims it, {@link record}
+ * adds a finished run to `table5.json` exactly as the stage's own sweep writes it, and
+ * {@link close} writes `table5.md` and the stamp.
  */
-export async function runTable5Stage(
+export interface Table5Session {
+  /** `table5` or `table5-lstm`. */
+  stage: string;
+  /** The model whose checkpoint every run starts from. */
+  model: ModelKind;
+  /** The tasks with data, in the stage's order. */
+  tasks: string[];
+  /** The stage's settings (variants, caps, epochs, lr, seed). */
+  settings: Readonly<Table5StageSettings>;
+  /** The final pre-training checkpoint. */
+  ckpt: string;
+  /** Its config, read from the header (each fine-tune loads the weights itself). */
+  config: ModelConfig;
+  /** The pre-training run's vocabulary. */
+  tokenizer: Gpt1Tokenizer;
+  /** The folder of one run (`<table5>/<task>-<variant>`). */
+  runDir(task: string, variant: string): string;
+  /** True when `table5.json` already holds the cell. */
+  has(task: string, variant: string): Promise<boolean>;
+  /** Adds a finished fine-tune (run into {@link runDir}) as a cell of `table5.json`. */
+  record(
+    task: string,
+    variant: string,
+    result: FinetuneResult,
+    caps?: { maxTrain?: number; maxEval?: number },
+  ): Promise<Table5Cell>;
+  /** Writes `table5.md` and the stamp (finished once every variant of every task is there). */
+  close(cells?: Table5Cell[]): Promise<StageResult>;
+}
+
+/**
+ * Opens the Table 5 stage: a {@link Table5Session} to fill, or the stage's outcome when there
+ * is nothing to do (finished earlier with the same settings, no data, the LSTM off).
+ */
+export async function openTable5Stage(
   s: Readonly<ReproduceSettings>,
   layout: ResultLayout,
   ctx: StageContext,
-  opts: Table5StageOptions = {},
-): Promise<StageResult> {
+  opts: { model?: ModelKind } = {},
+): Promise<Table5Session | StageResult> {
   const c = ctxDefaults(ctx);
   const model = opts.model ?? "gpt1";
   const name = stageName("table5", model);
@@ -344,15 +300,78 @@ export async function runTable5Stage(
   const dir = model === "lstm" ? layout.table5Lstm : layout.table5;
   const state = await claim(dir, name, stageKey(name, { t, tasks }, upstream), t, c.fresh);
   if (state === "done") return await reused(name, dir);
-  const tokenizer = await loadVocab(join(pretrainDir(layout, model), "vocab"));
+  const ckpt = finalCheckpoint(layout, s, model);
+  const file = join(dir, "table5.json");
+  const cellsNow = async () => (await readResult<{ cells?: Table5Cell[] }>(file))?.cells ?? [];
+  const runDir = (task: string, variant: string) => join(dir, `${getTask(task).name}-${variant}`);
+  return {
+    stage: name,
+    model,
+    tasks,
+    settings: t,
+    ckpt,
+    config: (await readCheckpointInfo(ckpt)).config,
+    tokenizer: await loadVocab(join(pretrainDir(layout, model), "vocab")),
+    runDir,
+    has: async (task, variant) =>
+      (await cellsNow()).some((x) => x.task === getTask(task).name && x.variant === variant),
+    async record(task, variant, result, caps = {}) {
+      const cells = await cellsNow();
+      const cell = await table5Cell({
+        task: getTask(task).name,
+        variant,
+        model,
+        result,
+        runDir: runDir(task, variant),
+        maxTrain: caps.maxTrain,
+        maxEval: caps.maxEval,
+      });
+      cells.push(cell);
+      await writeJsonAtomic(file, { ...table5Header(ckpt, t, cells), cells });
+      return cell;
+    },
+    async close(cells?: Table5Cell[]) {
+      const all = cells ?? await cellsNow();
+      await writeFileAtomic(join(dir, "table5.md"), table5Markdown(all));
+      const complete = tasks.every((task) =>
+        t.variants.every((v) => all.some((x) => x.task === task && x.variant === v))
+      );
+      const note = `${all.length} runs (${tasks.join(", ")})${complete ? "" : ", partial"}`;
+      const seconds = await finishStamp(dir, { seconds: elapsed(t0), note }, undefined, complete);
+      return { stage: name, status: "ran", seconds, note };
+    },
+  };
+}
+
+/** True when `x` is an opened {@link Table5Session} (not a stage's outcome). */
+export function isTable5Session(x: Table5Session | StageResult): x is Table5Session {
+  return "record" in x;
+}
+
+/**
+ * Table 5 at this scale: each task with data fine-tuned as the full model, without
+ * pre-training and without the auxiliary LM, from the stage's final checkpoint
+ * (`layout.table5/table5.json` + `table5.md`). Its `full` cells are our column of Tables 2–4.
+ * With `model: "lstm"`: the `full` fine-tunes from the LSTM checkpoint (Table 5's last row).
+ */
+export async function runTable5Stage(
+  s: Readonly<ReproduceSettings>,
+  layout: ResultLayout,
+  ctx: StageContext,
+  opts: Table5StageOptions = {},
+): Promise<StageResult> {
+  const c = ctxDefaults(ctx);
+  const t5 = await openTable5Stage(s, layout, ctx, { model: opts.model });
+  if (!isTable5Session(t5)) return t5;
+  const { tasks, settings: t, model } = t5;
   let cells: Table5Cell[] = [];
   for (const task of opts.tasks ? tasks.filter((x) => opts.tasks!.includes(x)) : tasks) {
     const caps = capsFor(t, task);
     cells = await runTable5({
-      ckpt: finalCheckpoint(layout, s, model),
-      tokenizer,
+      ckpt: t5.ckpt,
+      tokenizer: t5.tokenizer,
       dataRoot: ctx.dataRoot,
-      outDir: dir,
+      outDir: model === "lstm" ? layout.table5Lstm : layout.table5,
       tasks: [task],
       variants: opts.variants ?? t.variants,
       maxTrain: caps.maxTrain ?? undefined,
@@ -364,13 +383,7 @@ export async function runTable5Stage(
       progress: (task, v) => c.progress(`${task} ${model === "lstm" ? "lstm" : v}`),
     });
   }
-  await writeFileAtomic(join(dir, "table5.md"), table5Markdown(cells));
-  const complete = tasks.every((task) =>
-    t.variants.every((v) => cells.some((x) => x.task === task && x.variant === v))
-  );
-  const note = `${cells.length} runs (${tasks.join(", ")})${complete ? "" : ", partial"}`;
-  const seconds = await finishStamp(dir, { seconds: elapsed(t0), note }, undefined, complete);
-  return { stage: name, status: "ran", seconds, note };
+  return await t5.close(cells);
 }
 
 async function reused(stage: string, dir: string, file?: string): Promise<StageResult> {

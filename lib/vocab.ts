@@ -14,7 +14,8 @@ import { join, resolve } from "node:path";
 import type { TokenEncoder } from "./data.ts";
 import { DataError } from "./errors.ts";
 import { exists, REPO_ROOT, writeFileAtomic } from "./fsutil.ts";
-import { formatEncoderJson, formatMerges, Gpt1Tokenizer } from "./tokenizer/bpe.ts";
+import { Gpt1Tokenizer } from "./tokenizer/bpe.ts";
+import { formatEncoderJson, formatMerges } from "./tokenizer/formats.ts";
 
 /** File names of a vocabulary folder (the released names). */
 export const VOCAB_FILES = { encoder: "encoder_bpe.json", merges: "vocab.bpe" } as const;

@@ -57,8 +57,8 @@ import {
   type WscExample,
 } from "./tasks/mod.ts";
 import {
-  listCheckpoints,
   readZeroShot,
+  runCheckpoints,
   type ZeroShotFile,
   type ZeroShotRow,
   type ZeroShotTaskInfo,
@@ -362,14 +362,7 @@ export async function zeroShotCurves(
   const progress = opts.progress ?? silentProgress;
   const caps = { ...ZEROSHOT_CAPS, ...opts.maxExamples };
   const tasks = await resolveTasks(opts.dataRoot, opts.tasks);
-  let ckpts = await listCheckpoints(runDir);
-  if (opts.steps) ckpts = ckpts.filter((c) => opts.steps!.includes(c.step));
-  if (ckpts.length === 0) {
-    throw new CheckpointError("no ckpt-<step>.safetensors files in the run folder", {
-      file: runDir,
-      fix: "pre-train first (deno task gpt1 pretrain --out <run>)",
-    });
-  }
+  const ckpts = await runCheckpoints(runDir, opts.steps);
   const rows = opts.force ? [] : await readZeroShot(runDir);
   const done = new Set(rows.map((r) => `${r.step}:${r.task}`));
   const todo = ckpts.map((c) => ({

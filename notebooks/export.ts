@@ -12,8 +12,8 @@
  * @module
  */
 import { basename, extname, join } from "node:path";
-import type { Figure } from "../lib/plot.ts";
-import { PLOTLY_MIME } from "../lib/plot.ts";
+import type { Figure } from "../lib/_plot.ts";
+import { PLOTLY_MIME } from "../lib/_plot.ts";
 import { writeFileAtomic } from "../lib/fsutil.ts";
 import { DataError } from "../lib/errors.ts";
 import {

@@ -21,7 +21,7 @@
  */
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PLOTLY_MIME } from "../lib/plot.ts";
+import { PLOTLY_MIME } from "../lib/_plot.ts";
 import { exportNotebook, joinSource, type Notebook, readNotebook } from "./export.ts";
 
 /** The `notebooks/` folder. */

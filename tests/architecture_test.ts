@@ -21,7 +21,16 @@ const LAYERS: readonly (readonly string[])[] = [
     "paper.ts",
   ],
   // text: tokenizer, vocabulary files, corpus and token cache, task readers and transforms
-  ["tokenizer/", "vocab.ts", "_brown.ts", "corpus.ts", "data.ts", "transforms.ts", "tasks/"],
+  [
+    "tokenizer/",
+    "vocab.ts",
+    "_brown.ts",
+    "corpus.ts",
+    "data.ts",
+    "transforms.ts",
+    "tasks/",
+    "glue_submission.ts",
+  ],
   // models
   [
     "blas.ts",
@@ -48,13 +57,33 @@ const LAYERS: readonly (readonly string[])[] = [
     "scoring.ts",
     "zeroshot_heuristics.ts",
     "zeroshot.ts",
+    "glue_predict.ts",
+    "zeroshot_additions.ts",
   ],
   // runs
-  ["pipeline.ts", "settings.ts", "fetch/", "stages.ts"],
+  [
+    "pipeline.ts",
+    "sweeps.ts",
+    "settings.ts",
+    "fetch/",
+    "_stamps.ts",
+    "stages.ts",
+    "released.ts",
+    "protocol.ts",
+  ],
   // output
-  ["plot.ts", "report.ts", "claims.ts", "sections.ts"],
+  [
+    "_plot.ts",
+    "plot.ts",
+    "paper_charts.ts",
+    "report.ts",
+    "claims.ts",
+    "sections.ts",
+    "plot_protocol.ts",
+    "frames.ts",
+  ],
   // drivers (the command line)
-  ["reproduce.ts", "_cli.ts", "commands.ts"],
+  ["reproduce.ts", "_cli.ts", "protocol_commands.ts", "commands.ts"],
   // notebook display (above the drivers, so the command line never loads it)
   ["jupyter.ts", "notebook.ts"],
   // the public API

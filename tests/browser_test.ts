@@ -13,15 +13,8 @@
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { assert, assertEquals, needShared, ROOT } from "./_util.ts";
-import {
-  barsVsPaper,
-  layersChart,
-  lineChart,
-  lossCurve,
-  perplexityCurve,
-  table5Chart,
-  zeroShotChart,
-} from "../lib/plot.ts";
+import { lineChart, lossCurve, perplexityCurve } from "../lib/plot.ts";
+import { barsVsPaper, layersChart, table5Chart, zeroShotChart } from "../lib/paper_charts.ts";
 import { FIGURE2_LAYERS, FIGURE2_ZEROSHOT, TABLE2, TABLE3, TABLE4 } from "../lib/paper.ts";
 import { paperTableRows, writeReport } from "../lib/report.ts";
 import { jupyterAvailable, listNotebooks, python, runNotebooks } from "../notebooks/run.ts";

@@ -41,7 +41,9 @@ const SCREENSHOT = join(ROOT, "results", "screenshots", "classic-notebook.png");
 
 /** Code cells: imports, synthetic data, then one chart per cell (every builder the lab uses). */
 const SETUP = `import { display, showTable } from "../../../lib/jupyter.ts";
-import * as plot from "../../../lib/plot.ts";
+import * as curves from "../../../lib/plot.ts";
+import * as paperCharts from "../../../lib/paper_charts.ts";
+const plot = { ...curves, ...paperCharts };
 import * as paper from "../../../lib/paper.ts";
 const log = [
   ...Array.from({ length: 30 }, (_, i) => ({ kind: "train" as const, step: 10 * (i + 1), loss: 8 * Math.exp(-i / 10) + 3 })),

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { resumableSweep, table5Markdown } from "../lib/pipeline.ts";
+import { resumableSweep, table5Markdown } from "../lib/sweeps.ts";
 import { assert, assertEquals } from "./_util.ts";
 
 interface Row {

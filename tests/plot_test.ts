@@ -5,23 +5,23 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects, ROOT } from "./_util.ts";
 import {
-  barsVsPaper,
-  type Figure,
   figureSummary,
   isFigure,
-  layersChart,
   lineChart,
   type LogPoint,
   lossCurve,
   perplexityCurve,
   plotBundle,
-  PLOTLY_MIME,
+} from "../lib/plot.ts";
+import { type Figure, PLOTLY_MIME, titleText } from "../lib/_plot.ts";
+import {
+  barsVsPaper,
+  layersChart,
   table5Chart,
   table5Paper,
   type Table5Point,
-  titleText,
   zeroShotChart,
-} from "../lib/plot.ts";
+} from "../lib/paper_charts.ts";
 import { FIGURE2_LAYERS, FIGURE2_ZEROSHOT, TABLE2, TABLE4, TABLE5 } from "../lib/paper.ts";
 import {
   classicNotebookHtml,

@@ -23,7 +23,8 @@ import {
   writeReport,
 } from "../lib/report.ts";
 import { resultSections } from "../lib/sections.ts";
-import { type Figure, lineChart, lossCurve, PLOTLY_MIME } from "../lib/plot.ts";
+import { lineChart, lossCurve } from "../lib/plot.ts";
+import { type Figure, PLOTLY_MIME } from "../lib/_plot.ts";
 import { TABLE2, TABLE4 } from "../lib/paper.ts";
 import { DataError } from "../lib/errors.ts";
 import {

@@ -17,7 +17,8 @@ import {
 import { reproduce } from "../lib/reproduce.ts";
 import { runPretrainStage, runTable5Stage, stageKey, STAMP_FILE } from "../lib/stages.ts";
 import { layoutSections, settingsRows, zeroShotTable } from "../lib/sections.ts";
-import { inputExamples, liveFigure, notebookPlan } from "../lib/notebook.ts";
+import { inputExamples, liveFigure, notebookPlan, notebookTable5 } from "../lib/notebook.ts";
+import { finetune } from "../lib/finetune.ts";
 import { paperClaims, scoreNoise, spearmanCritical } from "../lib/claims.ts";
 import {
   capsFor,
@@ -29,9 +30,10 @@ import {
   SCALES,
 } from "../lib/settings.ts";
 import { ConfigError } from "../lib/errors.ts";
-import { PRESETS } from "../lib/config.ts";
+import { FINETUNE_DEFAULTS, PRESETS } from "../lib/config.ts";
 import { getTask } from "../lib/tasks/mod.ts";
-import { prepareLmData, TABLE5_VARIANTS } from "../lib/pipeline.ts";
+import { prepareLmData } from "../lib/pipeline.ts";
+import { TABLE5_VARIANTS } from "../lib/sweeps.ts";
 import { ZEROSHOT_TASKS } from "../lib/zeroshot.ts";
 import { collectDocuments, mobyDickCorpus } from "../lib/corpus.ts";
 import { initBackend } from "../lib/backend.ts";
@@ -680,5 +682,88 @@ Deno.test({
     });
     assertEquals(d.tokenizer.hash, cfg.vocabHash);
     assertEquals(d.cache.train.length, cfg.data.trainTokens);
+  },
+});
+
+Deno.test({
+  name: "notebookTable5: fine-tunes written out in a cell give runTable5Stage's table5.json",
+  ignore: !needShared("Table 5 session with benchmarks"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "gpt1-t5session-" });
+    try {
+      const base = micro(await corpusFile(dir));
+      const s = { ...base, table5: { ...base.table5, tasks: ["sst2", "rte"], maxTrain: 16 } };
+      const data = sharedPath("datasets")!;
+      const a = reproduceLayout(join(dir, "a"), ["rte"]);
+      const b = reproduceLayout(join(dir, "b"), ["rte"]);
+      const ctx = { dataRoot: data, cacheDir: join(dir, "cache"), ...quiet };
+      assertEquals((await runPretrainStage(s, a, ctx)).status, "ran");
+      await Deno.mkdir(b.pretrain, { recursive: true });
+      for await (const e of Deno.readDir(a.pretrain)) {
+        if (e.isFile) await Deno.copyFile(join(a.pretrain, e.name), join(b.pretrain, e.name));
+        else if (e.name === "vocab") {
+          await Deno.mkdir(join(b.pretrain, "vocab"));
+          for await (const f of Deno.readDir(join(a.pretrain, "vocab"))) {
+            await Deno.copyFile(
+              join(a.pretrain, "vocab", f.name),
+              join(b.pretrain, "vocab", f.name),
+            );
+          }
+        }
+      }
+      const ra = await runTable5Stage(s, a, ctx, { variants: ["full"] });
+      const nb = { plan: { layout: b, compute: true, note: "", hint: "" }, ctx, settings: s };
+      const t5 = await notebookTable5(nb, "fine-tuning");
+      assert(t5 !== null, "a session to fill");
+      assertEquals(t5.tasks, ["sst2", "rte"]);
+      for (const task of t5.tasks) {
+        if (await t5.has(task, "full")) continue;
+        const caps = capsFor(s.table5, task);
+        const maxTrain = caps.maxTrain ?? undefined, maxEval = caps.maxEval ?? undefined;
+        const r = await finetune({
+          task,
+          dataRoot: data,
+          tokenizer: t5.tokenizer,
+          init: t5.ckpt,
+          config: t5.config,
+          auxLm: FINETUNE_DEFAULTS.auxLm,
+          maxTrain,
+          maxEval,
+          epochs: s.table5.epochs,
+          lr: s.table5.lr,
+          seed: s.table5.seed,
+          outDir: t5.runDir(task, "full"),
+          progress: t5.progress(task),
+        });
+        await t5.record(task, "full", r, { maxTrain, maxEval });
+      }
+      const rb = await t5.close();
+      assertEquals([rb.status, rb.note], [ra.status, ra.note]);
+      const strip = (j: { checkpoint: string; cells: { run: string }[] }) => ({
+        ...j,
+        checkpoint: j.checkpoint.split("/").slice(-2).join("/"),
+        cells: j.cells.map((c) => ({ ...c, run: c.run.split("/").pop() })),
+      });
+      const ja = JSON.parse(await Deno.readTextFile(join(a.table5, "table5.json")));
+      const jb = JSON.parse(await Deno.readTextFile(join(b.table5, "table5.json")));
+      assertEquals(jb.cells.length, 2);
+      assertEquals(strip(jb), strip(ja));
+      assertEquals(
+        await Deno.readTextFile(join(b.table5, "table5.md")),
+        await Deno.readTextFile(join(a.table5, "table5.md")),
+      );
+      const stamp = (l: typeof a) =>
+        Deno.readTextFile(join(l.table5, STAMP_FILE)).then((t) => {
+          const { key, finished, settings } = JSON.parse(t);
+          return { key, finished, settings };
+        });
+      assertEquals(await stamp(b), await stamp(a), "the same stamp: reproduce reuses either");
+      const shown = await notebookTable5(nb, "fine-tuning");
+      assertEquals(shown !== null, true, "partial (full only): still open");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });

@@ -14,19 +14,20 @@
  * @module
  */
 export {
-  Bpe,
-  END_OF_WORD,
-  formatEncoderJson,
-  formatMerges,
   Gpt1Tokenizer,
   gpt1Words,
   normalizeText,
-  parseEncoderJson,
-  parseMerges,
   SPECIAL_TOKEN_NAMES,
   type SpecialTokens,
-  type VocabNames,
 } from "./bpe.ts";
+export { Bpe, END_OF_WORD } from "./merge.ts";
+export {
+  formatEncoderJson,
+  formatMerges,
+  parseEncoderJson,
+  parseMerges,
+  type VocabNames,
+} from "./formats.ts";
 export { BpeTrainer, type BpeTrainerOptions, type BpeVocab } from "./trainer.ts";
 export { fixEncoding, fixText } from "./fix_text.ts";
 export { textStandardize } from "./standardize.ts";

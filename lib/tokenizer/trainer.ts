@@ -27,7 +27,9 @@
  */
 import { ConfigError } from "../errors.ts";
 import { writeFileAtomic } from "../fsutil.ts";
-import { END_OF_WORD, formatEncoderJson, formatMerges, Gpt1Tokenizer, gpt1Words } from "./bpe.ts";
+import { Gpt1Tokenizer, gpt1Words } from "./bpe.ts";
+import { formatEncoderJson, formatMerges } from "./formats.ts";
+import { END_OF_WORD } from "./merge.ts";
 import { isPySpace } from "./pystr.ts";
 
 /** Options of {@link BpeTrainer}. */

@@ -65,7 +65,17 @@ export interface EngineOptions {
   headChunkElements?: number;
   /** Initial weights by name (default: `initialWeights(config, seed)`). */
   weights?: Map<string, Float32Array>;
+  /**
+   * The matmul kernel: `64` (64×64 tiles, 4×4 per thread, scalar loads), `128` (128×128 tiles,
+   * 8×8 per thread, vec4 loads where the layout allows, register double buffering), or `auto`
+   * (default): 128 for products with at least {@link MATMUL_128_MIN_TILES} such tiles (enough
+   * workgroups to fill a large GPU), else 64.
+   */
+  matmul?: "64" | "128" | "auto";
 }
+
+/** Under `matmul: "auto"`, the fewest 128×128 output tiles a product needs to use that kernel. */
+export const MATMUL_128_MIN_TILES = 256;
 
 /** The statistics of one step, as read back by {@link WebGpuGptEngine.readStats}. */
 export interface StepStats {
@@ -156,6 +166,8 @@ export class WebGpuGptEngine {
   readonly gpu: GpuContext;
   /** Rows of one LM-head chunk. */
   readonly headRows: number;
+  /** The matmul kernel choice (see {@link EngineOptions.matmul}). */
+  readonly matmul: "64" | "128" | "auto";
   /**
    * JavaScript host time of the last {@link step}, in ms: writing the inputs, recording every
    * dispatch into the encoder, and `queue.submit` (which on some adapters, e.g. lavapipe under
@@ -200,6 +212,10 @@ export class WebGpuGptEngine {
     this.config = config;
     this.batchSize = o.batchSize;
     this.microBatches = o.microBatches ?? 1;
+    this.matmul = o.matmul ?? "auto";
+    if (!["64", "128", "auto"].includes(this.matmul)) {
+      throw new ConfigError(`matmul "${this.matmul}" is not 64 | 128 | auto`);
+    }
     this.microBatch = o.batchSize / this.microBatches;
     this.seqLen = o.seqLen ?? config.nCtx;
     this.seed = o.seed ?? 0;
@@ -367,12 +383,16 @@ export class WebGpuGptEngine {
       dims.acc ? 1 : 0,
       0,
     ]);
+    const tiles = Math.ceil(dims.N / K.TILE_L) * Math.ceil(dims.M / K.TILE_L);
+    const large = this.matmul === "128" ||
+      (this.matmul === "auto" && tiles >= MATMUL_128_MIN_TILES);
+    const T = large ? K.TILE_L : K.TILE;
     return this.#dispatch(
       label,
-      K.matmulWgsl(v),
+      large ? K.matmul128Wgsl(v, K.matmulVec4(v, dims)) : K.matmulWgsl(v),
       [u, a, b, c, v.bias ? this.#b.params : null],
-      Math.ceil(dims.N / K.TILE),
-      Math.ceil(dims.M / K.TILE),
+      Math.ceil(dims.N / T),
+      Math.ceil(dims.M / T),
     );
   }
 
@@ -403,12 +423,24 @@ export class WebGpuGptEngine {
     if (this.adam.vectorL2) this.#l2End = off;
     this.#total = off;
     const lim = this.gpu.limits.maxStorageBufferBindingSize;
-    const biggest = Math.max(off, B * H * T * T, this.headRows * V, N * Math.max(3 * C, F)) * 4;
-    if (biggest > lim) {
-      throw new ConfigError(
-        `a buffer of ${biggest} bytes exceeds this device's storage binding limit ${lim}`,
-        { fix: "use a smaller batch, context or headChunkElements" },
-      );
+    const sizes: [string, number, string][] = [
+      [
+        "the parameters (and gradients, Adam moments)",
+        off,
+        "a hardware adapter (gpt1 needs 466 MB)",
+      ],
+      ["a layer's attention probabilities", B * H * T * T, "a smaller --micro-batch or context"],
+      ["an LM-head chunk", this.headRows * V, "a smaller headChunkElements"],
+      ["the widest activation", N * Math.max(3 * C, F), "a smaller --micro-batch"],
+    ];
+    for (const [what, floats, fix] of sizes) {
+      if (floats * 4 > lim) {
+        throw new ConfigError(
+          `${what}: ${floats * 4} bytes exceed this device's storage binding limit ${lim} ` +
+            `(${this.gpu.description})`,
+          { fix: `use ${fix}` },
+        );
+      }
     }
     const f = (label: string, floats: number, extra = 0) =>
       this.#buffer(label, floats * 4, S | extra);
@@ -430,6 +462,7 @@ export class WebGpuGptEngine {
       logits: f("logits", this.headRows * V, CS),
       lossRows: f("lossRows", k * N, CS),
       partial: f("partial", K.NORM_WGS),
+      colPartial: f("colPartial", K.colChunks(sh) * Math.max(2 * C, 3 * C, F)),
       scal: f("scal", 4, CD),
       ring: f("ring", K.RING_SLOTS * 4, CS),
     };
@@ -616,12 +649,45 @@ export class WebGpuGptEngine {
       );
     }
     // backward through the blocks
-    const colsum = (label: string, d: GPUBuffer, width: number, goff: number) =>
-      this.#dispatch(label, K.colSumWgsl(sh), [
-        this.#uniform([width, goff, acc ? 1 : 0, 0]),
-        d,
+    // column sums in two passes: partial sums over row chunks, then their sum into the gradients
+    const chunks = K.colChunks(sh);
+    const finish = (label: string, width: number, split: number, off1: number, off2: number) =>
+      this.#dispatch(label, K.colFinishWgsl(sh), [
+        this.#uniform([width, split, off1, off2, acc ? 1 : 0, 0, 0, 0]),
+        b.colPartial,
         b.grads,
       ], Math.ceil(width / K.WG));
+    const colsum = (label: string, d: GPUBuffer, width: number, goff: number) => [
+      this.#dispatch(
+        label,
+        K.colPartialWgsl(sh),
+        [
+          this.#uniform([width, 0, 0, 0]),
+          d,
+          b.colPartial,
+        ],
+        Math.ceil(width / K.COL_WG),
+        chunks,
+      ),
+      finish(`${label}.sum`, width, width, goff, 0),
+    ];
+    const lnGrads = (
+      label: string,
+      dout: GPUBuffer,
+      r: GPUBuffer,
+      st: GPUBuffer,
+      l: number,
+      k: 1 | 2,
+    ) => [
+      this.#dispatch(
+        label,
+        K.lnPartialWgsl(sh),
+        [dout, r, st, b.colPartial],
+        Math.ceil(C / K.COL_WG),
+        chunks,
+      ),
+      finish(`${label}.sum`, 2 * C, C, p(l, `ln_${k}.weight`), p(l, `ln_${k}.bias`)),
+    ];
     for (let l = L - 1; l >= 0; l--) {
       const lb = this.#layerBufs[l], s0 = 1 + 3 * l;
       this.#bwd.push(
@@ -635,13 +701,7 @@ export class WebGpuGptEngine {
           b.dR,
           b.dRm,
         ], rowsGrid(N)),
-        this.#dispatch("ln_2.dg", K.lnParamGradWgsl(sh), [
-          this.#uniform([p(l, "ln_2.weight"), p(l, "ln_2.bias"), acc ? 1 : 0, 0]),
-          b.dX,
-          lb.R2,
-          lb.S2,
-          b.grads,
-        ], Math.ceil(C / K.WG)),
+        ...lnGrads("ln_2.dg", b.dX, lb.R2, lb.S2, l, 2),
         this.#mm("mlp.c_proj.dW", TN, lb.G, b.dRm, b.grads, {
           M: F,
           N: C,
@@ -652,7 +712,7 @@ export class WebGpuGptEngine {
           offC: p(l, "mlp.c_proj.weight"),
           acc,
         }),
-        colsum("mlp.c_proj.db", b.dRm, C, p(l, "mlp.c_proj.bias")),
+        ...colsum("mlp.c_proj.db", b.dRm, C, p(l, "mlp.c_proj.bias")),
         this.#mm("mlp.c_proj.dx", NT, b.dRm, b.params, b.dF, {
           M: N,
           N: F,
@@ -673,7 +733,7 @@ export class WebGpuGptEngine {
           offC: p(l, "mlp.c_fc.weight"),
           acc,
         }),
-        colsum("mlp.c_fc.db", b.dF, F, p(l, "mlp.c_fc.bias")),
+        ...colsum("mlp.c_fc.db", b.dF, F, p(l, "mlp.c_fc.bias")),
         this.#mm("mlp.c_fc.dx", NT, b.dF, b.params, b.dR, {
           M: N,
           N: C,
@@ -694,13 +754,7 @@ export class WebGpuGptEngine {
           b.dX,
           b.dRm,
         ], rowsGrid(N)),
-        this.#dispatch("ln_1.dg", K.lnParamGradWgsl(sh), [
-          this.#uniform([p(l, "ln_1.weight"), p(l, "ln_1.bias"), acc ? 1 : 0, 0]),
-          b.dR,
-          lb.R1,
-          lb.S1,
-          b.grads,
-        ], Math.ceil(C / K.WG)),
+        ...lnGrads("ln_1.dg", b.dR, lb.R1, lb.S1, l, 1),
         this.#mm("attn.c_proj.dW", TN, lb.Y, b.dRm, b.grads, {
           M: C,
           N: C,
@@ -711,7 +765,7 @@ export class WebGpuGptEngine {
           offC: p(l, "attn.c_proj.weight"),
           acc,
         }),
-        colsum("attn.c_proj.db", b.dRm, C, p(l, "attn.c_proj.bias")),
+        ...colsum("attn.c_proj.db", b.dRm, C, p(l, "attn.c_proj.bias")),
         this.#mm("attn.c_proj.dx", NT, b.dRm, b.params, b.dY, {
           M: N,
           N: C,
@@ -771,7 +825,7 @@ export class WebGpuGptEngine {
           offC: p(l, "attn.c_attn.weight"),
           acc,
         }),
-        colsum("attn.c_attn.db", b.dQKV, 3 * C, p(l, "attn.c_attn.bias")),
+        ...colsum("attn.c_attn.db", b.dQKV, 3 * C, p(l, "attn.c_attn.bias")),
         this.#mm("attn.c_attn.dx", NT, b.dQKV, b.params, b.dX, {
           M: N,
           N: C,
@@ -1202,6 +1256,34 @@ export class WebGpuGptEngine {
     this.#device.queue.writeBuffer(this.#b.scal, 0, new Uint32Array(4));
     this.#t = state.step;
     this.#pending = [];
+  }
+
+  /**
+   * Where a step's GPU time goes, for benches (after some steps, so that every pipeline is
+   * warm): each dispatch of a step (micro-batch 0's, then the final ones) is timed alone, `reps`
+   * back-to-back copies in one submit, until the queue is done, less the time of an empty submit; returns the mean ms per dispatch with its label, in
+   * step order. Repeating a dispatch overwrites its outputs, so the engine's weights, moments and
+   * statistics are garbage afterwards: dispose it.
+   */
+  async profile(reps = 10): Promise<{ label: string; ms: number }[]> {
+    const q = this.#device.queue;
+    const time = async (list: Dispatch[], k: number) => {
+      const enc = this.#device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      for (let i = 0; i < k; i++) this.#record(pass, list);
+      pass.end();
+      const t0 = performance.now();
+      q.submit([enc.finish()]);
+      await q.onSubmittedWorkDone();
+      return performance.now() - t0;
+    };
+    await time([], 0);
+    const empty = Math.min(await time([], 0), await time([], 0));
+    const out: { label: string; ms: number }[] = [];
+    for (const d of [...this.#fwd, ...this.#head, ...this.#bwd, ...this.#final, ...this.#opt]) {
+      out.push({ label: d.label, ms: Math.max(0, (await time([d], reps)) - empty) / reps });
+    }
+    return out;
   }
 
   /** Frees every GPU buffer of the engine (not the device). */

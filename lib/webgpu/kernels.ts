@@ -179,6 +179,155 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 `;
 }
 
+/** Output tile of the large matmul kernel ({@link matmul128Wgsl}) and its K slice. */
+export const TILE_L = 128, TILE_L_K = 8;
+
+/**
+ * Whether a product may use vector loads: the contiguous extent of each operand (K for a
+ * row-major A, M for a transposed one; N for a row-major B, K for a transposed one), its leading
+ * dimension and its offset are multiples of 4 (16-byte aligned `vec4<f32>`s, each wholly inside
+ * or wholly outside the matrix).
+ */
+export function matmulVec4(
+  v: MatmulVariant,
+  d: { M: number; N: number; K: number; lda: number; ldb: number; offA?: number; offB?: number },
+): { a: boolean; b: boolean } {
+  const m4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
+  return {
+    a: m4(v.transA ? d.M : d.K, d.lda, d.offA ?? 0),
+    b: m4(v.transB ? d.K : d.N, d.ldb, d.offB ?? 0),
+  };
+}
+
+/**
+ * `C[M, N] (+)= op(A)[M, K] · op(B)[K, N] (+ bias)` with a 128×128 output tile per 16×16
+ * workgroup: 8×8 outputs per thread (two 4-row by two 4-column blocks, rows `4ty + i` and
+ * `64 + 4ty + i`, so every workgroup-memory read is a `vec4`), K in slices of 8 staged K-major
+ * in workgroup memory, the next slice loaded into registers while the current one is multiplied
+ * (register double buffering), and `vec4` global loads for an operand whose layout allows it
+ * ({@link matmulVec4}; else four scalar loads, bounds-checked). Same uniform, bindings and
+ * results as {@link matmulWgsl} (the sums run in the same k order, so the two agree to rounding).
+ */
+export function matmul128Wgsl(v: MatmulVariant, vec: { a: boolean; b: boolean }): string {
+  // Each thread loads 4 consecutive elements of A's and of B's tile along the contiguous axis.
+  // A row-major: tile rows m (128) × k (8): thread -> (m = tid / 2, k = 4 (tid % 2)) along k.
+  // A transposed: k (8) × m (128): thread -> (k = tid / 32, m = 4 (tid % 32)) along m.
+  const aPos = v.transA
+    ? "let am = row0 + 4u * (tid % 32u); let ak = k0 + tid / 32u;"
+    : "let am = row0 + tid / 2u; let ak = k0 + 4u * (tid % 2u);";
+  const bPos = v.transB
+    ? "let bn = col0 + tid / 2u; let bk = k0 + 4u * (tid % 2u);"
+    : "let bn = col0 + 4u * (tid % 32u); let bk = k0 + tid / 32u;";
+  // flat index of element 0 of the 4 and the stride to the next one
+  const aIdx = v.transA ? "u.offA + ak * u.lda + am" : "u.offA + am * u.lda + ak";
+  const bIdx = v.transB ? "u.offB + bn * u.ldb + bk" : "u.offB + bk * u.ldb + bn";
+  // in bounds: the non-contiguous coordinate, and each element's contiguous one
+  type InBounds = [string, (j: string) => string];
+  const aIn: InBounds = v.transA
+    ? ["ak < u.K", (j) => `am + ${j} < u.M`]
+    : ["am < u.M", (j) => `ak + ${j} < u.K`];
+  const bIn: InBounds = v.transB
+    ? ["bn < u.N", (j) => `bk + ${j} < u.K`]
+    : ["bk < u.K", (j) => `bn + ${j} < u.N`];
+  const load = (name: string, idx: string, inb: InBounds, v4: boolean) =>
+    v4
+      ? `var r = vec4f(0.0);
+    if (${inb[0]} && ${inb[1]("0u")}) { r = ${name}[(${idx}) / 4u]; }
+    return r;`
+      : `var r = vec4f(0.0);
+    if (!(${inb[0]})) { return r; }
+    let i0 = ${idx};
+    for (var j = 0u; j < 4u; j = j + 1u) { if (${inb[1]("j")}) { r[j] = ${name}[i0 + j]; } }
+    return r;`;
+  // store the 4 loaded values K-major: As[k][m] (As as vec4 rows of 128 floats = 32 vec4)
+  const aStore = v.transA
+    ? "As[(tid / 32u) * 32u + tid % 32u] = ra;" // 4 consecutive m at one k
+    : `for (var j = 0u; j < 4u; j = j + 1u) {
+        let k = 4u * (tid % 2u) + j;
+        let m = tid / 2u;
+        As[k * 32u + m / 4u][m % 4u] = ra[j];
+      }`;
+  const bStore = v.transB
+    ? `for (var j = 0u; j < 4u; j = j + 1u) {
+        let k = 4u * (tid % 2u) + j;
+        let n = tid / 2u;
+        Bs[k * 32u + n / 4u][n % 4u] = rb[j];
+      }`
+    : "Bs[(tid / 32u) * 32u + tid % 32u] = rb;";
+  const aType = vec.a ? "vec4f" : "f32", bType = vec.b ? "vec4f" : "f32";
+  return /* wgsl */ `
+struct U { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, offA: u32, offB: u32,
+  offC: u32, offBias: u32, accumulate: u32, pad: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> A: array<${aType}>;
+@group(0) @binding(2) var<storage, read> B: array<${bType}>;
+@group(0) @binding(3) var<storage, read_write> Cm: array<f32>;
+${v.bias ? "@group(0) @binding(4) var<storage, read> bias: array<f32>;" : ""}
+var<workgroup> As: array<vec4f, 256>; // [8 k][128 m] as 32 vec4 per k
+var<workgroup> Bs: array<vec4f, 256>; // [8 k][128 n]
+fn loadA(tid: u32, row0: u32, k0: u32) -> vec4f {
+  ${aPos}
+  ${load("A", aIdx, aIn, vec.a)}
+}
+fn loadB(tid: u32, col0: u32, k0: u32) -> vec4f {
+  ${bPos}
+  ${load("B", bIdx, bIn, vec.b)}
+}
+@compute @workgroup_size(16, 16)
+fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let tx = lid.x;
+  let ty = lid.y;
+  let tid = ty * 16u + tx;
+  let row0 = wid.y * 128u;
+  let col0 = wid.x * 128u;
+  var acc: array<vec4f, 16>; // [row block 2][row 4][col block 2] -> vec4 of 4 columns
+  var ra = loadA(tid, row0, 0u);
+  var rb = loadB(tid, col0, 0u);
+  for (var k0 = 0u; k0 < u.K; k0 = k0 + 8u) {
+    ${aStore}
+    ${bStore}
+    workgroupBarrier();
+    // the next slice's loads are issued before this slice's arithmetic
+    if (k0 + 8u < u.K) {
+      ra = loadA(tid, row0, k0 + 8u);
+      rb = loadB(tid, col0, k0 + 8u);
+    }
+    for (var kk = 0u; kk < 8u; kk = kk + 1u) {
+      let a0 = As[kk * 32u + ty];
+      let a1 = As[kk * 32u + 16u + ty];
+      let b0 = Bs[kk * 32u + tx];
+      let b1 = Bs[kk * 32u + 16u + tx];
+      for (var i = 0u; i < 4u; i = i + 1u) {
+        acc[i * 2u] = fma(vec4f(a0[i]), b0, acc[i * 2u]);
+        acc[i * 2u + 1u] = fma(vec4f(a0[i]), b1, acc[i * 2u + 1u]);
+        acc[8u + i * 2u] = fma(vec4f(a1[i]), b0, acc[8u + i * 2u]);
+        acc[8u + i * 2u + 1u] = fma(vec4f(a1[i]), b1, acc[8u + i * 2u + 1u]);
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var rbk = 0u; rbk < 2u; rbk = rbk + 1u) {
+    for (var i = 0u; i < 4u; i = i + 1u) {
+      let m = row0 + 64u * rbk + 4u * ty + i;
+      if (m >= u.M) { continue; }
+      for (var cb = 0u; cb < 2u; cb = cb + 1u) {
+        let a4 = acc[rbk * 8u + i * 2u + cb];
+        for (var j = 0u; j < 4u; j = j + 1u) {
+          let n = col0 + 64u * cb + 4u * tx + j;
+          if (n >= u.N) { continue; }
+          var r = a4[j];
+          ${v.bias ? "r = r + bias[u.offBias + n];" : ""}
+          let o = u.offC + m * u.ldc + n;
+          if (u.accumulate != 0u) { r = r + Cm[o]; }
+          Cm[o] = r;
+        }
+      }
+    }
+  }
+}
+`;
+}
+
 /** Static shapes baked into the kernels. */
 export interface Shapes {
   /** Batch. */
@@ -406,59 +555,92 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
 `;
 }
 
+/** Rows per partial sum of the two-pass column reductions, and their workgroup width. */
+export const COL_ROWS = 64, COL_WG = 64;
+
+/** Row chunks of the two-pass column reductions over `N` rows. */
+export function colChunks(s: Shapes): number {
+  return Math.ceil((s.B * s.T) / COL_ROWS);
+}
+
 /**
- * LayerNorm parameter gradients (written, or added when `acc` is 1): `dg[c] = Σ_n
- * dout[n, c]·xhat[n, c]`, `db[c] = Σ_n dout[n, c]`, one thread per column. Uniform: `offG offB
- * acc` (offsets into the gradients).
+ * Column sums, pass 1 (bias gradients): `partial[j, c] = Σ_{n in chunk j} d[n, c]` for
+ * `d [N, width]`, chunks of {@link COL_ROWS} rows; grid `(ceil(width / COL_WG), chunks)`, so a
+ * large GPU gets `width/64 · N/64` workgroups instead of `width/256` long loops. Uniform: `width`.
  */
-export function lnParamGradWgsl(s: Shapes): string {
+export function colPartialWgsl(s: Shapes): string {
+  const N = s.B * s.T;
   return /* wgsl */ `
-struct U { offG: u32, offB: u32, acc: u32, p1: u32 }
+struct U { width: u32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> dout: array<f32>;
-@group(0) @binding(2) var<storage, read> rsum: array<f32>;
-@group(0) @binding(3) var<storage, read> stats: array<f32>;
-@group(0) @binding(4) var<storage, read_write> grads: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
+@group(0) @binding(1) var<storage, read> d: array<f32>;
+@group(0) @binding(2) var<storage, read_write> partial: array<f32>;
+@compute @workgroup_size(${COL_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let c = gid.x;
-  if (c >= ${s.C}u) { return; }
-  var dg = 0.0;
-  var db = 0.0;
-  for (var n = 0u; n < ${s.B * s.T}u; n = n + 1u) {
-    let i = n * ${s.C}u + c;
-    let xh = (rsum[i] - stats[2u * n]) * stats[2u * n + 1u];
-    dg = dg + dout[i] * xh;
-    db = db + dout[i];
-  }
-  if (u.acc != 0u) {
-    dg = dg + grads[u.offG + c];
-    db = db + grads[u.offB + c];
-  }
-  grads[u.offG + c] = dg;
-  grads[u.offB + c] = db;
+  if (c >= u.width) { return; }
+  let n0 = wid.y * ${COL_ROWS}u;
+  let n1 = min(n0 + ${COL_ROWS}u, ${N}u);
+  var acc = 0.0;
+  for (var n = n0; n < n1; n = n + 1u) { acc = acc + d[n * u.width + c]; }
+  partial[wid.y * u.width + c] = acc;
 }
 `;
 }
 
 /**
- * Column sums (bias gradients, written, or added when `acc` is 1): `grads[off + c] = Σ_n
- * d[n, c]` for `d [N, width]`, one thread per column. Uniform: `width off acc`.
+ * LayerNorm parameter gradients, pass 1: per chunk of {@link COL_ROWS} rows
+ * `partial[j, c] = Σ dout[n, c]·xhat[n, c]` and `partial[j, C + c] = Σ dout[n, c]`; grid
+ * `(ceil(C / COL_WG), chunks)`.
  */
-export function colSumWgsl(s: Shapes): string {
+export function lnPartialWgsl(s: Shapes): string {
+  const N = s.B * s.T;
   return /* wgsl */ `
-struct U { width: u32, off: u32, acc: u32, p1: u32 }
+@group(0) @binding(0) var<storage, read> dout: array<f32>;
+@group(0) @binding(1) var<storage, read> rsum: array<f32>;
+@group(0) @binding(2) var<storage, read> stats: array<f32>;
+@group(0) @binding(3) var<storage, read_write> partial: array<f32>;
+@compute @workgroup_size(${COL_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let c = gid.x;
+  if (c >= ${s.C}u) { return; }
+  let n0 = wid.y * ${COL_ROWS}u;
+  let n1 = min(n0 + ${COL_ROWS}u, ${N}u);
+  var dg = 0.0;
+  var db = 0.0;
+  for (var n = n0; n < n1; n = n + 1u) {
+    let i = n * ${s.C}u + c;
+    let xh = (rsum[i] - stats[2u * n]) * stats[2u * n + 1u];
+    dg = dg + dout[i] * xh;
+    db = db + dout[i];
+  }
+  partial[wid.y * ${2 * s.C}u + c] = dg;
+  partial[wid.y * ${2 * s.C}u + ${s.C}u + c] = db;
+}
+`;
+}
+
+/**
+ * Pass 2 of the column reductions: `grads[dst(c)] (+)= Σ_j partial[j, c]` for `c < width`, with
+ * `dst(c) = off1 + c` below `split`, else `off2 + c - split` (a LayerNorm's gain and bias
+ * gradients in one dispatch). Uniform: `width split off1 off2 acc`.
+ */
+export function colFinishWgsl(s: Shapes): string {
+  return /* wgsl */ `
+struct U { width: u32, split: u32, off1: u32, off2: u32, acc: u32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> d: array<f32>;
+@group(0) @binding(1) var<storage, read> partial: array<f32>;
 @group(0) @binding(2) var<storage, read_write> grads: array<f32>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let c = gid.x;
   if (c >= u.width) { return; }
   var acc = 0.0;
-  for (var n = 0u; n < ${s.B * s.T}u; n = n + 1u) { acc = acc + d[n * u.width + c]; }
-  if (u.acc != 0u) { acc = acc + grads[u.off + c]; }
-  grads[u.off + c] = acc;
+  for (var j = 0u; j < ${colChunks(s)}u; j = j + 1u) { acc = acc + partial[j * u.width + c]; }
+  var o = u.off1 + c;
+  if (c >= u.split) { o = u.off2 + c - u.split; }
+  if (u.acc != 0u) { acc = acc + grads[o]; }
+  grads[o] = acc;
 }
 `;
 }

@@ -15,6 +15,7 @@ export {
   type EngineCounts,
   type EngineOptions,
   initialWeights,
+  MATMUL_128_MIN_TILES,
   type StepStats,
   WebGpuGptEngine,
 } from "./engine.ts";

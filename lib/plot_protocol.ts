@@ -1,0 +1,83 @@
+/**
+ * Figures of the small-scale protocol (issue 14), in the style of plot.ts (its helpers, _plot.ts) (pure functions from
+ * result rows to plotly JSON): the label-budget chart, score against training labels on a log
+ * axis, mean ± sd over seeds, one line per arm (and task).
+ *
+ * @example
+ * ```ts
+ * import { labelBudgetChart } from "./plot_protocol.ts";
+ * const { rows } = JSON.parse(await Deno.readTextFile("results/budget-sst2/summary.json"));
+ * const fig = labelBudgetChart(rows); // plotBundle(fig) in a notebook
+ * ```
+ * @module
+ */
+import { CONFIG, type Figure, layout, line, PALETTE, type Trace } from "./_plot.ts";
+
+/** One point of the label-budget chart (a protocol summary row has these fields). */
+export interface BudgetPoint {
+  /** Task. */
+  task: string;
+  /** Arm (full, no-pretrain, ...). */
+  arm: string;
+  /** Requested training-set size; null = the full training set (plotted at `nTrain`). */
+  labels: number | null;
+  /** Training examples used. */
+  nTrain: number;
+  /** Metric of `eval` (acc, pearson, ...). */
+  metric: string;
+  /** Reported-split score over seeds (points), or null when no seed finished. */
+  eval: { mean: number; sd: number; n: number } | null;
+}
+
+const ARM_NAMES: Readonly<Record<string, string>> = {
+  full: "pre-trained",
+  "no-pretrain": "no pre-training",
+  "no-aux": "pre-trained, no aux LM",
+  lstm: "LSTM, pre-trained",
+};
+
+/**
+ * Score against the number of training labels (log x), mean ± sd over seeds (error bars), one
+ * line per task and arm; the full-training-set point sits at its actual size. Rows without a
+ * finished seed are left out.
+ */
+export function labelBudgetChart(
+  rows: readonly BudgetPoint[],
+  opts: { title?: string } = {},
+): Figure {
+  const done = rows.filter((r) => r.eval !== null);
+  const groups = [...new Set(done.map((r) => `${r.task}|${r.arm}`))];
+  const tasks = [...new Set(done.map((r) => r.task))];
+  const data: Trace[] = groups.map((g, i) => {
+    const [task, arm] = g.split("|");
+    const rs = done.filter((r) => r.task === task && r.arm === arm)
+      .map((r) => ({ x: r.labels ?? r.nTrain, ...r }))
+      .sort((a, b) => a.x - b.x);
+    const color = PALETTE[i % PALETTE.length];
+    return {
+      ...line(
+        `${tasks.length > 1 ? `${task}: ` : ""}${ARM_NAMES[arm] ?? arm}`,
+        rs.map((r) => r.x),
+        rs.map((r) => r.eval!.mean),
+        color,
+        { markers: true },
+      ),
+      error_y: { type: "data", array: rs.map((r) => r.eval!.sd), visible: true, color },
+      text: rs.map((r) =>
+        `${r.metric} ${r.eval!.mean.toFixed(1)} ± ${r.eval!.sd.toFixed(1)}, ${r.eval!.n} seeds`
+      ),
+      hoverinfo: "name+x+text",
+    };
+  });
+  const metrics = [...new Set(done.map((r) => r.metric))];
+  return {
+    data,
+    layout: layout(
+      opts.title ?? "Label budget: score against training labels (mean ± sd over seeds)",
+      "training labels (log scale)",
+      `${metrics.join(" / ") || "score"} on dev (points)`,
+      { xaxis: { type: "log" } },
+    ),
+    config: { ...CONFIG },
+  };
+}

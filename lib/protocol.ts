@@ -1,0 +1,613 @@
+/**
+ * The fine-tuning protocol of the `small` scale (issue 14): the same selection procedure for
+ * every arm, on data held out of the training set only, then several seeds at the chosen
+ * setting, reported as mean ± standard deviation. With several training-set sizes it is the
+ * label-budget sweep (SST-2 / STS-B at 1k / 4k / 16k / all labels).
+ *
+ * Per task, arm and training-set size:
+ * 1. **Selection.** One fine-tune per learning rate of the grid (default 1e-4, 3e-4, 1e-3;
+ *    the paper's 6.25e-5 was tuned for the 117M model on full data) at the base seed, for
+ *    `epochs` epochs (default 3). Each run keeps the epoch with the best score on the
+ *    validation split `finetune` carves from the training data (a seeded 10%, at most 1,000
+ *    examples; see finetune.ts), so the epoch is selected on that split; the learning rate whose
+ *    kept model scores best on the same split is chosen (ties: the first in the grid).
+ * 2. **Seeds.** `seeds` runs (default 3: base seed, +1, +2; the base-seed run of step 1 is
+ *    reused) at the chosen learning rate, each again keeping its best-validation epoch. Every
+ *    seed draws its own validation split, training subset and order, head and dropout.
+ * 3. **Report.** The dev split (the task's reported split) is scored once per run at the end and
+ *    never used for any choice; `summary.json` gives its mean ± sample sd over the seeds. The
+ *    GLUE test predictions of an arm come from its seed with the best validation score, copied
+ *    to `<out>/glue/<arm>/<TASK>.tsv` (full training set only).
+ *
+ * Arms: `full` (pre-trained, aux LM λ = 0.5), `no-pretrain` (random init, same config, λ = 0.5),
+ * `no-aux` (pre-trained, λ = 0), `lstm` (the LSTM checkpoint `lstmInit`, λ = 0.5).
+ *
+ * Deviations from the paper (also in the README, "Protocol at small scale"): the paper fine-tunes
+ * with lr 6.25e-5 for 3 epochs and reports one run (GLUE test server); here the learning rate is
+ * selected per arm from a grid suited to small models, the epoch by early stopping on the
+ * held-out split, and 3 seeds are averaged. In the label-budget sweep the budget counts training
+ * examples only: the validation split (up to 1,000 held-out training examples) is the same size
+ * at every budget, which a real few-label setting would not have.
+ *
+ * Cells are rows of `<out>/protocol.json` (rewritten after every run by `resumableSweep`, so a
+ * killed protocol keeps what finished and `resume` continues it without recomputing a cell).
+ *
+ * @example
+ * ```ts
+ * const { rows } = await runProtocol({ task: "sst2", init: "results/small/ckpt-004096.safetensors",
+ *   tokenizer, dataRoot: "../shared/datasets", outDir: "results/protocol/sst2", resume: true });
+ * rows.map((r) => `${r.arm}: ${r.eval?.mean} ± ${r.eval?.sd}`);
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { FINETUNE_DEFAULTS as FT } from "./config.ts";
+import { ConfigError } from "./errors.ts";
+import { exists, portablePath, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
+import { submissionFormat } from "./glue_submission.ts";
+import type { TaskEncoder } from "./finetune.ts";
+import type { ModelKind } from "./language_model.ts";
+import { meanSd } from "./metrics.ts";
+import { resumableSweep } from "./sweeps.ts";
+import type { Progress } from "./progress.ts";
+
+/** The arms of the protocol (Table 5's rows). */
+export const PROTOCOL_ARMS = [
+  { key: "full", label: "Transformer w/ aux LM (full)", pretrained: true, auxLm: FT.auxLm },
+  { key: "no-pretrain", label: "Transformer w/o pre-training", pretrained: false, auxLm: FT.auxLm },
+  { key: "no-aux", label: "Transformer w/o aux LM", pretrained: true, auxLm: 0 },
+  { key: "lstm", label: "LSTM w/ aux LM", pretrained: true, auxLm: FT.auxLm },
+] as const;
+
+/** An arm's key. */
+export type ArmKey = typeof PROTOCOL_ARMS[number]["key"];
+
+/** The protocol's defaults: the learning-rate grid, epochs, seeds, base seed, batch size. */
+export const PROTOCOL_DEFAULTS: Readonly<{
+  lrs: readonly number[];
+  epochs: number;
+  seeds: number;
+  seed: number;
+  batchSize: number;
+}> = Object.freeze({
+  lrs: Object.freeze([1e-4, 3e-4, 1e-3]),
+  epochs: 3,
+  seeds: 3,
+  seed: FT.seed,
+  batchSize: FT.batchSize,
+});
+
+/** Options of {@link runProtocol}. */
+export interface ProtocolOptions {
+  /** Task (registry name or title). */
+  task: string;
+  /** The pre-trained Transformer checkpoint (arms full, no-aux; its config for no-pretrain). */
+  init: string;
+  /** The pre-trained LSTM checkpoint (arm lstm). */
+  lstmInit?: string;
+  /** The tokenizer both checkpoints were trained with. */
+  tokenizer: TaskEncoder;
+  /** Datasets root. */
+  dataRoot: string;
+  /** Output folder: protocol.json, summary.json, summary.md, runs/, glue/. */
+  outDir: string;
+  /** Arms to run (default all four; lstm needs `lstmInit`). */
+  arms?: readonly string[];
+  /** Learning-rate grid. */
+  lrs?: readonly number[];
+  /** Epochs of every run (the kept epoch is the best on the validation split). */
+  epochs?: number;
+  /** Seeds at the chosen setting. */
+  seeds?: number;
+  /** Base seed (selection runs; seeds are base, base+1, ...). */
+  seed?: number;
+  /** Batch size. */
+  batchSize?: number;
+  /** Training-set sizes (seeded subsets); null = all (capped by `maxTrain`). Default [null]. */
+  trainSizes?: readonly (number | null)[];
+  /** Cap on the training examples of the "all" size (a CPU budget; say so where reported). */
+  maxTrain?: number;
+  /** Cap on validation and dev examples (seeded sample). */
+  maxEval?: number;
+  /** Keep the finished cells of `<out>/protocol.json` (same settings required). */
+  resume?: boolean;
+  /** Write GLUE test predictions (default: when the task is a GLUE task with a test file). */
+  predictTest?: boolean;
+  /** Length-grouped batches (finetune's `groupByLength`). */
+  groupByLength?: boolean;
+  /** Progress display per run. */
+  progress?: (label: string) => Progress;
+  /**
+   * Folder of the GLUE submission files, one sub-folder per arm (default `<out>/glue`): give
+   * every task the same one (e.g. `results/glue`) to get GLUE's one-folder-per-submission
+   * layout, `results/glue/full/{CoLA,SST-2,...}.tsv`.
+   */
+  glueDir?: string;
+}
+
+/** One fine-tuning run of the protocol (a row of protocol.json). */
+export interface ProtocolCell {
+  /** Task registry name. */
+  task: string;
+  /** Arm key. */
+  arm: string;
+  /** The model family fine-tuned. */
+  model: ModelKind;
+  /** Requested training-set size (null = all, capped by maxTrain). */
+  labels: number | null;
+  /** Peak learning rate. */
+  lr: number;
+  /** Seed. */
+  seed: number;
+  /** Training examples actually used. */
+  nTrain: number;
+  /** The task's metric. */
+  metric: string;
+  /** Kept model's score on the validation split held out of the training data (points). */
+  valid: number;
+  /** Validation score after each epoch. */
+  validByEpoch: number[];
+  /** The kept epoch (1-based). */
+  bestEpoch: number;
+  /** Kept model's score on (a sample of) its training data. */
+  train: number;
+  /** Kept model's score on the reported split (never used for selection). */
+  eval: number;
+  /** Further metrics on the reported split. */
+  evalExtra: Record<string, number>;
+  /** The reported split. */
+  split: string;
+  /** Examples scored on the reported split. */
+  n: number;
+  /** The run folder. */
+  run: string;
+  /** The run's GLUE submission file, if one was written. */
+  testFile: string | null;
+}
+
+/** A cell's identity in protocol.json. */
+export function cellKey(
+  c: { arm: string; labels: number | null; lr: number; seed: number },
+): string {
+  return `${c.arm}|${c.labels ?? "all"}|${c.lr}|${c.seed}`;
+}
+
+/** Mean ± sd over seeds. */
+export interface Spread {
+  /** Mean. */
+  mean: number;
+  /** Sample standard deviation (0 for one seed). */
+  sd: number;
+  /** Seeds. */
+  n: number;
+}
+
+/** One arm at one training-set size, summarised (a row of summary.json). */
+export interface ProtocolRow {
+  /** Task. */
+  task: string;
+  /** Arm key. */
+  arm: string;
+  /** Requested training-set size (null = all). */
+  labels: number | null;
+  /** Training examples used (the seeds' mean; subsets are seeded, sizes agree unless capped). */
+  nTrain: number;
+  /** Metric. */
+  metric: string;
+  /** The grid at the base seed: validation score and kept epoch per learning rate. */
+  grid: { lr: number; valid: number; bestEpoch: number }[];
+  /** The chosen learning rate (best validation score of the grid), or null before selection. */
+  lr: number | null;
+  /** Seeds done at the chosen learning rate. */
+  seeds: number[];
+  /** Reported-split score over the seeds. */
+  eval: Spread | null;
+  /** Validation score over the seeds. */
+  valid: Spread | null;
+  /** The seeds' kept epochs. */
+  epochs: number[];
+  /** All `seeds` runs finished. */
+  complete: boolean;
+  /** The seed with the best validation score (its test predictions are the arm's). */
+  bestSeed: number | null;
+  /** That seed's GLUE submission file, if any. */
+  testFile: string | null;
+}
+
+/**
+ * The learning rate chosen from the grid cells of one arm and size at the base seed: the best
+ * validation score, ties to the first of `lrs`. Null when a grid cell is missing. Pure.
+ */
+export function chooseLr(
+  cells: readonly ProtocolCell[],
+  lrs: readonly number[],
+): number | null {
+  let best: number | null = null, bestValid = -Infinity;
+  for (const lr of lrs) {
+    const c = cells.find((c) => c.lr === lr);
+    if (!c) return null;
+    if (c.valid > bestValid) {
+      best = lr;
+      bestValid = c.valid;
+    }
+  }
+  return best;
+}
+
+/**
+ * Summarises protocol cells into one row per arm and training-set size (pure): the grid, the
+ * chosen learning rate, mean ± sd of the reported and validation scores over the seeds, the
+ * best-validation seed.
+ */
+export function summarizeProtocol(
+  cells: readonly ProtocolCell[],
+  opts: { lrs: readonly number[]; seeds: number; seed: number },
+): ProtocolRow[] {
+  const groups = new Map<string, ProtocolCell[]>();
+  for (const c of cells) {
+    const k = `${c.task}|${c.arm}|${c.labels ?? "all"}`;
+    groups.set(k, [...(groups.get(k) ?? []), c]);
+  }
+  const rows: ProtocolRow[] = [];
+  for (const cs of groups.values()) {
+    const grid = opts.lrs.flatMap((lr) => {
+      const c = cs.find((c) => c.lr === lr && c.seed === opts.seed);
+      return c ? [{ lr, valid: c.valid, bestEpoch: c.bestEpoch }] : [];
+    });
+    const lr = chooseLr(cs.filter((c) => c.seed === opts.seed), opts.lrs);
+    const wanted = Array.from({ length: opts.seeds }, (_, i) => opts.seed + i);
+    const runs = lr === null
+      ? []
+      : wanted.flatMap((s) => cs.filter((c) => c.lr === lr && c.seed === s));
+    let best: ProtocolCell | null = null;
+    for (const c of runs) if (!best || c.valid > best.valid) best = c;
+    rows.push({
+      task: cs[0].task,
+      arm: cs[0].arm,
+      labels: cs[0].labels,
+      nTrain: runs.length ? runs.reduce((s, c) => s + c.nTrain, 0) / runs.length : cs[0].nTrain,
+      metric: cs[0].metric,
+      grid,
+      lr,
+      seeds: runs.map((c) => c.seed),
+      eval: runs.length ? meanSd(runs.map((c) => c.eval)) : null,
+      valid: runs.length ? meanSd(runs.map((c) => c.valid)) : null,
+      epochs: runs.map((c) => c.bestEpoch),
+      complete: runs.length === opts.seeds,
+      bestSeed: best?.seed ?? null,
+      testFile: best?.testFile ?? null,
+    });
+  }
+  const armOrder = (a: string) => {
+    const i = PROTOCOL_ARMS.findIndex((x) => x.key === a);
+    return i < 0 ? PROTOCOL_ARMS.length : i;
+  };
+  return rows.sort((a, b) =>
+    a.task.localeCompare(b.task) || armOrder(a.arm) - armOrder(b.arm) ||
+    (a.labels ?? Infinity) - (b.labels ?? Infinity)
+  );
+}
+
+const fmt = (s: Spread | null) => s ? `${s.mean.toFixed(1)} ± ${s.sd.toFixed(1)} (n=${s.n})` : "–";
+
+/** Protocol rows as a Markdown table (pure). */
+export function protocolMarkdown(rows: readonly ProtocolRow[]): string {
+  const out = [
+    "| task | arm | labels | lr (chosen on valid) | epochs kept | valid | dev (reported) |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const r of rows) {
+    out.push(
+      `| ${r.task} | ${r.arm} | ${r.labels ?? `all (${Math.round(r.nTrain)})`} | ${r.lr ?? "–"} | ${
+        r.epochs.join(", ") || "–"
+      } | ${fmt(r.valid)} | ${fmt(r.eval)} (${r.metric})${r.complete ? "" : " incomplete"} |`,
+    );
+  }
+  return out.join("\n") + "\n";
+}
+
+/** A cell's run folder under `<out>/runs/`, e.g. `full-all-lr0.0003-s42`, `lstm-n1000-lr0.001-s43`. */
+export function runName(arm: string, labels: number | null, lr: number, seed: number): string {
+  return `${arm}-${labels === null ? "all" : `n${labels}`}-lr${lr}-s${seed}`;
+}
+
+/** The settings that shape every cell: a resumed protocol must keep them. */
+function cellSettings(
+  o: Required<Pick<ProtocolOptions, "epochs" | "seed" | "batchSize">> & {
+    task: string;
+    init: string;
+    lstmInit: string | null;
+    maxTrain: number | null;
+    maxEval: number | null;
+    groupByLength: boolean;
+  },
+) {
+  return o;
+}
+
+/** What {@link runProtocol} returns. */
+export interface ProtocolResult {
+  /** Every run. */
+  cells: ProtocolCell[];
+  /** The summary (also `<out>/summary.json` and `summary.md`). */
+  rows: ProtocolRow[];
+  /** GLUE submission files copied to `<out>/glue/<arm>/`. */
+  glueFiles: string[];
+}
+
+/**
+ * Runs the protocol (module doc) for one task: selection, seeds, summary; resumable. Writes
+ * `<out>/protocol.json` (cells), `<out>/summary.json`, `<out>/summary.md`, one run folder per
+ * cell under `<out>/runs/`, and `<out>/glue/<arm>/<TASK>.tsv` for GLUE tasks with a test file.
+ */
+export async function runProtocol(opts: ProtocolOptions): Promise<ProtocolResult> {
+  const { finetune, resolveTaskDir } = await import("./finetune.ts");
+  const { getTask } = await import("./tasks/mod.ts");
+  const { readCheckpointInfo } = await import("./checkpoint.ts");
+  const { readTestIds } = await import("./glue_submission.ts");
+  const task = getTask(opts.task);
+  const lrs = [...(opts.lrs ?? PROTOCOL_DEFAULTS.lrs)];
+  const nSeeds = opts.seeds ?? PROTOCOL_DEFAULTS.seeds;
+  const seed0 = opts.seed ?? PROTOCOL_DEFAULTS.seed;
+  const asked = [...(opts.trainSizes ?? [null])];
+  const arms = (opts.arms ?? PROTOCOL_ARMS.map((a) => a.key)).map((k) => {
+    const a = PROTOCOL_ARMS.find((a) => a.key === k);
+    if (!a) {
+      throw new ConfigError(`unknown arm ${k}`, {
+        fix: `use ${PROTOCOL_ARMS.map((a) => a.key).join(", ")}`,
+      });
+    }
+    if (a.key === "lstm" && !opts.lstmInit) {
+      throw new ConfigError("the lstm arm needs the LSTM checkpoint", { fix: "pass --lstm-init" });
+    }
+    return a;
+  });
+  if (lrs.length === 0 || lrs.some((x) => !(x > 0))) {
+    throw new ConfigError(`learning rates ${lrs}`, { fix: "positive numbers, e.g. 1e-4,3e-4" });
+  }
+  if (!(nSeeds >= 1)) throw new ConfigError(`seeds ${nSeeds}`, { fix: "at least 1" });
+  for (const s of asked) {
+    if (s !== null && !(Number.isSafeInteger(s) && s > 0)) {
+      throw new ConfigError(`training-set size ${s}`, { fix: "positive integers or all" });
+    }
+  }
+  // a size at or above what the task has (after the hold-out and --max-train) is the full set
+  const { available } = await protocolPlan({ ...opts, trainSizes: [null] });
+  const full = Math.min(available, opts.maxTrain ?? Infinity);
+  const sizes = [...new Set(asked.map((s) => (s !== null && s >= full ? null : s)))];
+  const settings = cellSettings({
+    task: task.name,
+    init: portablePath(opts.init),
+    lstmInit: opts.lstmInit ? portablePath(opts.lstmInit) : null,
+    epochs: opts.epochs ?? PROTOCOL_DEFAULTS.epochs,
+    seed: seed0,
+    batchSize: opts.batchSize ?? PROTOCOL_DEFAULTS.batchSize,
+    maxTrain: opts.maxTrain ?? null,
+    maxEval: opts.maxEval ?? null,
+    groupByLength: opts.groupByLength ?? false,
+  });
+  const path = join(opts.outDir, "protocol.json");
+  if (opts.resume && (await exists(path))) {
+    const old = JSON.parse(await Deno.readTextFile(path)).settings;
+    if (JSON.stringify(old) !== JSON.stringify(settings)) {
+      throw new ConfigError(
+        `protocol.json was made with other settings (${JSON.stringify(old)})`,
+        { file: path, fix: "resume with the same options, or use a new --out" },
+      );
+    }
+  }
+  const config = (await readCheckpointInfo(opts.init)).config;
+  const taskDir = await resolveTaskDir(opts.dataRoot, task);
+  const isGlue = (() => {
+    try {
+      submissionFormat(task.name);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  const predictTest = opts.predictTest ??
+    (isGlue && await readTestIds(task.name, taskDir).then(() => true, () => false));
+  await Deno.mkdir(opts.outDir, { recursive: true });
+
+  const runCell = async (key: string): Promise<ProtocolCell> => {
+    const [armKey, size, lrS, seedS] = key.split("|");
+    const arm = arms.find((a) => a.key === armKey)!;
+    const labels = size === "all" ? null : Number(size);
+    const lr = Number(lrS), seed = Number(seedS);
+    const cap = labels === null
+      ? settings.maxTrain ?? undefined
+      : Math.min(labels, settings.maxTrain ?? Infinity);
+    const name = runName(arm.key, labels, lr, seed);
+    const run = join(opts.outDir, "runs", name);
+    const init = arm.key === "lstm" ? opts.lstmInit! : arm.pretrained ? opts.init : "none";
+    const r = await finetune({
+      task: task.name,
+      dataRoot: opts.dataRoot,
+      init,
+      config,
+      tokenizer: opts.tokenizer,
+      auxLm: arm.auxLm,
+      epochs: settings.epochs,
+      batchSize: settings.batchSize,
+      lr,
+      seed,
+      maxTrain: cap,
+      maxEval: settings.maxEval ?? undefined,
+      groupByLength: settings.groupByLength,
+      outDir: run,
+      predictTest: predictTest ? join(run, "test") : undefined,
+      ...(opts.progress ? { progress: opts.progress(`${task.title} ${name}`) } : {}),
+    });
+    const cfg = JSON.parse(await Deno.readTextFile(join(run, "config.json")));
+    return {
+      task: task.name,
+      arm: arm.key,
+      model: arm.key === "lstm" ? "lstm" : "gpt1",
+      labels,
+      lr,
+      seed,
+      nTrain: cfg.sizes.train,
+      metric: r.eval.metric,
+      valid: r.valid.value,
+      validByEpoch: r.validByEpoch,
+      bestEpoch: r.bestEpoch,
+      train: r.train.value,
+      eval: r.eval.value,
+      evalExtra: r.eval.extra as Record<string, number>,
+      split: r.eval.split,
+      n: r.eval.n,
+      run: portablePath(run),
+      testFile: r.testFile ? portablePath(r.testFile) : null,
+    };
+  };
+  let first = true;
+  const sweep = async (keys: string[]) => {
+    const cells = await resumableSweep<string, ProtocolCell>({
+      path,
+      listName: "cells",
+      keys,
+      keyOf: cellKey,
+      skipDone: first ? opts.resume : true,
+      run: runCell,
+      header: () => ({ settings, lrs, seeds: nSeeds, arms: arms.map((a) => a.key), sizes }),
+    });
+    first = false;
+    return cells;
+  };
+  const sizeKey = (s: number | null) => s ?? "all";
+  let cells: ProtocolCell[] = [];
+  for (const size of sizes) {
+    // 1. selection: the grid at the base seed
+    cells = await sweep(
+      arms.flatMap((a) => lrs.map((lr) => `${a.key}|${sizeKey(size)}|${lr}|${seed0}`)),
+    );
+    // 2. seeds at each arm's chosen learning rate
+    const keys: string[] = [];
+    for (const a of arms) {
+      const grid = cells.filter((c) => c.arm === a.key && c.labels === size && c.seed === seed0);
+      const lr = chooseLr(grid, lrs)!;
+      for (let i = 0; i < nSeeds; i++) keys.push(`${a.key}|${sizeKey(size)}|${lr}|${seed0 + i}`);
+    }
+    cells = await sweep(keys);
+  }
+  // every cell of the file (a label-budget call into the folder of the main protocol keeps the
+  // other arms' rows and reuses its `all` cells: same keys, same settings)
+  const rows = summarizeProtocol(cells, { lrs, seeds: nSeeds, seed: seed0 });
+  const glueFiles: string[] = [];
+  for (const r of rows) {
+    if (r.labels !== null || !r.complete || !r.testFile) continue;
+    const glue = opts.glueDir ?? join(opts.outDir, "glue");
+    const file = join(glue, r.arm, submissionFormat(task.name).file);
+    await Deno.mkdir(join(glue, r.arm), { recursive: true });
+    const src = join(opts.outDir, "runs", runName(r.arm, null, r.lr!, r.bestSeed!), "test");
+    await writeFileAtomic(
+      file,
+      await Deno.readTextFile(join(src, submissionFormat(task.name).file)),
+    );
+    glueFiles.push(file);
+  }
+  await writeJsonAtomic(join(opts.outDir, "summary.json"), {
+    task: task.name,
+    settings,
+    lrs,
+    seeds: nSeeds,
+    protocol: "lr chosen on the held-out validation split (base seed), epoch kept by best " +
+      "validation score, mean ± sample sd over seeds on the reported split",
+    rows,
+  });
+  await writeFileAtomic(join(opts.outDir, "summary.md"), protocolMarkdown(rows));
+  return { cells, rows, glueFiles };
+}
+
+/** The size of a protocol before it runs: fine-tunes and optimizer steps. */
+export interface ProtocolPlan {
+  /** Task. */
+  task: string;
+  /** Training examples available after the validation hold-out. */
+  available: number;
+  /** Per training-set size: examples used, optimizer steps of one run, runs (all arms). */
+  sizes: { labels: number | null; nTrain: number; stepsPerRun: number; runs: number }[];
+  /** Fine-tuning runs in all. */
+  runs: number;
+  /** Optimizer steps in all. */
+  steps: number;
+}
+
+/**
+ * The plan of a protocol (pure): for `available` training examples (after the validation
+ * hold-out), per size the examples used (`min(size, maxTrain, available)`; a size at or above
+ * that is the full set, counted once), the steps of one
+ * run (`floor(n / B) · epochs`, full batches as finetune does) and the runs (per arm: the grid
+ * plus the seeds beyond the base one).
+ */
+export function planProtocol(o: {
+  task: string;
+  available: number;
+  arms: number;
+  lrs: number;
+  seeds: number;
+  epochs: number;
+  batchSize: number;
+  sizes: readonly (number | null)[];
+  maxTrain?: number;
+}): ProtocolPlan {
+  const full = Math.min(o.available, o.maxTrain ?? Infinity);
+  // a size at or above the full set is the full set (runProtocol runs it once, as "all")
+  const asked = [...new Set(o.sizes.map((s) => (s !== null && s >= full ? null : s)))];
+  const sizes = asked.map((labels) => {
+    const nTrain = Math.min(labels ?? Infinity, o.maxTrain ?? Infinity, o.available);
+    const B = Math.min(o.batchSize, nTrain);
+    return {
+      labels,
+      nTrain,
+      stepsPerRun: Math.floor(nTrain / B) * o.epochs,
+      runs: o.arms * (o.lrs + o.seeds - 1),
+    };
+  });
+  return {
+    task: o.task,
+    available: o.available,
+    sizes,
+    runs: sizes.reduce((s, x) => s + x.runs, 0),
+    steps: sizes.reduce((s, x) => s + x.runs * x.stepsPerRun, 0),
+  };
+}
+
+/**
+ * {@link planProtocol} for a task's data: counts its labeled training examples (less the
+ * validation hold-out finetune makes, when the task has no validation split of its own).
+ */
+export async function protocolPlan(
+  opts: Pick<
+    ProtocolOptions,
+    | "task"
+    | "dataRoot"
+    | "arms"
+    | "lrs"
+    | "seeds"
+    | "epochs"
+    | "batchSize"
+    | "trainSizes"
+    | "maxTrain"
+  >,
+): Promise<ProtocolPlan> {
+  const { resolveTaskDir, taskSplits, validHoldOut } = await import("./finetune.ts");
+  const { getTask } = await import("./tasks/mod.ts");
+  const task = getTask(opts.task);
+  const splits = taskSplits(task);
+  const dir = await resolveTaskDir(opts.dataRoot, task);
+  const ex = (await task.load(dir, splits.train)).examples;
+  const n = ex.filter((e) => (e as { label?: number }).label !== undefined).length;
+  return planProtocol({
+    task: task.name,
+    available: splits.valid ? n : n - validHoldOut(n),
+    arms: (opts.arms ?? PROTOCOL_ARMS.map((a) => a.key)).length,
+    lrs: (opts.lrs ?? PROTOCOL_DEFAULTS.lrs).length,
+    seeds: opts.seeds ?? PROTOCOL_DEFAULTS.seeds,
+    epochs: opts.epochs ?? PROTOCOL_DEFAULTS.epochs,
+    batchSize: opts.batchSize ?? PROTOCOL_DEFAULTS.batchSize,
+    sizes: opts.trainSizes ?? [null],
+    maxTrain: opts.maxTrain,
+  });
+}

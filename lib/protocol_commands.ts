@@ -1,0 +1,238 @@
+/**
+ * The command-line commands of the small-scale protocol (issue 14): `predict` (GLUE test
+ * predictions from a fine-tuned run) and `protocol` (lr × epoch selection on a split held out
+ * of the training data, then seeds, for every arm; with `--train-sizes`, the label-budget
+ * sweep) and `zeroshot-additions` (calibrated / AUROC / PMI zero-shot measures, additions to the
+ * paper's). commands.ts merges {@link PROTOCOL_COMMANDS} into its registry.
+ * @module
+ */
+import { join } from "node:path";
+import { ConfigError } from "./errors.ts";
+import {
+  BACKEND_OPT,
+  type Command,
+  DATA_OPT,
+  dataRootDefault,
+  define,
+  int,
+  optInt,
+  str,
+  useBackend,
+  vocabDirFor,
+} from "./_cli.ts";
+
+/** The commands of this file, by name. */
+export const PROTOCOL_COMMANDS: Record<string, Command> = {};
+
+PROTOCOL_COMMANDS["predict"] = define(
+  "predict --run <finetune run folder | fine-tuned checkpoint> --out <dir> [--task T] [--vocab <dir>]",
+  "GLUE test predictions: <out>/<TASK>.tsv (index, prediction) for the GLUE server",
+  "Loads the model a fine-tuning run kept (<run>/model.safetensors: finetune --save-model),\n" +
+    "predicts every row of the task's unlabeled test file under --data and writes GLUE's\n" +
+    "submission file (SST-2.tsv, CoLA.tsv, MRPC.tsv, STS-B.tsv, RTE.tsv, ...; labels 0/1,\n" +
+    "entailment/not_entailment, MNLI's three, STS-B a score in [0, 5]), checked against the\n" +
+    "test file's indices. The vocabulary defaults to vocab/ beside the run's --init checkpoint.",
+  {
+    run: { type: "string", description: "finetune run folder (or a fine-tuned checkpoint)" },
+    task: { type: "string", description: "task (default: the run's config.json)" },
+    data: DATA_OPT,
+    vocab: { type: "string", description: "vocabulary folder (default: beside the init)" },
+    out: { type: "string", description: "folder for <TASK>.tsv" },
+    backend: BACKEND_OPT,
+  },
+  async (v) => {
+    const { locateFinetuned, predictRun, vocabOfRun } = await import("./glue_predict.ts");
+    const { loadVocab } = await import("./vocab.ts");
+    await useBackend(v);
+    const run = str(v.run, "run");
+    const out = str(v.out, "out");
+    const vocab = typeof v.vocab === "string" ? v.vocab : await vocabOfRun(
+      await locateFinetuned(run),
+    );
+    if (!vocab) {
+      throw new ConfigError("which vocabulary? the run does not name one beside its init", {
+        file: run,
+        fix: "pass --vocab <dir>",
+      });
+    }
+    const path = await predictRun({
+      run,
+      task: v.task as string | undefined,
+      dataRoot: str(v.data, "data", await dataRootDefault()),
+      tokenizer: await loadVocab(vocab),
+      outDir: out,
+    });
+    console.log(`wrote ${path}`);
+  },
+);
+
+/** A comma-separated list flag (`def` when absent). */
+function csv(v: unknown, def: string): string[] {
+  return (typeof v === "string" ? v : def).split(",").map((x) => x.trim()).filter((x) => x);
+}
+
+/** `--train-sizes 1000,4000,all` → [1000, 4000, null]. */
+export function parseTrainSizes(v: unknown): (number | null)[] {
+  return csv(v, "all").map((x) => x === "all" ? null : int(x, "train-sizes", 0));
+}
+
+/** `--lrs 1e-4,3e-4` → [1e-4, 3e-4]. */
+export function parseLrs(v: unknown, def: readonly number[]): number[] {
+  return csv(v, def.join(",")).map((x) => {
+    const n = Number(x);
+    if (!(n > 0)) throw new ConfigError(`--lrs: ${x} is not a positive number`);
+    return n;
+  });
+}
+
+PROTOCOL_COMMANDS["protocol"] = define(
+  "protocol --task sst2[,stsb,...] --init <ckpt> [--lstm-init <ckpt>] --out results/protocol [options]",
+  "fair fine-tuning: lr × epoch chosen on held-out training data per arm, then seeds (mean ± sd)",
+  "For each arm (full, no-pretrain, no-aux, lstm): one fine-tune per learning rate of --lrs at\n" +
+    "--seed, each keeping its best epoch on the validation split carved from the training data;\n" +
+    "the lr with the best validation score is chosen; then --seeds runs at it. The dev split is\n" +
+    "reported (mean ± sd), never used to choose. --train-sizes 1000,4000,16000,all repeats it per\n" +
+    "training-set size (the label-budget sweep). Writes <out>/protocol.json (every run; --resume\n" +
+    "keeps finished ones), summary.json, summary.md, runs/, and <glue-dir>/<arm>/<TASK>.tsv (GLUE\n" +
+    "test predictions of each arm's best-validation seed). Several tasks: <out>/<task>/ each.\n" +
+    "--plan prints the runs and optimizer steps (and hours, with --sec-per-step) and trains nothing.",
+  {
+    task: { type: "string", description: "task(s), comma-separated (sst2, stsb, cola, mrpc, rte)" },
+    init: { type: "string", description: "pre-trained Transformer checkpoint" },
+    "lstm-init": { type: "string", description: "pre-trained LSTM checkpoint (arm lstm)" },
+    vocab: { type: "string", description: "vocabulary folder (default: <init folder>/vocab)" },
+    data: DATA_OPT,
+    arms: {
+      type: "string",
+      description:
+        "comma-separated arms (default full,no-pretrain,no-aux, + lstm with --lstm-init)",
+    },
+    lrs: { type: "string", default: "1e-4,3e-4,1e-3", description: "learning-rate grid" },
+    epochs: { type: "string", default: "3", description: "epochs per run (best one kept)" },
+    seeds: { type: "string", default: "3", description: "seeds at the chosen setting" },
+    seed: { type: "string", default: "42", description: "base seed" },
+    batch: { type: "string", default: "32", description: "batch size" },
+    "train-sizes": {
+      type: "string",
+      default: "all",
+      description: "training-set sizes, e.g. 1000,4000,16000,all",
+    },
+    "max-train": { type: "string", description: "cap on training examples of 'all' (CPU budget)" },
+    "max-eval": { type: "string", description: "cap on validation / dev examples" },
+    "group-by-length": { type: "boolean", description: "length-grouped batches (seeded)" },
+    "no-predict-test": { type: "boolean", description: "skip GLUE test predictions" },
+    "glue-dir": {
+      type: "string",
+      description: "folder of the GLUE files, one folder per arm (default <out>/glue)",
+    },
+    out: { type: "string", description: "output folder" },
+    resume: { type: "boolean", description: "keep the finished runs of <out>/protocol.json" },
+    plan: { type: "boolean", description: "print runs and steps only (no training)" },
+    "sec-per-step": { type: "string", description: "with --plan: seconds per step, for hours" },
+    backend: BACKEND_OPT,
+  },
+  async (v) => {
+    const { runProtocol, PROTOCOL_DEFAULTS: D, protocolMarkdown, protocolPlan } = await import(
+      "./protocol.ts"
+    );
+    const tasks = csv(v.task, "");
+    if (tasks.length === 0) throw new ConfigError("--task is required");
+    const lstmInit = v["lstm-init"] as string | undefined;
+    const common = {
+      dataRoot: str(v.data, "data", await dataRootDefault()),
+      arms: csv(v.arms, `full,no-pretrain,no-aux${lstmInit ? ",lstm" : ""}`),
+      lrs: parseLrs(v.lrs, D.lrs),
+      epochs: int(v.epochs, "epochs", D.epochs),
+      seeds: int(v.seeds, "seeds", D.seeds),
+      batchSize: int(v.batch, "batch", D.batchSize),
+      trainSizes: parseTrainSizes(v["train-sizes"]),
+      maxTrain: optInt(v["max-train"], "max-train"),
+    };
+    if (v.plan === true) {
+      const sps = v["sec-per-step"] === undefined ? null : Number(v["sec-per-step"]);
+      let runs = 0, steps = 0;
+      for (const task of tasks) {
+        const p = await protocolPlan({ ...common, task });
+        runs += p.runs;
+        steps += p.steps;
+        const sizes = p.sizes.map((s) =>
+          `${s.labels ?? "all"}: ${s.nTrain} ex, ${s.stepsPerRun} steps/run`
+        );
+        console.log(
+          `${p.task}: ${p.available} training examples; ${sizes.join("; ")}; ` +
+            `${p.runs} runs, ${p.steps} steps`,
+        );
+      }
+      const hours = sps === null ? "" : `, ${(steps * sps / 3600).toFixed(1)} h at ${sps} s/step`;
+      console.log(`total: ${runs} runs, ${steps} optimizer steps${hours}`);
+      return;
+    }
+    const { loadVocab } = await import("./vocab.ts");
+    const { terminalProgress } = await import("./progress.ts");
+    await useBackend(v);
+    const init = str(v.init, "init");
+    const tokenizer = await loadVocab(vocabDirFor(init, v.vocab));
+    const out = str(v.out, "out");
+    for (const task of tasks) {
+      const outDir = tasks.length > 1 ? join(out, task) : out;
+      const r = await runProtocol({
+        ...common,
+        task,
+        init,
+        lstmInit,
+        tokenizer,
+        outDir,
+        seed: int(v.seed, "seed", D.seed),
+        maxEval: optInt(v["max-eval"], "max-eval"),
+        groupByLength: v["group-by-length"] === true,
+        predictTest: v["no-predict-test"] === true ? false : undefined,
+        glueDir: v["glue-dir"] as string | undefined,
+        resume: v.resume === true,
+        progress: (label) => terminalProgress(label),
+      });
+      console.log(protocolMarkdown(r.rows));
+      for (const f of r.glueFiles) console.log(`wrote ${f}`);
+      if (new Set(r.rows.map((x) => x.labels)).size > 1) {
+        // the label-budget chart (data: summary.json's rows)
+        const { labelBudgetChart } = await import("./plot_protocol.ts");
+        const { writeJsonAtomic } = await import("./fsutil.ts");
+        const path = join(outDir, "label-budget.plotly.json");
+        await writeJsonAtomic(path, labelBudgetChart(r.rows));
+        console.log(`wrote ${path}`);
+      }
+    }
+  },
+);
+
+PROTOCOL_COMMANDS["zeroshot-additions"] = define(
+  "zeroshot-additions --run results/<run> [--data <dir>] [--max N] [--force]",
+  "zero-shot measures added to the paper's (calibrated sentiment, AUROCs, Story Cloze PMI)",
+  "Additions beyond the paper (issue 14), on every ckpt-<step>.safetensors of a pre-training\n" +
+    "run (Transformer or LSTM): SST-2 with contextual calibration (accuracy) and the AUROC of\n" +
+    "log p(positive) − log p(negative); CoLA as the AUROC of the mean log-probability; Story\n" +
+    "Cloze endings by PMI, log p(ending | story) − log p(ending). Same samples as `zeroshot`.\n" +
+    "Writes <run>/zeroshot-additions.json (resumes; --force recomputes).",
+  {
+    run: { type: "string", description: "pre-training run folder (with vocab/)" },
+    data: DATA_OPT,
+    max: { type: "string", description: "examples per task (default: zeroshot's caps)" },
+    force: { type: "boolean", description: "recompute checkpoints already in the file" },
+    backend: BACKEND_OPT,
+  },
+  async (v) => {
+    const { zeroShotAdditionCurves } = await import("./zeroshot_additions.ts");
+    const { terminalProgress } = await import("./progress.ts");
+    await useBackend(v);
+    const max = optInt(v.max, "max");
+    const { path, rows } = await zeroShotAdditionCurves(str(v.run, "run"), {
+      dataRoot: str(v.data, "data", await dataRootDefault()),
+      maxExamples: max === undefined ? undefined : { sst2: max, cola: max, storycloze: max },
+      force: v.force === true,
+      progress: terminalProgress("zeroshot-additions"),
+    });
+    for (const r of rows) {
+      console.log(`step ${r.step} ${r.measure}: ${r.metric} ${r.value.toFixed(1)} (n=${r.n})`);
+    }
+    console.log(`wrote ${path}`);
+  },
+);

@@ -1,0 +1,249 @@
+import { join } from "node:path";
+import { assert, assertEquals, assertRejects, assertThrows } from "./_util.ts";
+import { writeGlueFixture } from "./_glue_fixture.ts";
+import { initBackend } from "../lib/backend.ts";
+import { makeConfig } from "../lib/config.ts";
+import { createLanguageModel } from "../lib/language_model.ts";
+import { makeLstmConfig } from "../lib/lstm.ts";
+import { saveCheckpoint } from "../lib/checkpoint.ts";
+import { readTestIds, validateSubmission } from "../lib/glue_submission.ts";
+import { meanSd } from "../lib/metrics.ts";
+import { silentProgress } from "../lib/progress.ts";
+import { chooseLr, type ProtocolCell, runProtocol, summarizeProtocol } from "../lib/protocol.ts";
+import { parseLrs, parseTrainSizes } from "../lib/protocol_commands.ts";
+
+await initBackend("wasm");
+
+const cell = (p: Partial<ProtocolCell>): ProtocolCell => ({
+  task: "sst2",
+  arm: "full",
+  model: "gpt1",
+  labels: null,
+  lr: 1e-4,
+  seed: 42,
+  nTrain: 100,
+  metric: "acc",
+  valid: 50,
+  validByEpoch: [50],
+  bestEpoch: 1,
+  train: 50,
+  eval: 50,
+  evalExtra: {},
+  split: "dev",
+  n: 10,
+  run: "r",
+  testFile: null,
+  ...p,
+});
+
+Deno.test("meanSd: sample sd, one value, bad input", () => {
+  assertEquals(meanSd([80, 82, 84]), { mean: 82, sd: 2, n: 3 });
+  assertEquals(meanSd([7]), { mean: 7, sd: 0, n: 1 });
+  const r = meanSd([1, 2, 3, 4]); // sd = sqrt(((1.5²+0.5²)·2)/3) = sqrt(5/3)
+  assert(Math.abs(r.sd - Math.sqrt(5 / 3)) < 1e-12);
+  assertThrows(() => meanSd([]));
+  assertThrows(() => meanSd([1, NaN]));
+});
+
+Deno.test("chooseLr / summarizeProtocol: the lr with the best validation score, never the dev score", () => {
+  const lrs = [1e-4, 3e-4, 1e-3];
+  const grid = [
+    cell({ lr: 1e-4, valid: 70, eval: 90 }), // best on dev, not on valid: must not be chosen
+    cell({ lr: 3e-4, valid: 80, eval: 60, bestEpoch: 2, testFile: "t42" }),
+    cell({ lr: 1e-3, valid: 75, eval: 70 }),
+  ];
+  assertEquals(chooseLr(grid, lrs), 3e-4);
+  assertEquals(chooseLr(grid.slice(0, 2), lrs), null, "a grid cell missing: no choice yet");
+  assertEquals(
+    chooseLr([cell({ lr: 1e-4, valid: 5 }), cell({ lr: 3e-4, valid: 5 })], [1e-4, 3e-4]),
+    1e-4,
+  );
+  const seeds = [
+    cell({ lr: 3e-4, seed: 43, valid: 82, eval: 62, testFile: "t43" }),
+    cell({ lr: 3e-4, seed: 44, valid: 78, eval: 64 }),
+    cell({ lr: 1e-4, seed: 43, valid: 99, eval: 99 }), // another lr: not a seed of the choice
+  ];
+  const [row] = summarizeProtocol([...grid, ...seeds], { lrs, seeds: 3, seed: 42 });
+  assertEquals(row.lr, 3e-4);
+  assertEquals(row.seeds, [42, 43, 44]);
+  assertEquals(row.eval, meanSd([60, 62, 64]));
+  assertEquals(row.valid, meanSd([80, 82, 78]));
+  assertEquals(row.epochs, [2, 1, 1]);
+  assertEquals(row.complete, true);
+  assertEquals([row.bestSeed, row.testFile], [43, "t43"]);
+  assertEquals(row.grid.map((g) => g.valid), [70, 80, 75]);
+  const [part] = summarizeProtocol([...grid, seeds[0]], { lrs, seeds: 3, seed: 42 });
+  assertEquals(part.complete, false);
+});
+
+Deno.test("CLI lists: --lrs and --train-sizes", () => {
+  assertEquals(parseLrs(undefined, [1e-4, 3e-4]), [1e-4, 3e-4]);
+  assertEquals(parseLrs("3e-4, 1e-3", []), [3e-4, 1e-3]);
+  assertThrows(() => parseLrs("3e-4,x", []));
+  assertEquals(parseTrainSizes("1000,4000,all"), [1000, 4000, null]);
+  assertEquals(parseTrainSizes(undefined), [null]);
+  assertThrows(() => parseTrainSizes("1k"));
+});
+
+Deno.test("runProtocol end to end on a tiny fixture: 4 arms, selection, seeds, resume, GLUE files", async () => {
+  const fx = await writeGlueFixture({ nTrain: 80, nDev: 20, nTest: 7 });
+  const dir = await Deno.makeTempDir();
+  const V = fx.tokenizer.vocabSize;
+  const gpt = createLanguageModel(makeConfig("tiny", { vocabSize: V, nCtx: 32 }), { seed: 1 });
+  const lstm = createLanguageModel(makeLstmConfig("tiny", { vocabSize: V, nHidden: 16 }), {
+    seed: 2,
+  });
+  const init = join(dir, "gpt.safetensors"), lstmInit = join(dir, "lstm.safetensors");
+  await saveCheckpoint(init, { model: gpt, step: 1 });
+  await saveCheckpoint(lstmInit, { model: lstm, step: 1 });
+  gpt.dispose();
+  lstm.dispose();
+  const runs: string[] = [];
+  const base = {
+    task: "sst2",
+    init,
+    lstmInit,
+    tokenizer: fx.tokenizer,
+    dataRoot: fx.root,
+    outDir: join(dir, "out"),
+    lrs: [1e-3, 3e-3],
+    epochs: 2,
+    seeds: 2,
+    batchSize: 16,
+    progress: (label: string) => {
+      runs.push(label);
+      return silentProgress;
+    },
+  };
+  const r = await runProtocol(base);
+  // 4 arms × (2 grid runs + 1 more seed) = 12 runs
+  assertEquals(runs.length, 12);
+  assertEquals(r.cells.length, 12);
+  assertEquals(r.rows.map((x) => x.arm), ["full", "no-pretrain", "no-aux", "lstm"]);
+  for (const row of r.rows) {
+    assert(row.complete, `${row.arm} complete`);
+    const grid = r.cells.filter((c) => c.arm === row.arm && c.seed === 42);
+    const best = grid.reduce((a, b) => (b.valid > a.valid ? b : a));
+    assertEquals(row.lr, best.lr, `${row.arm}: the best-valid lr`);
+    assertEquals(row.seeds, [42, 43]);
+    assertEquals(
+      row.eval,
+      meanSd(r.cells.filter((c) => c.arm === row.arm && c.lr === row.lr).map((c) => c.eval)),
+    );
+  }
+  assertEquals(r.cells.find((c) => c.arm === "lstm")!.model, "lstm");
+  // the no-pretrain arm transferred nothing, the others did
+  const cfg = JSON.parse(
+    await Deno.readTextFile(join(dir, "out", "runs", "no-pretrain-all-lr0.001-s42", "config.json")),
+  );
+  assertEquals(cfg.init, "none");
+  // GLUE files per arm, valid against the test file
+  const ids = await readTestIds("sst2", join(fx.root, "SST-2"));
+  assertEquals(r.glueFiles.length, 4);
+  for (const arm of ["full", "no-pretrain", "no-aux", "lstm"]) {
+    const text = await Deno.readTextFile(join(dir, "out", "glue", arm, "SST-2.tsv"));
+    assertEquals(validateSubmission("sst2", text, ids), 7);
+  }
+  const summary = JSON.parse(await Deno.readTextFile(join(dir, "out", "summary.json")));
+  assertEquals(summary.rows.length, 4);
+  // resume: nothing recomputed; one more seed: 4 new runs only
+  runs.length = 0;
+  await runProtocol({ ...base, resume: true });
+  assertEquals(runs.length, 0, runs.join());
+  await runProtocol({
+    ...base,
+    resume: true,
+    seeds: 3,
+    arms: ["full", "no-pretrain", "no-aux", "lstm"],
+  });
+  assertEquals(runs.length, 4);
+  assert(runs.every((l) => l.endsWith("-s44")), runs.join());
+  // resume with other settings is refused
+  await assertRejects(() => runProtocol({ ...base, resume: true, epochs: 3 }), /other settings/);
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(fx.root, { recursive: true });
+});
+
+Deno.test("label budget: the protocol per training-set size, seeded subsets of that size", async () => {
+  const fx = await writeGlueFixture({ nTrain: 90, nDev: 12, nTest: 5 });
+  const dir = await Deno.makeTempDir();
+  const V = fx.tokenizer.vocabSize;
+  const gpt = createLanguageModel(makeConfig("tiny", { vocabSize: V, nCtx: 32 }), { seed: 1 });
+  const init = join(dir, "gpt.safetensors");
+  await saveCheckpoint(init, { model: gpt, step: 1 });
+  gpt.dispose();
+  const r = await runProtocol({
+    task: "stsb",
+    init,
+    tokenizer: fx.tokenizer,
+    dataRoot: fx.root,
+    outDir: join(dir, "out"),
+    arms: ["full", "no-pretrain"],
+    lrs: [1e-3],
+    epochs: 1,
+    seeds: 2,
+    batchSize: 8,
+    trainSizes: [20, 40, 500, null], // 500 > the 81 examples there are: the full set, run once
+    glueDir: join(dir, "glue"),
+  });
+  assertEquals(r.rows.length, 6);
+  const n = (arm: string, labels: number | null) =>
+    r.rows.find((x) => x.arm === arm && x.labels === labels)!.nTrain;
+  assertEquals([n("full", 20), n("full", 40), n("no-pretrain", 20)], [20, 40, 20]);
+  assertEquals(n("full", null), 90 - 9); // all: the training set less its 10% validation split
+  assertEquals(r.rows.every((x) => x.metric === "pearson" && x.complete), true);
+  assertEquals(r.glueFiles, [
+    join(dir, "glue", "full", "STS-B.tsv"),
+    join(dir, "glue", "no-pretrain", "STS-B.tsv"),
+  ], "GLUE files for the full training set only, in --glue-dir");
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(fx.root, { recursive: true });
+});
+
+Deno.test("labelBudgetChart: log x, one line per arm, mean ± sd, the full set at its size", async () => {
+  const { labelBudgetChart } = await import("../lib/plot_protocol.ts");
+  const row = (arm: string, labels: number | null, mean: number, sd: number) => ({
+    task: "sst2",
+    arm,
+    labels,
+    nTrain: labels ?? 66349,
+    metric: "acc",
+    eval: { mean, sd, n: 3 },
+  });
+  const fig = labelBudgetChart([
+    row("full", 4000, 70, 2),
+    row("full", 1000, 60, 3),
+    row("full", null, 80, 1),
+    row("no-pretrain", 1000, 55, 4),
+    { ...row("no-pretrain", 4000, 0, 0), eval: null }, // unfinished: left out
+  ]);
+  assertEquals((fig.layout.xaxis as { type: string }).type, "log");
+  assertEquals(fig.data.map((t) => t.name), ["pre-trained", "no pre-training"]);
+  assertEquals(fig.data[0].x, [1000, 4000, 66349]);
+  assertEquals(fig.data[0].y, [60, 70, 80]);
+  assertEquals((fig.data[0].error_y as { array: number[] }).array, [3, 2, 1]);
+  assertEquals(fig.data[1].x, [1000]);
+});
+
+Deno.test("planProtocol counts runs and full-batch steps per size", async () => {
+  const { planProtocol } = await import("../lib/protocol.ts");
+  const p = planProtocol({
+    task: "sst2",
+    available: 5000,
+    arms: 4,
+    lrs: 3,
+    seeds: 3,
+    epochs: 3,
+    batchSize: 32,
+    sizes: [1000, 4000, null],
+    maxTrain: 4500,
+  });
+  // per arm 3 grid runs + 2 more seeds = 5; 4 arms = 20 runs per size
+  assertEquals(p.sizes.map((s) => [s.nTrain, s.stepsPerRun, s.runs]), [
+    [1000, 31 * 3, 20],
+    [4000, 125 * 3, 20],
+    [4500, 140 * 3, 20],
+  ]);
+  assertEquals(p.runs, 60);
+  assertEquals(p.steps, 20 * 3 * (31 + 125 + 140));
+});
