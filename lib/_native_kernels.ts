@@ -174,10 +174,18 @@ export function nativeKernels(): Lib | null {
     return null;
   }
   try {
-    // passive OpenMP waits: idle kernel threads must not spin against the BLAS's threads
-    if (!env("OMP_WAIT_POLICY")) Deno.env.set("OMP_WAIT_POLICY", "PASSIVE");
     const path = forced ?? build();
-    const lib = Deno.dlopen(path, SYMBOLS).symbols;
+    // passive OpenMP waits: idle kernel threads must not spin against the BLAS's threads.
+    // libgomp reads it once, when it loads; then it is removed again so that child processes
+    // (PyTorch in bench:train, say) keep their own default
+    const setWait = !env("OMP_WAIT_POLICY");
+    if (setWait) Deno.env.set("OMP_WAIT_POLICY", "PASSIVE");
+    let lib: Lib;
+    try {
+      lib = Deno.dlopen(path, SYMBOLS).symbols;
+    } finally {
+      if (setWait) Deno.env.delete("OMP_WAIT_POLICY");
+    }
     if (lib.gk_version() !== 2) throw new Error(`${path}: unexpected kernel version`);
     state = { lib, path, reason: null };
     syncThreads(lib);
