@@ -729,6 +729,21 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
 `;
 }
 
+/** Whether the attention kernels read head rows as `vec4`s (head size and width multiples of 4). */
+export function attnVec4(s: Shapes): boolean {
+  return (s.C / s.H) % 4 === 0 && s.C % 4 === 0;
+}
+
+/** WGSL for `let dot = Σ_d x[xo + d]·y[yo + d]` over a head row (D entries), in vec4s when `v4`. */
+function rowDot(v4: boolean, x: string, xo: string, y: string, yo: string): string {
+  return v4
+    ? `var d4 = vec4f(0.0);
+    for (var d = 0u; d < D; d = d + 4u) { d4 = fma(${x}[(${xo} + d) / 4u], ${y}[(${yo} + d) / 4u], d4); }
+    let dot = (d4.x + d4.y) + (d4.z + d4.w);`
+    : `var dot = 0.0;
+    for (var d = 0u; d < D; d = d + 1u) { dot = fma(${x}[${xo} + d], ${y}[${yo} + d], dot); }`;
+}
+
 const ATT_HEAD = (s: Shapes, dropout = true) => /* wgsl */ `
 ${dropout ? STEP : ""}
 struct U { site: u32, thr: u32, keep: u32, p0: u32 }
@@ -749,9 +764,15 @@ ${REDUCE(ATT_WG)}
  * `y_i = Σ_j p_ij·drop_ij·v_j` into the merged-heads `Y [N, C]`.
  */
 export function attnFwdWgsl(s: Shapes): string {
+  const v4 = attnVec4(s);
   return /* wgsl */ `
 ${ATT_HEAD(s)}
-@group(0) @binding(2) var<storage, read> qkv: array<f32>;
+@group(0) @binding(2) var<storage, read> qkv: array<${v4 ? "vec4f" : "f32"}>;
+${
+    v4
+      ? "fn qs(i: u32) -> f32 { return qkv[i / 4u][i % 4u]; }"
+      : "fn qs(i: u32) -> f32 { return qkv[i]; }"
+  }
 @group(0) @binding(3) var<storage, read_write> P: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 var<workgroup> w: array<f32, ${s.T}>;
@@ -766,8 +787,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
   var mx = -3.4e38;
   for (var j = lid; j <= i; j = j + ${ATT_WG}u) {
     let ko = (b * T + j) * C3 + C + h * D;
-    var dot = 0.0;
-    for (var d = 0u; d < D; d = d + 1u) { dot = fma(qkv[qo + d], qkv[ko + d], dot); }
+    ${rowDot(v4, "qkv", "qo", "qkv", "ko")}
     let sc = dot * SCALE;
     w[j] = sc;
     mx = max(mx, sc);
@@ -787,7 +807,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
   for (var d = lid; d < D; d = d + ${ATT_WG}u) {
     var acc = 0.0;
     for (var j = 0u; j <= i; j = j + 1u) {
-      acc = fma(w[j], qkv[(b * T + j) * C3 + 2u * C + h * D + d], acc);
+      acc = fma(w[j], qs((b * T + j) * C3 + 2u * C + h * D + d), acc);
     }
     Y[(b * T + i) * C + h * D + d] = acc;
   }
@@ -834,10 +854,16 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
  * with `ds`), `dq_i = Σ_j ds_ij k_j`.
  */
 export function attnBwdQWgsl(s: Shapes): string {
+  const v4 = attnVec4(s);
   return /* wgsl */ `
 ${ATT_HEAD(s)}
-@group(0) @binding(2) var<storage, read> qkv: array<f32>;
-@group(0) @binding(3) var<storage, read> dY: array<f32>;
+@group(0) @binding(2) var<storage, read> qkv: array<${v4 ? "vec4f" : "f32"}>;
+@group(0) @binding(3) var<storage, read> dY: array<${v4 ? "vec4f" : "f32"}>;
+${
+    v4
+      ? "fn qs(i: u32) -> f32 { return qkv[i / 4u][i % 4u]; }"
+      : "fn qs(i: u32) -> f32 { return qkv[i]; }"
+  }
 @group(0) @binding(4) var<storage, read_write> P: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dqkv: array<f32>;
 var<workgroup> w: array<f32, ${s.T}>;
@@ -853,8 +879,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
   var acc = 0.0;
   for (var j = lid; j <= i; j = j + ${ATT_WG}u) {
     let vo = (b * T + j) * C3 + 2u * C + h * D;
-    var dot = 0.0;
-    for (var d = 0u; d < D; d = d + 1u) { dot = fma(dY[yo + d], qkv[vo + d], dot); }
+    ${rowDot(v4, "dY", "yo", "qkv", "vo")}
     let dp = dot * drop_factor(u.site, u.thr, bitcast<f32>(u.keep), row + j);
     w[j] = dp;
     acc = acc + P[row + j] * dp;
@@ -868,7 +893,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
   workgroupBarrier();
   for (var d = lid; d < D; d = d + ${ATT_WG}u) {
     var a = 0.0;
-    for (var j = 0u; j <= i; j = j + 1u) { a = fma(w[j], qkv[(b * T + j) * C3 + C + h * D + d], a); }
+    for (var j = 0u; j <= i; j = j + 1u) { a = fma(w[j], qs((b * T + j) * C3 + C + h * D + d), a); }
     dqkv[(b * T + i) * C3 + h * D + d] = a;
   }
 }
