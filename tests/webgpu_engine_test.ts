@@ -337,38 +337,49 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "webgpu engine: gradients over 120 rows (two column-sum chunks, the last partial)",
-  ignore,
-  async fn() {
-    await selectBackend({ force: "cpu", log: () => {} });
-    const cfg = makeConfig("tiny", { ...CFG, nCtx: 40 });
-    const Bn = 3, Tn = 40;
-    const eng = await WebGpuGptEngine.create(gpu!, cfg, { batchSize: Bn, seed: SEED, adam: ADAM });
-    const model = new Gpt1Model(cfg, { seed: SEED });
-    try {
-      const ids = Array.from({ length: Bn * Tn }, (_, i) => (i * 31 + ((i * i) % 11)) % V);
-      const r = await eng.lossAndGrads(ids, { training: true, dropoutSeed: 4 });
-      const t = tf.tensor2d(ids, [Bn, Tn], "int32");
-      const { value, grads } = model.valueAndGrads(() =>
-        model.lmLossTensor(t, { training: true, seed: 4 })
-      );
-      t.dispose();
-      let worst = 0;
-      for (const [name, g] of grads) {
-        const e = maxRelErr(r.grads.get(name)!, g.dataSync());
-        assert(e < 1e-4, `gradient of ${name}: ${e}`);
-        worst = Math.max(worst, e);
+for (
+  const [what, over] of [
+    ["120 rows (two column-sum chunks, the last partial)", {}],
+    ["head size 5, width 30 (scalar loads in attention and matmuls)", { nEmbd: 30, nHead: 6 }],
+  ] as const
+) {
+  Deno.test({
+    name: `webgpu engine: gradients over ${what}`,
+    ignore,
+    async fn() {
+      await selectBackend({ force: "cpu", log: () => {} });
+      const cfg = makeConfig("tiny", { ...CFG, nCtx: 40, ...over });
+      const Bn = 3, Tn = 40;
+      const eng = await WebGpuGptEngine.create(gpu!, cfg, {
+        batchSize: Bn,
+        seed: SEED,
+        adam: ADAM,
+      });
+      const model = new Gpt1Model(cfg, { seed: SEED });
+      try {
+        const ids = Array.from({ length: Bn * Tn }, (_, i) => (i * 31 + ((i * i) % 11)) % V);
+        const r = await eng.lossAndGrads(ids, { training: true, dropoutSeed: 4 });
+        const t = tf.tensor2d(ids, [Bn, Tn], "int32");
+        const { value, grads } = model.valueAndGrads(() =>
+          model.lmLossTensor(t, { training: true, seed: 4 })
+        );
+        t.dispose();
+        let worst = 0;
+        for (const [name, g] of grads) {
+          const e = maxRelErr(r.grads.get(name)!, g.dataSync());
+          assert(e < 1e-4, `gradient of ${name}: ${e}`);
+          worst = Math.max(worst, e);
+        }
+        const lr = value.dataSync()[0];
+        tf.dispose([value, ...grads.values()]);
+        console.log(
+          `  ${what}: loss ${r.loss} vs ${lr}, worst gradient rel err ${worst.toExponential(2)}`,
+        );
+        assert(Math.abs(r.loss - lr) / lr < 1e-5);
+      } finally {
+        eng.dispose();
+        model.dispose();
       }
-      const lr = value.dataSync()[0];
-      tf.dispose([value, ...grads.values()]);
-      console.log(
-        `  N=120: loss ${r.loss} vs ${lr}, worst gradient rel err ${worst.toExponential(2)}`,
-      );
-      assert(Math.abs(r.loss - lr) / lr < 1e-5);
-    } finally {
-      eng.dispose();
-      model.dispose();
-    }
-  },
-});
+    },
+  });
+}

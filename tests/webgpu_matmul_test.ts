@@ -15,6 +15,7 @@ import {
   type MatmulVariant,
   matmulVec4,
   matmulWgsl,
+  splitReduceWgsl,
   TILE,
   TILE_L,
 } from "../lib/webgpu/kernels.ts";
@@ -36,8 +37,17 @@ interface Case {
 
 const PIPES = new Map<string, GPUComputePipeline>();
 
-/** Runs one product on the GPU and on the CPU; returns the largest relative error. */
-async function check(v: MatmulVariant, c: Case, large: boolean, acc: boolean): Promise<number> {
+/**
+ * Runs one product on the GPU (split-K into `splits` parts when > 0: the 128 kernel's split
+ * mode, then the reduce kernel) and on the CPU; returns the largest relative error.
+ */
+async function check(
+  v: MatmulVariant,
+  c: Case,
+  large: boolean,
+  acc: boolean,
+  splits = 0,
+): Promise<number> {
   const dev = gpu!.device;
   const { M, N, K } = c;
   // leading dimensions: the stored row widths (one extra column when offsets break alignment)
@@ -61,23 +71,31 @@ async function check(v: MatmulVariant, c: Case, large: boolean, acc: boolean): P
     return b;
   };
   const bA = buf(A), bB = buf(B), bC = buf(C0), bBias = buf(bias);
-  const dims = [M, N, K, lda, ldb, ldc, c.offA, c.offB, c.offC, offBias, acc ? 1 : 0, 0];
+  const kChunk = splits > 0 ? Math.ceil(K / splits / 8) * 8 : 0;
+  const nz = splits > 0 ? Math.ceil(K / kChunk) : 1;
+  const dims = [M, N, K, lda, ldb, ldc, c.offA, c.offB, c.offC, offBias, acc ? 1 : 0, kChunk];
   const u = buf(new Uint32Array(dims), GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
   const vec = matmulVec4(v, { M, N, K, lda, ldb, offA: c.offA, offB: c.offB });
-  const code = large ? matmul128Wgsl(v, vec) : matmulWgsl(v);
-  let pipeline = PIPES.get(code);
-  if (!pipeline) {
-    pipeline = dev.createComputePipeline({
-      layout: "auto",
-      compute: { module: dev.createShaderModule({ code }), entryPoint: "main" },
+  const pipe = (code: string) => {
+    let p = PIPES.get(code);
+    if (!p) {
+      p = dev.createComputePipeline({
+        layout: "auto",
+        compute: { module: dev.createShaderModule({ code }), entryPoint: "main" },
+      });
+      PIPES.set(code, p);
+    }
+    return p;
+  };
+  const bindOf = (p: GPUComputePipeline, entries: GPUBuffer[]) =>
+    dev.createBindGroup({
+      layout: p.getBindGroupLayout(0),
+      entries: entries.map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
-    PIPES.set(code, pipeline);
-  }
-  const entries = [u, bA, bB, bC, ...(v.bias ? [bBias] : [])];
-  const bind = dev.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: entries.map((buffer, binding) => ({ binding, resource: { buffer } })),
-  });
+  const split = splits > 0;
+  const pipeline = pipe(large ? matmul128Wgsl(v, vec, split) : matmulWgsl(v));
+  const part = split ? buf(new Float32Array(nz * M * N)) : null;
+  const bind = bindOf(pipeline, [u, bA, bB, part ?? bC, ...(v.bias && !split ? [bBias] : [])]);
   const stage = dev.createBuffer({
     size: cLen * 4,
     usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
@@ -87,14 +105,24 @@ async function check(v: MatmulVariant, c: Case, large: boolean, acc: boolean): P
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, bind);
   const T = large ? TILE_L : TILE;
-  pass.dispatchWorkgroups(Math.ceil(N / T), Math.ceil(M / T));
+  pass.dispatchWorkgroups(Math.ceil(N / T), Math.ceil(M / T), nz);
+  const u2 = buf(
+    new Uint32Array([M, N, ldc, c.offC, offBias, acc ? 1 : 0, nz, 0]),
+    GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  );
+  if (part) {
+    const red = pipe(splitReduceWgsl(v.bias));
+    pass.setPipeline(red);
+    pass.setBindGroup(0, bindOf(red, [u2, part, bC, ...(v.bias ? [bBias] : [])]));
+    pass.dispatchWorkgroups(Math.ceil((M * N) / 256));
+  }
   pass.end();
   enc.copyBufferToBuffer(bC, 0, stage, 0, cLen * 4);
   dev.queue.submit([enc.finish()]);
   await stage.mapAsync(GPUMapMode.READ);
   const got = new Float32Array(stage.getMappedRange().slice(0));
   stage.destroy();
-  for (const b of [bA, bB, bC, bBias, u]) b.destroy();
+  for (const b of [bA, bB, bC, bBias, u, u2, ...(part ? [part] : [])]) b.destroy();
   // reference, and the untouched entries (outside the M×N block) must keep their values
   const want = Float32Array.from(C0);
   for (let m = 0; m < M; m++) {
@@ -143,82 +171,101 @@ Deno.test({
         }
       }
     }
+    // split-K: a long K in 3 parts (the last one shorter), every storage order, bias and accumulation
+    const long: Case = { M: 70, N: 132, K: 203, offA: 4, offB: 0, offC: 3 };
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        for (const [bias, acc] of [[false, false], [true, true]]) {
+          const v = { transA, transB, bias };
+          const e = await check(v, long, true, acc, 3);
+          assert(e < 1e-5, `split-K ${JSON.stringify({ ...v, acc })}: rel err ${e}`);
+          worst = Math.max(worst, e);
+        }
+      }
+    }
     console.log(
-      `  72 products, worst rel err ${worst.toExponential(2)}; ${vec4Seen} vec4 operands`,
+      `  72 products + 8 split-K, worst rel err ${
+        worst.toExponential(2)
+      }; ${vec4Seen} vec4 operands`,
     );
     assert(vec4Seen > 0, "some operands took the vec4 path");
   },
 });
 
-Deno.test({
-  name: "webgpu engine with the 128-tile matmul everywhere: gradients and 10 steps match tfjs",
-  ignore,
-  async fn() {
-    await selectBackend({ force: "cpu", log: () => {} });
-    // widths that are multiples of 4 (vec4 loads) and a vocabulary that is not (scalar loads)
-    const cfg = makeConfig("tiny", {
-      vocabSize: 98,
-      nSpecial: 3,
-      nCtx: 16,
-      nEmbd: 32,
-      nHead: 2,
-      nInner: 64,
-      nLayer: 2,
-    });
-    const B = 2, T = 16, V = 101, SEED = 3;
-    const adam = { lr: 3e-3, schedule: "warmup_cosine" as const, warmup: 0.1, tTotal: 10 };
-    const batch = (t: number) =>
-      Array.from({ length: B * T }, (_, i) => (i * 37 + t * 13 + ((i * i) % 7)) % V);
-    const eng = await WebGpuGptEngine.create(gpu!, cfg, {
-      batchSize: B,
-      seed: SEED,
-      adam,
-      matmul: "128",
-      headChunkElements: 12 * V,
-    });
-    const model = new Gpt1Model(cfg, { seed: SEED });
-    try {
-      assertEquals(eng.matmul, "128");
-      const ids = batch(0);
-      const r = await eng.lossAndGrads(ids, { training: true, dropoutSeed: 9 });
-      const t = tf.tensor2d(ids, [B, T], "int32");
-      const { value, grads } = model.valueAndGrads(() =>
-        model.lmLossTensor(t, { training: true, seed: 9 })
-      );
-      t.dispose();
-      let worst = 0;
-      for (const [name, g] of grads) {
-        const e = maxRelErr(r.grads.get(name)!, g.dataSync());
-        assert(e < 1e-4, `gradient of ${name}: ${e}`);
-        worst = Math.max(worst, e);
-      }
-      const lr = value.dataSync()[0];
-      assert(Math.abs(r.loss - lr) / lr < 1e-5, `loss ${r.loss} vs ${lr}`);
-      tf.dispose([value, ...grads.values()]);
-      const { OpenAIAdam } = await import("../lib/optim.ts");
-      const opt = new OpenAIAdam(model.params, adam);
-      const ref: number[] = [];
-      for (let s = 0; s < 10; s++) {
-        const x = tf.tensor2d(batch(s), [B, T], "int32");
-        const out = model.valueAndGrads(() =>
-          model.lmLossTensor(x, { training: true, seed: mixSeed(SEED, s, 1) })
+for (const splitK of [1, 3]) {
+  Deno.test({
+    name: `webgpu engine with the 128-tile matmul everywhere (split-K ${splitK}): = tfjs`,
+    ignore,
+    async fn() {
+      await selectBackend({ force: "cpu", log: () => {} });
+      // widths that are multiples of 4 (vec4 loads) and a vocabulary that is not (scalar loads)
+      const cfg = makeConfig("tiny", {
+        vocabSize: 98,
+        nSpecial: 3,
+        nCtx: 16,
+        nEmbd: 32,
+        nHead: 2,
+        nInner: 64,
+        nLayer: 2,
+      });
+      const B = 2, T = 16, V = 101, SEED = 3;
+      const adam = { lr: 3e-3, schedule: "warmup_cosine" as const, warmup: 0.1, tTotal: 10 };
+      const batch = (t: number) =>
+        Array.from({ length: B * T }, (_, i) => (i * 37 + t * 13 + ((i * i) % 7)) % V);
+      const eng = await WebGpuGptEngine.create(gpu!, cfg, {
+        batchSize: B,
+        seed: SEED,
+        adam,
+        matmul: "128",
+        splitK,
+        headChunkElements: 12 * V,
+      });
+      const model = new Gpt1Model(cfg, { seed: SEED });
+      try {
+        assertEquals(eng.matmul, "128");
+        const ids = batch(0);
+        const r = await eng.lossAndGrads(ids, { training: true, dropoutSeed: 9 });
+        const t = tf.tensor2d(ids, [B, T], "int32");
+        const { value, grads } = model.valueAndGrads(() =>
+          model.lmLossTensor(t, { training: true, seed: 9 })
         );
-        x.dispose();
-        ref.push(out.value.dataSync()[0]);
-        tf.dispose([out.value, opt.step(out.grads), ...out.grads.values()]);
-        eng.step(batch(s), mixSeed(SEED, s, 1));
+        t.dispose();
+        let worst = 0;
+        for (const [name, g] of grads) {
+          const e = maxRelErr(r.grads.get(name)!, g.dataSync());
+          assert(e < 1e-4, `gradient of ${name}: ${e}`);
+          worst = Math.max(worst, e);
+        }
+        const lr = value.dataSync()[0];
+        assert(Math.abs(r.loss - lr) / lr < 1e-5, `loss ${r.loss} vs ${lr}`);
+        tf.dispose([value, ...grads.values()]);
+        const { OpenAIAdam } = await import("../lib/optim.ts");
+        const opt = new OpenAIAdam(model.params, adam);
+        const ref: number[] = [];
+        for (let s = 0; s < 10; s++) {
+          const x = tf.tensor2d(batch(s), [B, T], "int32");
+          const out = model.valueAndGrads(() =>
+            model.lmLossTensor(x, { training: true, seed: mixSeed(SEED, s, 1) })
+          );
+          x.dispose();
+          ref.push(out.value.dataSync()[0]);
+          tf.dispose([out.value, opt.step(out.grads), ...out.grads.values()]);
+          eng.step(batch(s), mixSeed(SEED, s, 1));
+        }
+        opt.dispose();
+        const st = await eng.readStats();
+        const dl = Math.max(...st.map((x, s) => Math.abs(x.loss - ref[s])));
+        console.log(
+          `  128 tiles, split-K ${splitK}: ${eng.dispatchesPerStep} dispatches, worst gradient rel err ${
+            worst.toExponential(2)
+          }, 10 steps max |Δloss| ` +
+            dl.toExponential(2),
+        );
+        assert(dl < 1e-3, `losses differ by ${dl}`);
+      } finally {
+        eng.dispose();
+        model.dispose();
       }
-      opt.dispose();
-      const st = await eng.readStats();
-      const dl = Math.max(...st.map((x, s) => Math.abs(x.loss - ref[s])));
-      console.log(
-        `  128 tiles: worst gradient rel err ${worst.toExponential(2)}, 10 steps max |Δloss| ` +
-          dl.toExponential(2),
-      );
-      assert(dl < 1e-3, `losses differ by ${dl}`);
-    } finally {
-      eng.dispose();
-      model.dispose();
-    }
-  },
-});
+    },
+  });
+}

@@ -68,14 +68,24 @@ export interface EngineOptions {
   /**
    * The matmul kernel: `64` (64×64 tiles, 4×4 per thread, scalar loads), `128` (128×128 tiles,
    * 8×8 per thread, vec4 loads where the layout allows, register double buffering), or `auto`
-   * (default): 128 for products with at least {@link MATMUL_128_MIN_TILES} such tiles (enough
-   * workgroups to fill a large GPU), else 64.
+   * (default): 128 for products with at least {@link MATMUL_128_MIN_TILES} such tiles (the thin
+   * ones split along K, see `splitK`, to fill a large GPU), else 64 (the tiny products of tests).
    */
   matmul?: "64" | "128" | "auto";
+  /**
+   * Split-K for the 128×128 kernel: `auto` (default) splits a product with fewer than
+   * {@link SPLIT_K_TARGET} tiles and K >= 1024 into up to 8 parts of K (at least 512 each) so
+   * that it has about that many workgroups, the parts summed by a second dispatch; a number
+   * splits every such product into that many parts (for tests); 1 never splits.
+   */
+  splitK?: "auto" | number;
 }
 
+/** Split-K (`auto`) aims at this many workgroups for a product (2 per multiprocessor on an H200). */
+export const SPLIT_K_TARGET = 264;
+
 /** Under `matmul: "auto"`, the fewest 128×128 output tiles a product needs to use that kernel. */
-export const MATMUL_128_MIN_TILES = 256;
+export const MATMUL_128_MIN_TILES = 32;
 
 /** The statistics of one step, as read back by {@link WebGpuGptEngine.readStats}. */
 export interface StepStats {
@@ -107,6 +117,7 @@ interface Dispatch {
   bind: GPUBindGroup;
   x: number;
   y: number;
+  z: number;
 }
 
 /** A parameter's place in the flat buffers. */
@@ -168,6 +179,8 @@ export class WebGpuGptEngine {
   readonly headRows: number;
   /** The matmul kernel choice (see {@link EngineOptions.matmul}). */
   readonly matmul: "64" | "128" | "auto";
+  /** The split-K choice (see {@link EngineOptions.splitK}). */
+  readonly splitK: "auto" | number;
   /**
    * JavaScript host time of the last {@link step}, in ms: writing the inputs, recording every
    * dispatch into the encoder, and `queue.submit` (which on some adapters, e.g. lavapipe under
@@ -194,13 +207,15 @@ export class WebGpuGptEngine {
   #bwd: Dispatch[] = [];
   #final: Dispatch[] = [];
   #ceWeight = 0;
+  #splitFloats = 0;
+  #splitBuf: GPUBuffer | null = null;
   #stage: {
     ids: Int32Array<ArrayBuffer>;
     index: Uint32Array<ArrayBuffer>;
     step: Uint32Array<ArrayBuffer>;
   } | null = null;
   #opt: Dispatch[] = [];
-  #chunks: [number, number][] = [];
+  #chunks: [number, number, number][] = [];
   #ringStage!: GPUBuffer;
   #stepWords: Uint32Array<ArrayBuffer>;
   #index: Uint32Array<ArrayBuffer>;
@@ -213,6 +228,10 @@ export class WebGpuGptEngine {
     this.batchSize = o.batchSize;
     this.microBatches = o.microBatches ?? 1;
     this.matmul = o.matmul ?? "auto";
+    this.splitK = o.splitK ?? "auto";
+    if (this.splitK !== "auto" && !(Number.isInteger(this.splitK) && this.splitK >= 1)) {
+      throw new ConfigError(`splitK ${this.splitK} is not auto or an integer >= 1`);
+    }
     if (!["64", "128", "auto"].includes(this.matmul)) {
       throw new ConfigError(`matmul "${this.matmul}" is not 64 | 128 | auto`);
     }
@@ -336,6 +355,7 @@ export class WebGpuGptEngine {
     entries: (GPUBuffer | null)[],
     x: number,
     y = 1,
+    z = 1,
   ): Dispatch {
     const pipeline = this.#pipeline(code);
     const bind = this.#device.createBindGroup({
@@ -345,8 +365,10 @@ export class WebGpuGptEngine {
     });
     this.#counts.bindGroups++;
     const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
-    if (x > max || y > max) throw new ConfigError(`${label}: grid ${x}×${y} exceeds ${max}`);
-    return { label, pipeline, bind, x, y };
+    if (x > max || y > max || z > max) {
+      throw new ConfigError(`${label}: grid ${x}×${y}×${z} exceeds ${max}`);
+    }
+    return { label, pipeline, bind, x, y, z };
   }
 
   #mm(
@@ -368,7 +390,21 @@ export class WebGpuGptEngine {
       offBias?: number;
       acc?: boolean;
     },
-  ): Dispatch {
+    noSplit = false,
+  ): Dispatch[] {
+    const tiles = Math.ceil(dims.N / K.TILE_L) * Math.ceil(dims.M / K.TILE_L);
+    const large = this.matmul === "128" ||
+      (this.matmul === "auto" && tiles >= MATMUL_128_MIN_TILES);
+    // split-K: thin products with a long K (the weight gradients) get more workgroups
+    let splits = 1;
+    if (large && !noSplit) {
+      if (typeof this.splitK === "number") splits = Math.min(this.splitK, Math.ceil(dims.K / 8));
+      else if (tiles < SPLIT_K_TARGET && dims.K >= 1024) {
+        splits = Math.min(8, Math.floor(dims.K / 512), Math.ceil(SPLIT_K_TARGET / tiles));
+      }
+    }
+    const kChunk = Math.ceil(dims.K / splits / 8) * 8;
+    if (splits > 1) splits = Math.ceil(dims.K / kChunk);
     const u = this.#uniform([
       dims.M,
       dims.N,
@@ -381,19 +417,51 @@ export class WebGpuGptEngine {
       dims.offC ?? 0,
       dims.offBias ?? 0,
       dims.acc ? 1 : 0,
+      splits > 1 ? kChunk : 0,
+    ]);
+    const T = large ? K.TILE_L : K.TILE;
+    if (splits === 1) {
+      return [this.#dispatch(
+        label,
+        large ? K.matmul128Wgsl(v, K.matmulVec4(v, dims)) : K.matmulWgsl(v),
+        [u, a, b, c, v.bias ? this.#b.params : null],
+        Math.ceil(dims.N / T),
+        Math.ceil(dims.M / T),
+      )];
+    }
+    const need = splits * dims.M * dims.N;
+    if (need > this.#splitFloats) {
+      throw new Error(
+        `${label}: split-K needs ${need} floats, the buffer has ${this.#splitFloats}`,
+      );
+    }
+    this.#splitBuf ??= this.#buffer("split-k partials", this.#splitFloats * 4, S);
+    const r = this.#uniform([
+      dims.M,
+      dims.N,
+      dims.ldc,
+      dims.offC ?? 0,
+      dims.offBias ?? 0,
+      dims.acc ? 1 : 0,
+      splits,
       0,
     ]);
-    const tiles = Math.ceil(dims.N / K.TILE_L) * Math.ceil(dims.M / K.TILE_L);
-    const large = this.matmul === "128" ||
-      (this.matmul === "auto" && tiles >= MATMUL_128_MIN_TILES);
-    const T = large ? K.TILE_L : K.TILE;
-    return this.#dispatch(
-      label,
-      large ? K.matmul128Wgsl(v, K.matmulVec4(v, dims)) : K.matmulWgsl(v),
-      [u, a, b, c, v.bias ? this.#b.params : null],
-      Math.ceil(dims.N / T),
-      Math.ceil(dims.M / T),
-    );
+    return [
+      this.#dispatch(
+        label,
+        K.matmul128Wgsl(v, K.matmulVec4(v, dims), true),
+        [u, a, b, this.#splitBuf],
+        Math.ceil(dims.N / T),
+        Math.ceil(dims.M / T),
+        splits,
+      ),
+      this.#dispatch(
+        `${label}.splitk`,
+        K.splitReduceWgsl(v.bias),
+        [r, this.#splitBuf, c, v.bias ? this.#b.params : null],
+        Math.max(1, Math.min(Math.ceil((dims.M * dims.N) / K.WG), 4096)),
+      ),
+    ];
   }
 
   #off(name: string): number {
@@ -467,6 +535,12 @@ export class WebGpuGptEngine {
       ring: f("ring", K.RING_SLOTS * 4, CS),
     };
     this.#b = b;
+    // split-K partials (created at the first split product): `auto` keeps splits·tiles below
+    // 2·SPLIT_K_TARGET; a forced count needs that many copies of the largest product
+    const maxMN = Math.max(N * Math.max(3 * C, F), V * C, this.headRows * C, F * C, 3 * C * C);
+    this.#splitFloats = typeof this.splitK === "number"
+      ? this.splitK * maxMN
+      : Math.min(2 * SPLIT_K_TARGET * K.TILE_L * K.TILE_L, 8 * maxMN);
     if (k > 1) {
       // what the host writes for each micro-batch; copied into ids/index/step before its pass
       b.idsAll = this.#buffer("ids.all", k * N * 4, CD | CS);
@@ -524,7 +598,7 @@ export class WebGpuGptEngine {
     for (let l = 0; l < L; l++) {
       const lb = this.#layerBufs[l], s0 = 1 + 3 * l;
       this.#fwd.push(
-        this.#mm(`h${l}.c_attn`, NN, X[l], b.params, lb.qkv, {
+        ...this.#mm(`h${l}.c_attn`, NN, X[l], b.params, lb.qkv, {
           M: N,
           N: 3 * C,
           K: C,
@@ -547,7 +621,7 @@ export class WebGpuGptEngine {
           T,
           B * H,
         ),
-        this.#mm(`h${l}.attn.c_proj`, NN, lb.Y, b.params, b.sub, {
+        ...this.#mm(`h${l}.attn.c_proj`, NN, lb.Y, b.params, b.sub, {
           M: N,
           N: C,
           K: C,
@@ -567,7 +641,7 @@ export class WebGpuGptEngine {
           lb.N1,
           lb.S1,
         ], rowsGrid(N)),
-        this.#mm(`h${l}.mlp.c_fc`, NN, lb.N1, b.params, lb.Hfc, {
+        ...this.#mm(`h${l}.mlp.c_fc`, NN, lb.N1, b.params, lb.Hfc, {
           M: N,
           N: F,
           K: C,
@@ -578,7 +652,7 @@ export class WebGpuGptEngine {
           offBias: p(l, "mlp.c_fc.bias"),
         }),
         this.#dispatch("gelu", K.geluFwdWgsl(sh), [lb.Hfc, lb.G], grid(N * F)),
-        this.#mm(`h${l}.mlp.c_proj`, NN, lb.G, b.params, b.sub, {
+        ...this.#mm(`h${l}.mlp.c_proj`, NN, lb.G, b.params, b.sub, {
           M: N,
           N: C,
           K: F,
@@ -606,9 +680,10 @@ export class WebGpuGptEngine {
     this.#ceWeight = w;
     for (let s = 0; s < N; s += R) {
       const rows = Math.min(R, N - s);
-      this.#chunks.push([s, rows]);
+      // [first row, rows, index in #head of the chunk's forward product (the CE follows it)]
+      this.#chunks.push([s, rows, this.#head.length]);
       this.#head.push(
-        this.#mm("head", NT, xL, b.params, b.logits, {
+        ...this.#mm("head", NT, xL, b.params, b.logits, {
           M: rows,
           N: V,
           K: C,
@@ -617,7 +692,7 @@ export class WebGpuGptEngine {
           ldc: V,
           offA: s * C,
           offB: wte,
-        }),
+        }, true),
         this.#dispatch("ce", K.crossEntropyWgsl(sh), [
           this.#uniform([s, rows, K.f32bits(w), 0]),
           b.ids,
@@ -625,7 +700,7 @@ export class WebGpuGptEngine {
           b.lossRows,
           b.step,
         ], rowsGrid(rows)),
-        this.#mm("head.dx", { ...NN, bias: false }, b.logits, b.params, b.dX, {
+        ...this.#mm("head.dx", { ...NN, bias: false }, b.logits, b.params, b.dX, {
           M: rows,
           N: C,
           K: V,
@@ -635,7 +710,7 @@ export class WebGpuGptEngine {
           offB: wte,
           offC: s * C,
         }),
-        this.#mm("head.dE", TN, b.logits, xL, b.grads, {
+        ...this.#mm("head.dE", TN, b.logits, xL, b.grads, {
           M: V,
           N: C,
           K: rows,
@@ -702,7 +777,7 @@ export class WebGpuGptEngine {
           b.dRm,
         ], rowsGrid(N)),
         ...lnGrads("ln_2.dg", b.dX, lb.R2, lb.S2, l, 2),
-        this.#mm("mlp.c_proj.dW", TN, lb.G, b.dRm, b.grads, {
+        ...this.#mm("mlp.c_proj.dW", TN, lb.G, b.dRm, b.grads, {
           M: F,
           N: C,
           K: N,
@@ -713,7 +788,7 @@ export class WebGpuGptEngine {
           acc,
         }),
         ...colsum("mlp.c_proj.db", b.dRm, C, p(l, "mlp.c_proj.bias")),
-        this.#mm("mlp.c_proj.dx", NT, b.dRm, b.params, b.dF, {
+        ...this.#mm("mlp.c_proj.dx", NT, b.dRm, b.params, b.dF, {
           M: N,
           N: F,
           K: C,
@@ -723,7 +798,7 @@ export class WebGpuGptEngine {
           offB: p(l, "mlp.c_proj.weight"),
         }),
         this.#dispatch("gelu.bwd", K.geluBwdWgsl(sh), [lb.Hfc, b.dF], grid(N * F)),
-        this.#mm("mlp.c_fc.dW", TN, lb.N1, b.dF, b.grads, {
+        ...this.#mm("mlp.c_fc.dW", TN, lb.N1, b.dF, b.grads, {
           M: C,
           N: F,
           K: N,
@@ -734,7 +809,7 @@ export class WebGpuGptEngine {
           acc,
         }),
         ...colsum("mlp.c_fc.db", b.dF, F, p(l, "mlp.c_fc.bias")),
-        this.#mm("mlp.c_fc.dx", NT, b.dF, b.params, b.dR, {
+        ...this.#mm("mlp.c_fc.dx", NT, b.dF, b.params, b.dR, {
           M: N,
           N: C,
           K: F,
@@ -755,7 +830,7 @@ export class WebGpuGptEngine {
           b.dRm,
         ], rowsGrid(N)),
         ...lnGrads("ln_1.dg", b.dR, lb.R1, lb.S1, l, 1),
-        this.#mm("attn.c_proj.dW", TN, lb.Y, b.dRm, b.grads, {
+        ...this.#mm("attn.c_proj.dW", TN, lb.Y, b.dRm, b.grads, {
           M: C,
           N: C,
           K: N,
@@ -766,7 +841,7 @@ export class WebGpuGptEngine {
           acc,
         }),
         ...colsum("attn.c_proj.db", b.dRm, C, p(l, "attn.c_proj.bias")),
-        this.#mm("attn.c_proj.dx", NT, b.dRm, b.params, b.dY, {
+        ...this.#mm("attn.c_proj.dx", NT, b.dRm, b.params, b.dY, {
           M: N,
           N: C,
           K: C,
@@ -815,7 +890,7 @@ export class WebGpuGptEngine {
           T,
           B * H,
         ),
-        this.#mm("attn.c_attn.dW", TN, X[l], b.dQKV, b.grads, {
+        ...this.#mm("attn.c_attn.dW", TN, X[l], b.dQKV, b.grads, {
           M: C,
           N: 3 * C,
           K: N,
@@ -826,7 +901,7 @@ export class WebGpuGptEngine {
           acc,
         }),
         ...colsum("attn.c_attn.db", b.dQKV, 3 * C, p(l, "attn.c_attn.bias")),
-        this.#mm("attn.c_attn.dx", NT, b.dQKV, b.params, b.dX, {
+        ...this.#mm("attn.c_attn.dx", NT, b.dQKV, b.params, b.dX, {
           M: N,
           N: C,
           K: 3 * C,
@@ -1027,7 +1102,7 @@ export class WebGpuGptEngine {
     for (const d of list) {
       pass.setPipeline(d.pipeline);
       pass.setBindGroup(0, d.bind);
-      pass.dispatchWorkgroups(d.x, d.y);
+      pass.dispatchWorkgroups(d.x, d.y, d.z);
     }
   }
 
@@ -1120,7 +1195,7 @@ export class WebGpuGptEngine {
     });
     this.#chunks.forEach(([s, rows], i) => {
       pass = enc.beginComputePass();
-      this.#record(pass, [this.#head[4 * i]]);
+      this.#record(pass, [this.#head[this.#chunks[i][2]]]);
       pass.end();
       enc.copyBufferToBuffer(this.#b.logits, 0, stage, s * V * 4, rows * V * 4);
     });
@@ -1149,7 +1224,7 @@ export class WebGpuGptEngine {
     const enc = this.#device.createCommandEncoder();
     const pass = enc.beginComputePass();
     this.#record(pass, this.#fwd);
-    this.#chunks.forEach((_, i) => this.#record(pass, [this.#head[4 * i], this.#head[4 * i + 1]]));
+    this.#chunks.forEach(([, , h]) => this.#record(pass, [this.#head[h], this.#head[h + 1]]));
     pass.end();
     this.#device.queue.submit([enc.finish()]);
     const rows = new Float32Array(await this.#read(this.#b.lossRows, windows * T * 4));

@@ -207,8 +207,17 @@ export function matmulVec4(
  * (register double buffering), and `vec4` global loads for an operand whose layout allows it
  * ({@link matmulVec4}; else four scalar loads, bounds-checked). Same uniform, bindings and
  * results as {@link matmulWgsl} (the sums run in the same k order, so the two agree to rounding).
+ *
+ * `split` (split-K, for thin products with a long K such as the weight gradients): workgroup z
+ * sums k in `[z·kChunk, (z+1)·kChunk)` (`kChunk`, a multiple of 8, in the uniform's last word)
+ * and writes its plain partial product to `Cm[z·M·N + m·N + n]` (binding 3 is then the partial
+ * buffer; no bias, no accumulation); {@link splitReduceWgsl} adds the partials into C.
  */
-export function matmul128Wgsl(v: MatmulVariant, vec: { a: boolean; b: boolean }): string {
+export function matmul128Wgsl(
+  v: MatmulVariant,
+  vec: { a: boolean; b: boolean },
+  split = false,
+): string {
   // Each thread loads 4 consecutive elements of A's and of B's tile along the contiguous axis.
   // A row-major: tile rows m (128) × k (8): thread -> (m = tid / 2, k = 4 (tid % 2)) along k.
   // A transposed: k (8) × m (128): thread -> (k = tid / 32, m = 4 (tid % 32)) along m.
@@ -255,14 +264,15 @@ export function matmul128Wgsl(v: MatmulVariant, vec: { a: boolean; b: boolean })
       }`
     : "Bs[(tid / 32u) * 32u + tid % 32u] = rb;";
   const aType = vec.a ? "vec4f" : "f32", bType = vec.b ? "vec4f" : "f32";
+  const bias = v.bias && !split;
   return /* wgsl */ `
 struct U { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, offA: u32, offB: u32,
-  offC: u32, offBias: u32, accumulate: u32, pad: u32 }
+  offC: u32, offBias: u32, accumulate: u32, kChunk: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> A: array<${aType}>;
 @group(0) @binding(2) var<storage, read> B: array<${bType}>;
 @group(0) @binding(3) var<storage, read_write> Cm: array<f32>;
-${v.bias ? "@group(0) @binding(4) var<storage, read> bias: array<f32>;" : ""}
+${bias ? "@group(0) @binding(4) var<storage, read> bias: array<f32>;" : ""}
 var<workgroup> As: array<vec4f, 256>; // [8 k][128 m] as 32 vec4 per k
 var<workgroup> Bs: array<vec4f, 256>; // [8 k][128 n]
 fn loadA(tid: u32, row0: u32, k0: u32) -> vec4f {
@@ -281,14 +291,19 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let row0 = wid.y * 128u;
   let col0 = wid.x * 128u;
   var acc: array<vec4f, 16>; // [row block 2][row 4][col block 2] -> vec4 of 4 columns
-  var ra = loadA(tid, row0, 0u);
-  var rb = loadB(tid, col0, 0u);
-  for (var k0 = 0u; k0 < u.K; k0 = k0 + 8u) {
+  ${
+    split
+      ? "let kBeg = wid.z * u.kChunk; let kEnd = min(u.K, kBeg + u.kChunk);"
+      : "let kBeg = 0u; let kEnd = u.K;"
+  }
+  var ra = loadA(tid, row0, kBeg);
+  var rb = loadB(tid, col0, kBeg);
+  for (var k0 = kBeg; k0 < kEnd; k0 = k0 + 8u) {
     ${aStore}
     ${bStore}
     workgroupBarrier();
     // the next slice's loads are issued before this slice's arithmetic
-    if (k0 + 8u < u.K) {
+    if (k0 + 8u < kEnd) {
       ra = loadA(tid, row0, k0 + 8u);
       rb = loadB(tid, col0, k0 + 8u);
     }
@@ -316,13 +331,45 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
           let n = col0 + 64u * cb + 4u * tx + j;
           if (n >= u.N) { continue; }
           var r = a4[j];
-          ${v.bias ? "r = r + bias[u.offBias + n];" : ""}
+          ${
+    split ? "Cm[(wid.z * u.M + m) * u.N + n] = r;" : `${bias ? "r = r + bias[u.offBias + n];" : ""}
           let o = u.offC + m * u.ldc + n;
           if (u.accumulate != 0u) { r = r + Cm[o]; }
-          Cm[o] = r;
+          Cm[o] = r;`
+  }
         }
       }
     }
+  }
+}
+`;
+}
+
+/**
+ * Split-K, pass 2: `C[m, n] (+)= Σ_z partial[z, m, n] (+ bias[n])` over the `splits` partial
+ * products of {@link matmul128Wgsl} in split mode (grid-stride over `M·N`). Uniform: `M N ldc
+ * offC offBias accumulate splits`.
+ */
+export function splitReduceWgsl(bias: boolean): string {
+  return /* wgsl */ `
+struct U { M: u32, N: u32, ldc: u32, offC: u32, offBias: u32, accumulate: u32, splits: u32,
+  p0: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> partial: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Cm: array<f32>;
+${bias ? "@group(0) @binding(3) var<storage, read> bias: array<f32>;" : ""}
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let MN = u.M * u.N;
+  for (var i = gid.x; i < MN; i = i + nw.x * ${WG}u) {
+    var r = 0.0;
+    for (var z = 0u; z < u.splits; z = z + 1u) { r = r + partial[z * MN + i]; }
+    let m = i / u.N;
+    let n = i % u.N;
+    ${bias ? "r = r + bias[u.offBias + n];" : ""}
+    let o = u.offC + m * u.ldc + n;
+    if (u.accumulate != 0u) { r = r + Cm[o]; }
+    Cm[o] = r;
   }
 }
 `;
@@ -682,6 +729,21 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
 `;
 }
 
+/** Whether the attention kernels read head rows as `vec4`s (head size and width multiples of 4). */
+export function attnVec4(s: Shapes): boolean {
+  return (s.C / s.H) % 4 === 0 && s.C % 4 === 0;
+}
+
+/** WGSL for `let dot = Σ_d x[xo + d]·y[yo + d]` over a head row (D entries), in vec4s when `v4`. */
+function rowDot(v4: boolean, x: string, xo: string, y: string, yo: string): string {
+  return v4
+    ? `var d4 = vec4f(0.0);
+    for (var d = 0u; d < D; d = d + 4u) { d4 = fma(${x}[(${xo} + d) / 4u], ${y}[(${yo} + d) / 4u], d4); }
+    let dot = (d4.x + d4.y) + (d4.z + d4.w);`
+    : `var dot = 0.0;
+    for (var d = 0u; d < D; d = d + 1u) { dot = fma(${x}[${xo} + d], ${y}[${yo} + d], dot); }`;
+}
+
 const ATT_HEAD = (s: Shapes, dropout = true) => /* wgsl */ `
 ${dropout ? STEP : ""}
 struct U { site: u32, thr: u32, keep: u32, p0: u32 }
@@ -702,9 +764,15 @@ ${REDUCE(ATT_WG)}
  * `y_i = Σ_j p_ij·drop_ij·v_j` into the merged-heads `Y [N, C]`.
  */
 export function attnFwdWgsl(s: Shapes): string {
+  const v4 = attnVec4(s);
   return /* wgsl */ `
 ${ATT_HEAD(s)}
-@group(0) @binding(2) var<storage, read> qkv: array<f32>;
+@group(0) @binding(2) var<storage, read> qkv: array<${v4 ? "vec4f" : "f32"}>;
+${
+    v4
+      ? "fn qs(i: u32) -> f32 { return qkv[i / 4u][i % 4u]; }"
+      : "fn qs(i: u32) -> f32 { return qkv[i]; }"
+  }
 @group(0) @binding(3) var<storage, read_write> P: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 var<workgroup> w: array<f32, ${s.T}>;
@@ -719,8 +787,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
   var mx = -3.4e38;
   for (var j = lid; j <= i; j = j + ${ATT_WG}u) {
     let ko = (b * T + j) * C3 + C + h * D;
-    var dot = 0.0;
-    for (var d = 0u; d < D; d = d + 1u) { dot = fma(qkv[qo + d], qkv[ko + d], dot); }
+    ${rowDot(v4, "qkv", "qo", "qkv", "ko")}
     let sc = dot * SCALE;
     w[j] = sc;
     mx = max(mx, sc);
@@ -740,7 +807,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
   for (var d = lid; d < D; d = d + ${ATT_WG}u) {
     var acc = 0.0;
     for (var j = 0u; j <= i; j = j + 1u) {
-      acc = fma(w[j], qkv[(b * T + j) * C3 + 2u * C + h * D + d], acc);
+      acc = fma(w[j], qs((b * T + j) * C3 + 2u * C + h * D + d), acc);
     }
     Y[(b * T + i) * C + h * D + d] = acc;
   }
@@ -787,10 +854,16 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
  * with `ds`), `dq_i = Σ_j ds_ij k_j`.
  */
 export function attnBwdQWgsl(s: Shapes): string {
+  const v4 = attnVec4(s);
   return /* wgsl */ `
 ${ATT_HEAD(s)}
-@group(0) @binding(2) var<storage, read> qkv: array<f32>;
-@group(0) @binding(3) var<storage, read> dY: array<f32>;
+@group(0) @binding(2) var<storage, read> qkv: array<${v4 ? "vec4f" : "f32"}>;
+@group(0) @binding(3) var<storage, read> dY: array<${v4 ? "vec4f" : "f32"}>;
+${
+    v4
+      ? "fn qs(i: u32) -> f32 { return qkv[i / 4u][i % 4u]; }"
+      : "fn qs(i: u32) -> f32 { return qkv[i]; }"
+  }
 @group(0) @binding(4) var<storage, read_write> P: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dqkv: array<f32>;
 var<workgroup> w: array<f32, ${s.T}>;
@@ -806,8 +879,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
   var acc = 0.0;
   for (var j = lid; j <= i; j = j + ${ATT_WG}u) {
     let vo = (b * T + j) * C3 + 2u * C + h * D;
-    var dot = 0.0;
-    for (var d = 0u; d < D; d = d + 1u) { dot = fma(dY[yo + d], qkv[vo + d], dot); }
+    ${rowDot(v4, "dY", "yo", "qkv", "vo")}
     let dp = dot * drop_factor(u.site, u.thr, bitcast<f32>(u.keep), row + j);
     w[j] = dp;
     acc = acc + P[row + j] * dp;
@@ -821,7 +893,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
   workgroupBarrier();
   for (var d = lid; d < D; d = d + ${ATT_WG}u) {
     var a = 0.0;
-    for (var j = 0u; j <= i; j = j + 1u) { a = fma(w[j], qkv[(b * T + j) * C3 + C + h * D + d], a); }
+    for (var j = 0u; j <= i; j = j + 1u) { a = fma(w[j], qs((b * T + j) * C3 + C + h * D + d), a); }
     dqkv[(b * T + i) * C3 + h * D + d] = a;
   }
 }

@@ -16,6 +16,7 @@ export {
   type EngineOptions,
   initialWeights,
   MATMUL_128_MIN_TILES,
+  SPLIT_K_TARGET,
   type StepStats,
   WebGpuGptEngine,
 } from "./engine.ts";
