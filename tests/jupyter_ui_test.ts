@@ -5,8 +5,10 @@
  * chart kind the lab uses (through `lib/jupyter.ts` `display`, as the notebooks do) in headless
  * Chromium (playwright-core); runs all cells through the UI (Cell > Run All); waits until every
  * cell ran and the kernel is idle; asserts that every chart drew (a `.js-plotly-plot` with its SVG
- * and data marks per chart output) and that no cell errored; saves
- * `results/screenshots/classic-notebook.png`.
+ * and data marks per chart output) and that no cell errored; saves a screenshot in
+ * `results/_scratch/screenshots/` (ignored by git), or over the committed
+ * `results/screenshots/classic-notebook.png` with `GPT1_UPDATE_SCREENSHOTS=1`, so a test run
+ * does not change the tree.
  *
  * Offline: the page may reach only the notebook server (plotly.js comes from its `/files/`
  * route). Skips with one line when Chromium (`$GPT1_CHROMIUM`, default /usr/bin/chromium) or
@@ -37,7 +39,9 @@ if (!haveNotebook) {
 /** Where the test notebook is written (ignored by git; inside the served repository). */
 const NB_DIR = join(ROOT, "results", "_scratch", "jupyter-ui");
 const NB_NAME = "charts.ipynb";
-const SCREENSHOT = join(ROOT, "results", "screenshots", "classic-notebook.png");
+const SCREENSHOT = Deno.env.get("GPT1_UPDATE_SCREENSHOTS") === "1"
+  ? join(ROOT, "results", "screenshots", "classic-notebook.png")
+  : join(ROOT, "results", "_scratch", "screenshots", "classic-notebook.png");
 
 /** Code cells: imports, synthetic data, then one chart per cell (every builder the lab uses). */
 const SETUP = `import { display, showTable } from "../../../lib/jupyter.ts";
