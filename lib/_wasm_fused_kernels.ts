@@ -30,7 +30,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { type Blas, loadBlas } from "./blas.ts";
 import { ConfigError } from "./errors.ts";
-import { nativeKernels } from "./_native_kernels.ts";
+import { nativeBlasKernels, nativeKernels } from "./_native_kernels.ts";
 import { dropoutMask, dropoutParams } from "./random.ts";
 
 interface WasmBackend {
@@ -210,55 +210,61 @@ function geluGrad(args: KernelArgs): tf.TensorInfo {
 
 // -- softmax cross-entropy -----------------------------------------------------------------------
 
-/** `[loss, p]`: `p = softmax(z)` and `Σ_i w_i · CE(z_i, y_i)` for `z [N, V]`. */
-function softmaxCeFwd(args: KernelArgs): tf.TensorInfo[] {
+/**
+ * `[loss, g]`: `Σ_i w_i · CE(z_i, y_i)` and its gradient `g = (softmax(z) - onehot(y))·w` for
+ * `z [N, V]`, in one pass (native) or two (the wasm softmax, then a JS loop).
+ */
+function softmaxCe(args: KernelArgs): tf.TensorInfo[] {
   const be = args.backend as unknown as WasmBackend;
   const { z, targets, w } = args.inputs as Record<string, tf.TensorInfo>;
   const [N, V] = z.shape;
   const nk = nativeKernels();
   const loss = be.makeOutput([], "float32");
   if (nk) {
-    const p = be.makeOutput([N, V], "float32");
+    const g = be.makeOutput([N, V], "float32");
     const { f, i: ints, at } = heap(be);
-    const total = nk.gk_softmax_ce_fwd(
+    const total = nk.gk_softmax_ce(
       f.subarray(at(z), at(z) + N * V),
       ints.subarray(at(targets), at(targets) + N),
       f.subarray(at(w), at(w) + N),
-      f.subarray(at(p), at(p) + N * V),
+      f.subarray(at(g), at(g) + N * V),
       N,
       V,
     );
     if (Number.isNaN(total)) badTarget(ints.subarray(at(targets), at(targets) + N), V);
     f[at(loss)] = total;
-    return [loss, p];
+    return [loss, g];
   }
-  // JS: the softmax on the wasm kernel, then -log p at the targets (no max over the vocabulary);
-  // a row whose target probability underflows falls back to the exact log-sum-exp of its logits
-  const p = tf.getKernel("Softmax", "wasm")!.kernelFunc({
+  // JS: the softmax on the wasm kernel, then -log p at the targets (no max over the vocabulary;
+  // a row whose target probability underflows falls back to the exact log-sum-exp of its
+  // logits), then p becomes the gradient in place (it is this kernel's own output)
+  const g = tf.getKernel("Softmax", "wasm")!.kernelFunc({
     inputs: { logits: z },
     backend: args.backend,
     attrs: { dim: 1 },
   }) as tf.TensorInfo;
   const { f, i: ints, at } = heap(be);
-  const po = at(p), zo = at(z), to = at(targets), wo = at(w);
+  const go = at(g), zo = at(z), to = at(targets), wo = at(w);
   badTarget(ints.subarray(to, to + N), V);
   let total = 0;
   for (let r = 0; r < N; r++) {
-    const y = ints[to + r];
-    const py = f[po + r * V + y];
+    const y = ints[to + r], o = r * V, wr = f[wo + r];
+    const py = f[go + o + y];
     let nll: number;
     if (py > 1e-30) nll = -Math.log(py);
     else {
       let m = -Infinity;
-      for (let c = 0; c < V; c++) m = Math.max(m, f[zo + r * V + c]);
+      for (let c = 0; c < V; c++) m = Math.max(m, f[zo + o + c]);
       let s = 0;
-      for (let c = 0; c < V; c++) s += Math.exp(f[zo + r * V + c] - m);
-      nll = m + Math.log(s) - f[zo + r * V + y];
+      for (let c = 0; c < V; c++) s += Math.exp(f[zo + o + c] - m);
+      nll = m + Math.log(s) - f[zo + o + y];
     }
-    total += f[wo + r] * nll;
+    total += wr * nll;
+    for (let c = 0; c < V; c++) f[go + o + c] *= wr;
+    f[go + o + y] -= wr;
   }
   f[at(loss)] = total;
-  return [loss, p];
+  return [loss, g];
 }
 
 /** Throws the project's error for the first target id outside `[0, V)`. */
@@ -266,34 +272,6 @@ function badTarget(t: Int32Array, V: number): void {
   for (const y of t) {
     if (!(y >= 0 && y < V)) throw new ConfigError(`target id ${y} not in [0, ${V - 1}]`);
   }
-}
-
-/** `g = (p - onehot(y))·c` per row, the gradient of {@link softmaxCeFwd} (`c = w·dy`). */
-function softmaxCeBwd(args: KernelArgs): tf.TensorInfo {
-  const be = args.backend as unknown as WasmBackend;
-  const { p, targets, c } = args.inputs as Record<string, tf.TensorInfo>;
-  const [N, V] = p.shape;
-  const g = be.makeOutput([N, V], "float32");
-  const { f, i: ints, at } = heap(be);
-  const po = at(p), to = at(targets), co = at(c), go = at(g);
-  const nk = nativeKernels();
-  if (nk) {
-    nk.gk_softmax_ce_bwd(
-      f.subarray(po, po + N * V),
-      ints.subarray(to, to + N),
-      f.subarray(co, co + N),
-      f.subarray(go, go + N * V),
-      N,
-      V,
-    );
-    return g;
-  }
-  for (let r = 0; r < N; r++) {
-    const cr = f[co + r], o = r * V;
-    for (let k = 0; k < V; k++) f[go + o + k] = f[po + o + k] * cr;
-    f[go + o + ints[to + r]] -= cr;
-  }
-  return g;
 }
 
 // -- causal softmax (native only) ---------------------------------------------------------------
@@ -373,6 +351,12 @@ function headScores(blas: Blas, args: KernelArgs): tf.TensorInfo {
   const C3 = qkv.shape[1], C = C3 / 3, D = C / H;
   const out = be.makeOutput([B * H, T, T], "float32");
   const { f, at } = heap(be);
+  const nb = nativeBlasKernels();
+  if (nb) {
+    const v = (t: tf.TensorInfo) => f.subarray(at(t), at(t) + prod(t.shape));
+    oneThread(blas, () => nb.gk_head_scores(v(qkv), v(out), B, T, H, C, alpha));
+    return out;
+  }
   const qo = at(qkv), oo = at(out), span = (T - 1) * C3 + D;
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
@@ -405,6 +389,12 @@ function headScoresGrad(blas: Blas, args: KernelArgs): tf.TensorInfo {
   const C3 = qkv.shape[1], C = C3 / 3, D = C / H;
   const out = be.makeOutput([...qkv.shape], "float32");
   const { f, at } = heap(be);
+  const nb = nativeBlasKernels();
+  if (nb) {
+    const v = (t: tf.TensorInfo) => f.subarray(at(t), at(t) + prod(t.shape));
+    oneThread(blas, () => nb.gk_head_scores_grad(v(dS), v(qkv), v(out), B, T, H, C, alpha, 1));
+    return out;
+  }
   const so = at(dS), qo = at(qkv), oo = at(out), span = (T - 1) * C3 + D;
   for (let r = 0; r < B * T; r++) f.fill(0, oo + r * C3 + 2 * C, oo + (r + 1) * C3);
   for (let b = 0; b < B; b++) {
@@ -456,6 +446,12 @@ function headMix(blas: Blas, args: KernelArgs): tf.TensorInfo {
   const C3 = qkv.shape[1], C = C3 / 3, D = C / H;
   const out = be.makeOutput([B * T, C], "float32");
   const { f, at } = heap(be);
+  const nb = nativeBlasKernels();
+  if (nb) {
+    const v = (t: tf.TensorInfo) => f.subarray(at(t), at(t) + prod(t.shape));
+    oneThread(blas, () => nb.gk_head_mix(v(a), v(qkv), v(out), B, T, H, C));
+    return out;
+  }
   const ao = at(a), qo = at(qkv), oo = at(out);
   const vSpan = (T - 1) * C3 + D, ySpan = (T - 1) * C + D;
   for (let b = 0; b < B; b++) {
@@ -491,6 +487,12 @@ function headMixGrad(blas: Blas, args: KernelArgs): tf.TensorInfo[] {
   const dA = be.makeOutput([B * H, T, T], "float32");
   const dqkv = be.makeOutput([...qkv.shape], "float32");
   const { f, at } = heap(be);
+  const nb = nativeBlasKernels();
+  if (nb) {
+    const v = (t: tf.TensorInfo) => f.subarray(at(t), at(t) + prod(t.shape));
+    oneThread(blas, () => nb.gk_head_mix_grad(v(dy), v(a), v(qkv), v(dA), v(dqkv), B, T, H, C));
+    return [dA, dqkv];
+  }
   const yo = at(dy), ao = at(a), qo = at(qkv), dao = at(dA), dqo = at(dqkv);
   const vSpan = (T - 1) * C3 + D, ySpan = (T - 1) * C + D;
   for (let r = 0; r < B * T; r++) f.fill(0, dqo + r * C3, dqo + r * C3 + 2 * C);
@@ -535,9 +537,112 @@ function headMixGrad(blas: Blas, args: KernelArgs): tf.TensorInfo[] {
   return [dA, dqkv];
 }
 
+/**
+ * Runs `f` with the BLAS on one thread: the native head kernels spread the (batch, head)
+ * products over their own threads, each product on one BLAS thread.
+ */
+function oneThread<T>(blas: Blas, f: () => T): T {
+  const n = blas.threads();
+  if (n === 1) return f();
+  blas.setThreads(1);
+  try {
+    return f();
+  } finally {
+    blas.setThreads(n);
+  }
+}
+
+// -- the whole attention core (native kernels + BLAS) ---------------------------------------------
+
+interface CoreAttrs extends HeadAttrs {
+  /** Attention dropout probability (0: none). */
+  p: number;
+  /** Dropout seed (the mask of `dropoutMask(B·H·T·T, p, seed)`). */
+  seed: number;
+}
+
+/**
+ * `[y, P, A]` (or `[y, P]` without dropout): scores, causal softmax `P`, dropout `A` and the
+ * heads' mix `y [B·T, C]` in one kernel, the scores never kept.
+ */
+function attentionCore(blas: Blas, args: KernelArgs): tf.TensorInfo[] {
+  const be = args.backend as unknown as WasmBackend & { disposeData(id: object): void };
+  const { qkv } = args.inputs as Record<string, tf.TensorInfo>;
+  const { B, T, H, alpha, p, seed } = args.attrs as unknown as CoreAttrs;
+  const C = qkv.shape[1] / 3, G = B * H, n = G * T * T;
+  const nb = nativeBlasKernels()!;
+  const P = be.makeOutput([G, T, T], "float32");
+  const A = p > 0 ? be.makeOutput([G, T, T], "float32") : P;
+  const y = be.makeOutput([B * T, C], "float32");
+  const { f, at } = heap(be);
+  const v = (t: tf.TensorInfo) => f.subarray(at(t), at(t) + prod(t.shape));
+  oneThread(blas, () => nb.gk_head_scores(v(qkv), v(P), B, T, H, C, alpha)); // scores in P
+  nb.gk_causal_softmax_fwd(v(P), v(P), G, T); // in place: each row reads before it writes
+  if (p > 0) {
+    const { thr, keep } = dropoutParams(p);
+    nb.gk_dropout(v(P), v(A), BigInt(n), seed >>> 0, thr, keep);
+  }
+  oneThread(blas, () => nb.gk_head_mix(v(A), v(qkv), v(y), B, T, H, C));
+  return p > 0 ? [y, P, A] : [y, P];
+}
+
+/** `dqkv [B·T, 3C]` of {@link attentionCore} from `dy [B·T, C]`, one buffer (no sum of parts). */
+function attentionCoreGrad(blas: Blas, args: KernelArgs): tf.TensorInfo {
+  const be = args.backend as unknown as WasmBackend & { disposeData(id: object): void };
+  const { dy, P, A, qkv } = args.inputs as Record<string, tf.TensorInfo>;
+  const { B, T, H, alpha, p, seed } = args.attrs as unknown as CoreAttrs;
+  const C = qkv.shape[1] / 3, G = B * H, n = G * T * T;
+  const nb = nativeBlasKernels()!;
+  const dqkv = be.makeOutput([...qkv.shape], "float32");
+  const dA = be.makeOutput([G, T, T], "float32"); // scratch: dA, then dP, then dS in place
+  const { f, at } = heap(be);
+  const v = (t: tf.TensorInfo) => f.subarray(at(t), at(t) + prod(t.shape));
+  oneThread(blas, () => nb.gk_head_mix_grad(v(dy), v(A), v(qkv), v(dA), v(dqkv), B, T, H, C));
+  if (p > 0) {
+    const { thr, keep } = dropoutParams(p);
+    nb.gk_dropout(v(dA), v(dA), BigInt(n), seed >>> 0, thr, keep);
+  }
+  nb.gk_causal_softmax_bwd(v(P), v(dA), v(dA), G, T); // in place
+  oneThread(blas, () => nb.gk_head_scores_grad(v(dA), v(qkv), v(dqkv), B, T, H, C, alpha, 0));
+  be.disposeData(dA.dataId);
+  return dqkv;
+}
+
+// -- Add ----------------------------------------------------------------------------------------
+
+/** The wasm `Add` this file replaced (for every case but large same-shape float32 sums). */
+let stockAdd: tf.KernelConfig | null = null;
+
+/** The smallest sum worth the native kernel's threads (smaller ones stay on wasm's `Add`). */
+const NATIVE_ADD_MIN = 1 << 16;
+
+/**
+ * `Add` of two float32 tensors of the same shape on the native kernel (both threads; a step
+ * sums residuals and the gradients of tensors used twice, ~16M elements at `small`), every
+ * other case (broadcasting, int32, small) on the stock wasm kernel.
+ */
+function add(args: KernelArgs): tf.TensorInfo {
+  const { a, b } = args.inputs as Record<string, tf.TensorInfo>;
+  const n = prod(a.shape);
+  const nk = disabled ? null : nativeKernels();
+  if (
+    !nk || n < NATIVE_ADD_MIN || a.dtype !== "float32" || b.dtype !== "float32" ||
+    !tf.util.arraysEqual(a.shape, b.shape)
+  ) {
+    return stockAdd!.kernelFunc(args) as tf.TensorInfo;
+  }
+  const be = args.backend as unknown as WasmBackend;
+  const out = be.makeOutput([...a.shape], "float32");
+  const { f, at } = heap(be);
+  const v = (t: tf.TensorInfo) => f.subarray(at(t), at(t) + n);
+  nk.gk_add(v(a), v(b), v(out), BigInt(n));
+  return out;
+}
+
 // -- registration --------------------------------------------------------------------------------
 
-let installed: { plain: boolean; attention: boolean; softmax: boolean } | null = null;
+let installed: { plain: boolean; attention: boolean; softmax: boolean; core: boolean } | null =
+  null;
 let disabled = false;
 
 function envOff(): boolean {
@@ -567,24 +672,38 @@ export function installFusedKernels(): string[] {
       reg("Gpt1LayerNormGrad", layerNormGrad as tf.KernelFunc);
       reg("Gpt1Gelu", geluFwd as tf.KernelFunc);
       reg("Gpt1GeluGrad", geluGrad);
-      reg("Gpt1SoftmaxCe", softmaxCeFwd as tf.KernelFunc);
-      reg("Gpt1SoftmaxCeGrad", softmaxCeBwd);
+      reg("Gpt1SoftmaxCe", softmaxCe as tf.KernelFunc);
       reg("Gpt1Dropout", dropout);
+    }
+    if (!off && nativeKernels() && !stockAdd) {
+      stockAdd = tf.getKernel("Add", "wasm") ?? null;
+      if (stockAdd) {
+        tf.unregisterKernel("Add", "wasm");
+        tf.registerKernel({ kernelName: "Add", backendName: "wasm", kernelFunc: add });
+      }
     }
     if (!off && nativeKernels()) {
       reg("Gpt1CausalSoftmax", causalSoftmax);
       reg("Gpt1CausalSoftmaxGrad", causalSoftmaxGrad);
     }
+    if (!off && blas && nativeBlasKernels()) {
+      reg("Gpt1Attention", ((a: KernelArgs) => attentionCore(blas, a)) as tf.KernelFunc);
+      reg("Gpt1AttentionGrad", (a) => attentionCoreGrad(blas, a));
+    }
     if (blas) {
       reg("Gpt1HeadScores", (a) => headScores(blas, a));
       reg("Gpt1HeadScoresGrad", (a) => headScoresGrad(blas, a));
       reg("Gpt1HeadMix", (a) => headMix(blas, a));
-      reg("Gpt1HeadMixGrad", ((a: KernelArgs) => headMixGrad(blas, a)) as tf.KernelFunc);
+      reg(
+        "Gpt1HeadMixGrad",
+        ((a: KernelArgs) => headMixGrad(blas, a)) as tf.KernelFunc,
+      );
     }
     installed = {
       plain: !off,
       attention: blas !== null,
       softmax: !off && nativeKernels() !== null,
+      core: !off && blas !== null && nativeBlasKernels() !== null,
     };
   }
   return fusedNames();
@@ -605,12 +724,19 @@ export function fusedNames(): string[] {
   if (installed.plain) out.push("LayerNorm", "GELU", "softmax-CE", "dropout");
   if (installed.attention) out.push("attention heads (BLAS)");
   if (installed.softmax) out.push("causal softmax (native)");
+  if (installed.core) out.push("attention core (native + BLAS)");
+  if (stockAdd) out.push("Add (native)");
   return out;
 }
 
 /** True when `model.ts` should use the fused LayerNorm, GELU and cross-entropy kernels. */
 export function fusedKernels(): boolean {
   return !disabled && installed !== null && installed.plain && tf.getBackend() === "wasm";
+}
+
+/** True when the whole attention core (scores, softmax, dropout, mix) is one native kernel. */
+export function fusedAttentionCore(): boolean {
+  return fusedKernels() && installed!.core;
 }
 
 /** True when the causal attention softmax runs on the native kernel (wasm + native kernels). */

@@ -45,6 +45,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ensureKernels, mutableFloat32, nativeProducts, requireBackend } from "./backend.ts";
 import {
   fusedAttention,
+  fusedAttentionCore,
   fusedCausalSoftmax,
   fusedKernels,
   GELU_K0,
@@ -246,12 +247,14 @@ export function crossEntropy(
 function fusedCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, w: tf.Tensor1D): tf.Scalar {
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [z, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
-    const [loss, p] = tf.engine().runKernel("Gpt1SoftmaxCe", { z, targets, w }) as tf.Tensor[];
-    save([p, w, targets]);
+    // the loss and its gradient (softmax - onehot)·w in the same pass
+    const [loss, g] = tf.engine().runKernel("Gpt1SoftmaxCe", { z, targets, w }) as tf.Tensor[];
+    save([g]);
     return {
       value: loss as tf.Scalar,
-      gradFunc: (dy: tf.Tensor, [p, w, targets]: tf.Tensor[]) => [
-        tf.engine().runKernel("Gpt1SoftmaxCeGrad", { p, targets, c: tf.mul(w, dy) }) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, [g]: tf.Tensor[]) => [
+        // the usual dy = 1 (the loss itself): the gradient as it is (clone: no copy)
+        dy.dataSync()[0] === 1 ? tf.clone(g) : tf.mul(g, dy),
       ],
     };
   });
@@ -303,6 +306,31 @@ function headScores(qkv: tf.Tensor2D, B: number, T: number, H: number, alpha: nu
     };
   });
   return f(qkv) as tf.Tensor3D;
+}
+
+/**
+ * Causal self-attention of `qkv [B·T, 3C]` → `[B·T, C]` (scores, softmax, dropout `p` with
+ * `seed`, mix; heads side by side) as one native kernel forward and one backward: the same
+ * numbers as {@link headScores} → causal softmax → dropout → {@link headMix}, with one gradient
+ * buffer for `qkv` instead of a sum of two.
+ */
+function attentionCore(
+  qkv: tf.Tensor2D,
+  attrs: { B: number; T: number; H: number; alpha: number; p: number; seed: number },
+): tf.Tensor2D {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [qkv, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    const outs = tf.engine().runKernel("Gpt1Attention", { qkv }, attrs) as tf.Tensor[];
+    const [y, P] = outs, A = outs[2] ?? P; // [N, C], [B·H, T, T] before and after dropout
+    save([qkv, P, A]);
+    return {
+      value: y as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor, [qkv, P, A]: tf.Tensor[]) => [
+        tf.engine().runKernel("Gpt1AttentionGrad", { dy, P, A, qkv }, attrs) as tf.Tensor,
+      ],
+    };
+  });
+  return f(qkv) as tf.Tensor2D;
 }
 
 /** `softmax(s + causal bias)` of scores `s [G, T, T]` on the native kernel, with its gradient. */
@@ -447,13 +475,10 @@ function chunkedTiedCe(
             const z = tf.matMul(xc, e, false, true) as tf.Tensor2D; // [n, V]
             const c = tf.mul(tf.slice(w, s, n), dy) as tf.Tensor1D, ts = tf.slice(targets, s, n);
             let g: tf.Tensor2D; // [n, V]
-            if (fusedKernels()) {
-              const [, p] = tf.engine().runKernel("Gpt1SoftmaxCe", {
-                z,
-                targets: ts,
-                w: tf.slice(w, s, n),
-              }) as tf.Tensor[];
-              g = tf.engine().runKernel("Gpt1SoftmaxCeGrad", { p, targets: ts, c }) as tf.Tensor2D;
+            if (fusedKernels()) { // (softmax - onehot)·c, the loss computed along is dropped
+              g = (tf.engine().runKernel("Gpt1SoftmaxCe", { z, targets: ts, w: c }) as tf.Tensor[])[
+                1
+              ] as tf.Tensor2D;
             } else g = softmaxCeGrad(tf.softmax(z) as tf.Tensor2D, ts, c);
             const dec = nativeProducts()
               ? tf.matMul(g, xc, true, false)
@@ -817,6 +842,13 @@ export class Gpt1Model extends TiedLmModel<Gpt1Config> {
   #attention(x: tf.Tensor2D, l: number, B: number, T: number, o: ForwardOptions): tf.Tensor2D {
     const { nEmbd: C, nHead: H } = this.config, D = C / H;
     const qkv = this.#linear(x, `h.${l}.attn.c_attn`); // [N, 3C]
+    if (fusedAttentionCore()) {
+      const p = o.training ? this.config.attnPdrop : 0;
+      const seed = p > 0 ? mixModelSeed(this.seed, o.seed ?? 0, 10 * l + 1) : 0;
+      const y = attentionCore(qkv, { B, T, H, alpha: 1 / Math.sqrt(D), p, seed }); // [N, C]
+      const out = this.#linear(y, `h.${l}.attn.c_proj`);
+      return this.dropout(out, this.config.residPdrop, o, 10 * l + 2) as tf.Tensor2D;
+    }
     if (fusedAttention()) {
       const scores = headScores(qkv, B, T, H, 1 / Math.sqrt(D)); // [B*H, T, T]
       const probs = fusedCausalSoftmax()

@@ -40,7 +40,7 @@ async function parity(name: string, f: () => tf.Tensor[], tol: number, what: str
     // + the causal softmax when the native kernels are built
     const fused = Deno.env.get("GPT1_FUSED") === "0"
       ? 0
-      : 4 + (blas ? 1 : 0) + (nativeKernels() ? 1 : 0);
+      : 4 + (blas ? 1 : 0) + (nativeKernels() ? 2 : 0) + (blas && nativeKernels() ? 1 : 0); // causal softmax, Add; attention core
     assertEquals(
       activeWasmShims().length,
       7 + blas + fused,

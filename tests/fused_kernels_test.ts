@@ -128,3 +128,19 @@ Deno.test("GPT in training mode (dropout on): loss and every gradient match cpu"
   }, "GPT training step");
   if (!FUSED_OFF) assertEquals(fusedAttention(), loadBlas() !== null, "attention on the BLAS");
 });
+
+Deno.test("Add: large same-shape sums on the native kernel, broadcasts and int32 on wasm's", async () => {
+  await parity(
+    () => {
+      const a = rnd([300, 257], 12), b = rnd([300, 257], 13);
+      return [
+        tf.add(a, b), // 77,100 elements: native when built
+        tf.add(a, rnd([257], 14)), // broadcast: stock
+        tf.cast(tf.add(tf.cast(a, "int32"), tf.cast(b, "int32")), "float32"), // int32: stock
+        tf.add(rnd([10], 15), rnd([10], 16)), // small: stock
+      ];
+    },
+    "add",
+    0,
+  );
+});

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dlfcn.h>
 #include <omp.h>
 
 static int g_threads = 1;
@@ -23,7 +24,7 @@ static int g_threads = 1;
 /* Sets the thread count of every kernel below. */
 void gk_set_threads(int n) { g_threads = n < 1 ? 1 : n; }
 int gk_threads(void) { return g_threads; }
-int gk_version(void) { return 2; }
+int gk_version(void) { return 6; }
 
 #define PAR_MIN 32768 /* elements below which a kernel stays on one thread */
 
@@ -144,10 +145,10 @@ void gk_gelu_bwd(const float *dy, const float *x, const float *s, float *dx, lon
 
 /* ---- softmax cross-entropy ------------------------------------------------------------------ */
 
-/* p = softmax(z) per row of [N, V]; returns Σ_i w_i·(logsumexp(z_i) - z_i[y_i]) (double).
- * Returns NaN (and writes nothing more) if a target is out of range. */
-double gk_softmax_ce_fwd(const float *z, const int32_t *y, const float *w, float *p, int N,
-                         int V) {
+/* g = (softmax(z) - onehot(y))·w per row of [N, V] (the gradient of the loss, one pass with
+ * it); returns Σ_i w_i·(logsumexp(z_i) - z_i[y_i]) (double), or NaN if a target is out of
+ * range (then nothing is written). */
+double gk_softmax_ce(const float *z, const int32_t *y, const float *w, float *g, int N, int V) {
   for (int r = 0; r < N; r++)
     if (y[r] < 0 || y[r] >= V) return NAN;
   double total = 0;
@@ -155,7 +156,7 @@ double gk_softmax_ce_fwd(const float *z, const int32_t *y, const float *w, float
     if (parallel : (long)N * V > PAR_MIN)
   for (int r = 0; r < N; r++) {
     const float *zr = z + (long)r * V;
-    float *pr = p + (long)r * V;
+    float *gr = g + (long)r * V;
     float m = zr[0];
 #pragma omp simd reduction(max : m)
     for (int c = 1; c < V; c++) m = zr[c] > m ? zr[c] : m;
@@ -163,28 +164,16 @@ double gk_softmax_ce_fwd(const float *z, const int32_t *y, const float *w, float
 #pragma omp simd reduction(+ : sum)
     for (int c = 0; c < V; c++) {
       const float e = fexp(zr[c] - m);
-      pr[c] = e;
+      gr[c] = e;
       sum += e;
     }
-    const float inv = 1.0f / sum;
+    const float scale = w[r] / sum;
 #pragma omp simd
-    for (int c = 0; c < V; c++) pr[c] *= inv;
+    for (int c = 0; c < V; c++) gr[c] *= scale;
+    gr[y[r]] -= w[r];
     total += (double)w[r] * ((double)m + log((double)sum) - (double)zr[y[r]]);
   }
   return total;
-}
-
-/* g = (p - onehot(y))·c per row (c [N]): the CE gradient of gk_softmax_ce_fwd. */
-void gk_softmax_ce_bwd(const float *p, const int32_t *y, const float *c, float *g, int N, int V) {
-#pragma omp parallel for schedule(static) num_threads(g_threads) if (parallel : (long)N * V > PAR_MIN)
-  for (int r = 0; r < N; r++) {
-    const float cr = c[r];
-    const float *pr = p + (long)r * V;
-    float *gr = g + (long)r * V;
-#pragma omp simd
-    for (int k = 0; k < V; k++) gr[k] = pr[k] * cr;
-    gr[y[r]] -= cr;
-  }
 }
 
 /* ---- causal attention softmax --------------------------------------------------------------- */
@@ -230,6 +219,88 @@ void gk_causal_softmax_bwd(const float *p, const float *dp, float *ds, int G, in
     for (int c = 0; c < n; c++) sr[c] = pr[c] * (dr[c] - dot);
     for (int c = n; c < T; c++) sr[c] = 0.0f;
   }
+}
+
+/* ---- attention products per head, heads in parallel -------------------------------------------
+ * The same products as the head kernels of lib/_wasm_fused_kernels.ts (sgemm per (batch, head)
+ * on the [B·T, 3C] layout with leading dimensions 3C / C), but the (batch, head) pairs are
+ * spread over the OpenMP threads, each calling the BLAS on one thread (the caller sets the
+ * BLAS to one thread around these calls): a 128·128·64 product is too small to split. */
+
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *,
+                         int, float, float *, int);
+static sgemm_fn g_sgemm = NULL;
+enum { ROW = 101, NT = 111, TR = 112 };
+
+/* Binds cblas_sgemm of the library at `path` (already loaded by the caller); 1 on success. */
+int gk_bind_blas(const char *path) {
+  void *h = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+  if (!h) return 0;
+  g_sgemm = (sgemm_fn)dlsym(h, "cblas_sgemm");
+  return g_sgemm != NULL;
+}
+
+/* S[b·H + h] = alpha · Q_bh · K_bhᵀ, S [B·H, T, T]. */
+void gk_head_scores(const float *qkv, float *S, int B, int T, int H, int C, float alpha) {
+  const int C3 = 3 * C, D = C / H;
+#pragma omp parallel for schedule(static) num_threads(g_threads) collapse(2)
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < H; h++) {
+      const float *q = qkv + (long)b * T * C3 + h * D;
+      g_sgemm(ROW, NT, TR, T, T, D, alpha, q, C3, q + C, C3, 0.0f, S + ((long)b * H + h) * T * T, T);
+    }
+}
+
+/* dqkv (Q and K parts; the V part zeroed when zero_v, else left as it is) of gk_head_scores. */
+void gk_head_scores_grad(const float *dS, const float *qkv, float *dqkv, int B, int T, int H, int C,
+                         float alpha, int zero_v) {
+  const int C3 = 3 * C, D = C / H;
+  if (zero_v) {
+#pragma omp parallel for schedule(static) num_threads(g_threads)
+    for (long r = 0; r < (long)B * T; r++) memset(dqkv + r * C3 + 2 * C, 0, sizeof(float) * C);
+  }
+#pragma omp parallel for schedule(static) num_threads(g_threads) collapse(2)
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < H; h++) {
+      const long base = (long)b * T * C3 + h * D;
+      const float *s = dS + ((long)b * H + h) * T * T;
+      g_sgemm(ROW, NT, NT, T, D, T, alpha, s, T, qkv + base + C, C3, 0.0f, dqkv + base, C3);
+      g_sgemm(ROW, TR, NT, T, D, T, alpha, s, T, qkv + base, C3, 0.0f, dqkv + base + C, C3);
+    }
+}
+
+/* y [B·T, C] (heads side by side) = A_bh · V_bh. */
+void gk_head_mix(const float *A, const float *qkv, float *y, int B, int T, int H, int C) {
+  const int C3 = 3 * C, D = C / H;
+#pragma omp parallel for schedule(static) num_threads(g_threads) collapse(2)
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < H; h++)
+      g_sgemm(ROW, NT, NT, T, D, T, 1.0f, A + ((long)b * H + h) * T * T, T,
+              qkv + (long)b * T * C3 + 2 * C + h * D, C3, 0.0f, y + (long)b * T * C + h * D, C);
+}
+
+/* dA = dY · Vᵀ and dqkv (V part; Q, K parts zero) of gk_head_mix. */
+void gk_head_mix_grad(const float *dy, const float *A, const float *qkv, float *dA, float *dqkv,
+                      int B, int T, int H, int C) {
+  const int C3 = 3 * C, D = C / H;
+#pragma omp parallel for schedule(static) num_threads(g_threads)
+  for (long r = 0; r < (long)B * T; r++) memset(dqkv + r * C3, 0, sizeof(float) * 2 * C);
+#pragma omp parallel for schedule(static) num_threads(g_threads) collapse(2)
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < H; h++) {
+      const long ai = ((long)b * H + h) * T * T, v = (long)b * T * C3 + 2 * C + h * D;
+      const float *dyh = dy + (long)b * T * C + h * D;
+      g_sgemm(ROW, NT, TR, T, T, D, 1.0f, dyh, C, qkv + v, C3, 0.0f, dA + ai, T);
+      g_sgemm(ROW, TR, NT, T, D, T, 1.0f, A + ai, T, dyh, C, 0.0f, dqkv + v, C3);
+    }
+}
+
+/* ---- elementwise ------------------------------------------------------------------------------ */
+
+/* out = a + b (same shape), on the kernels' threads. */
+void gk_add(const float *a, const float *b, float *out, long n) {
+#pragma omp parallel for simd schedule(static) num_threads(g_threads) if (parallel : n > PAR_MIN)
+  for (long i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
 /* ---- dropout (the masks of lib/random.ts dropoutMask, never stored) ------------------------- */
