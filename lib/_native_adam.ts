@@ -21,19 +21,19 @@ interface WasmBackend {
   refCount(dataId: object): number;
 }
 
-/** The hyperparameters the update needs (a subset of `AdamOptions`). */
+/** The hyperparameters of the update itself (`AdamOptions` of optim.ts extends them). */
 export interface NativeAdamOptions {
-  /** First-moment decay. */
+  /** Adam beta1, the first-moment decay (0.9). */
   b1: number;
-  /** Second-moment decay. */
+  /** Adam beta2, the second-moment decay (0.999). */
   b2: number;
-  /** Added to `sqrt(v)`. */
+  /** Adam epsilon, added to `sqrt(v)` (1e-8). */
   e: number;
-  /** Decoupled L2 weight. */
+  /** Decoupled L2 weight `w` (0.01), scaled by the step size; 0 turns it off. */
   l2: number;
-  /** Apply L2 to vectors (rank 1) too. */
+  /** Apply the L2 term to rank-1 parameters (biases, gains) too (false). */
   vectorL2: boolean;
-  /** Global-norm clip (≤ 0: off). */
+  /** Clip gradients to this global norm (1); 0 or negative turns clipping off. */
   maxGradNorm: number;
 }
 
