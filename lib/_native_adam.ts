@@ -14,6 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { nativeKernels } from "./_native_kernels.ts";
+import { blasKernelsActive } from "./_wasm_blas_kernels.ts";
 
 interface WasmBackend {
   wasm: { HEAPU8: Uint8Array };
@@ -45,9 +46,15 @@ function env(name: string): string | undefined {
   }
 }
 
-/** True when {@link nativeAdamStep} may run: the wasm backend and not `GPT1_NATIVE_ADAM=0`. */
+/**
+ * True when {@link nativeAdamStep} may run: the wasm backend with its products on the BLAS
+ * kernels, and not `GPT1_NATIVE_ADAM=0`. Without the BLAS the products run on XNNPACK, which
+ * caches each weight matrix packed, keyed by its tensor: weights changed in place would be
+ * multiplied as they were when first packed (found by the suite under `GPT1_BLAS=none`: a resumed
+ * run diverged from an uninterrupted one), so the tensor-op Adam runs there instead.
+ */
 export function nativeAdamEnabled(): boolean {
-  return tf.getBackend() === "wasm" && env("GPT1_NATIVE_ADAM") !== "0";
+  return tf.getBackend() === "wasm" && blasKernelsActive() && env("GPT1_NATIVE_ADAM") !== "0";
 }
 
 /**
