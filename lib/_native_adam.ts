@@ -14,6 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { nativeKernels } from "./_native_kernels.ts";
+import { blasKernelsActive } from "./_wasm_blas_kernels.ts";
 
 interface WasmBackend {
   wasm: { HEAPU8: Uint8Array };
@@ -21,19 +22,19 @@ interface WasmBackend {
   refCount(dataId: object): number;
 }
 
-/** The hyperparameters the update needs (a subset of `AdamOptions`). */
+/** The hyperparameters of the update itself (`AdamOptions` of optim.ts extends them). */
 export interface NativeAdamOptions {
-  /** First-moment decay. */
+  /** Adam beta1, the first-moment decay (0.9). */
   b1: number;
-  /** Second-moment decay. */
+  /** Adam beta2, the second-moment decay (0.999). */
   b2: number;
-  /** Added to `sqrt(v)`. */
+  /** Adam epsilon, added to `sqrt(v)` (1e-8). */
   e: number;
-  /** Decoupled L2 weight. */
+  /** Decoupled L2 weight `w` (0.01), scaled by the step size; 0 turns it off. */
   l2: number;
-  /** Apply L2 to vectors (rank 1) too. */
+  /** Apply the L2 term to rank-1 parameters (biases, gains) too (false). */
   vectorL2: boolean;
-  /** Global-norm clip (≤ 0: off). */
+  /** Clip gradients to this global norm (1); 0 or negative turns clipping off. */
   maxGradNorm: number;
 }
 
@@ -45,9 +46,15 @@ function env(name: string): string | undefined {
   }
 }
 
-/** True when {@link nativeAdamStep} may run: the wasm backend and not `GPT1_NATIVE_ADAM=0`. */
+/**
+ * True when {@link nativeAdamStep} may run: the wasm backend with its products on the BLAS
+ * kernels, and not `GPT1_NATIVE_ADAM=0`. Without the BLAS the products run on XNNPACK, which
+ * caches each weight matrix packed, keyed by its tensor: weights changed in place would be
+ * multiplied as they were when first packed (found by the suite under `GPT1_BLAS=none`: a resumed
+ * run diverged from an uninterrupted one), so the tensor-op Adam runs there instead.
+ */
 export function nativeAdamEnabled(): boolean {
-  return tf.getBackend() === "wasm" && env("GPT1_NATIVE_ADAM") !== "0";
+  return tf.getBackend() === "wasm" && blasKernelsActive() && env("GPT1_NATIVE_ADAM") !== "0";
 }
 
 /**

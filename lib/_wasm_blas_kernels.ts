@@ -65,6 +65,45 @@ function plan(a: tf.TensorInfo, b: tf.TensorInfo, tA: boolean, tB: boolean) {
 }
 
 /**
+ * `cblas_sgemm` with its three matrices given as float offsets on the wasm heap `f` (row-major,
+ * `C = alpha·op(A)·op(B) + beta·C`); the library reads only what the shapes and leading
+ * dimensions address.
+ */
+export function gemmAt(
+  blas: Blas,
+  f: Float32Array,
+  tA: boolean,
+  tB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  a: number,
+  lda: number,
+  b: number,
+  ldb: number,
+  beta: number,
+  c: number,
+  ldc: number,
+): void {
+  blas.sgemm(
+    tA,
+    tB,
+    M,
+    N,
+    K,
+    alpha,
+    f.subarray(a),
+    lda,
+    f.subarray(b),
+    ldb,
+    beta,
+    f.subarray(c),
+    ldc,
+  );
+}
+
+/**
  * Runs the product planned by {@link plan} into `out` (already holding the bias when
  * `beta` = 1): one sgemm per output batch item, the operands' items found by broadcasting.
  */
@@ -85,21 +124,7 @@ function gemmInto(
   const sa = aR * aC, sb = bR * bC, so = M * N;
   const G = prod(batch);
   if (G === 1) {
-    blas.sgemm(
-      tA,
-      tB,
-      M,
-      N,
-      K,
-      1,
-      heap.subarray(ao, ao + sa),
-      aC,
-      heap.subarray(bo, bo + sb),
-      bC,
-      beta,
-      heap.subarray(oo, oo + so),
-      N,
-    );
+    gemmAt(blas, heap, tA, tB, M, N, K, 1, ao, aC, bo, bC, beta, oo, N);
     return;
   }
   const idx = new Array<number>(batch.length).fill(0);
@@ -110,21 +135,7 @@ function gemmInto(
       ib = ib * pb[i] + (pb[i] === 1 ? 0 : idx[i]);
     }
     const a0 = ao + ia * sa, b0 = bo + ib * sb, o0 = oo + g * so;
-    blas.sgemm(
-      tA,
-      tB,
-      M,
-      N,
-      K,
-      1,
-      heap.subarray(a0, a0 + sa),
-      aC,
-      heap.subarray(b0, b0 + sb),
-      bC,
-      beta,
-      heap.subarray(o0, o0 + so),
-      N,
-    );
+    gemmAt(blas, heap, tA, tB, M, N, K, 1, a0, aC, b0, bC, beta, o0, N);
     for (let i = batch.length - 1; i >= 0; i--) { // odometer over the batch axes
       if (++idx[i] < batch[i]) break;
       idx[i] = 0;

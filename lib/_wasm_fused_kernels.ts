@@ -29,6 +29,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Blas, loadBlas } from "./blas.ts";
+import { gemmAt } from "./_wasm_blas_kernels.ts";
 import { ConfigError } from "./errors.ts";
 import { nativeBlasKernels, nativeKernels } from "./_native_kernels.ts";
 import { dropoutMask, dropoutParams } from "./random.ts";
@@ -357,25 +358,11 @@ function headScores(blas: Blas, args: KernelArgs): tf.TensorInfo {
     oneThread(blas, () => nb.gk_head_scores(v(qkv), v(out), B, T, H, C, alpha));
     return out;
   }
-  const qo = at(qkv), oo = at(out), span = (T - 1) * C3 + D;
+  const qo = at(qkv), oo = at(out);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const q = qo + b * T * C3 + h * D, k = q + C, o = oo + (b * H + h) * T * T;
-      blas.sgemm(
-        false,
-        true,
-        T,
-        T,
-        D,
-        alpha,
-        f.subarray(q, q + span),
-        C3,
-        f.subarray(k, k + span),
-        C3,
-        0,
-        f.subarray(o, o + T * T),
-        T,
-      );
+      gemmAt(blas, f, false, true, T, T, D, alpha, q, C3, k, C3, 0, o, T);
     }
   }
   return out;
@@ -395,44 +382,15 @@ function headScoresGrad(blas: Blas, args: KernelArgs): tf.TensorInfo {
     oneThread(blas, () => nb.gk_head_scores_grad(v(dS), v(qkv), v(out), B, T, H, C, alpha, 1));
     return out;
   }
-  const so = at(dS), qo = at(qkv), oo = at(out), span = (T - 1) * C3 + D;
+  const so = at(dS), qo = at(qkv), oo = at(out);
   for (let r = 0; r < B * T; r++) f.fill(0, oo + r * C3 + 2 * C, oo + (r + 1) * C3);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const base = b * T * C3 + h * D, s = so + (b * H + h) * T * T;
-      const dSv = f.subarray(s, s + T * T);
       // dQ = alpha · dS · K      [T, D]
-      blas.sgemm(
-        false,
-        false,
-        T,
-        D,
-        T,
-        alpha,
-        dSv,
-        T,
-        f.subarray(qo + base + C, qo + base + C + span),
-        C3,
-        0,
-        f.subarray(oo + base, oo + base + span),
-        C3,
-      );
+      gemmAt(blas, f, false, false, T, D, T, alpha, s, T, qo + base + C, C3, 0, oo + base, C3);
       // dK = alpha · dSᵀ · Q     [T, D]
-      blas.sgemm(
-        true,
-        false,
-        T,
-        D,
-        T,
-        alpha,
-        dSv,
-        T,
-        f.subarray(qo + base, qo + base + span),
-        C3,
-        0,
-        f.subarray(oo + base + C, oo + base + C + span),
-        C3,
-      );
+      gemmAt(blas, f, true, false, T, D, T, alpha, s, T, qo + base, C3, 0, oo + base + C, C3);
     }
   }
   return out;
@@ -453,26 +411,11 @@ function headMix(blas: Blas, args: KernelArgs): tf.TensorInfo {
     return out;
   }
   const ao = at(a), qo = at(qkv), oo = at(out);
-  const vSpan = (T - 1) * C3 + D, ySpan = (T - 1) * C + D;
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const ai = ao + (b * H + h) * T * T, v = qo + b * T * C3 + 2 * C + h * D;
       const y = oo + b * T * C + h * D;
-      blas.sgemm(
-        false,
-        false,
-        T,
-        D,
-        T,
-        1,
-        f.subarray(ai, ai + T * T),
-        T,
-        f.subarray(v, v + vSpan),
-        C3,
-        0,
-        f.subarray(y, y + ySpan),
-        C,
-      );
+      gemmAt(blas, f, false, false, T, D, T, 1, ai, T, v, C3, 0, y, C);
     }
   }
   return out;
@@ -494,44 +437,15 @@ function headMixGrad(blas: Blas, args: KernelArgs): tf.TensorInfo[] {
     return [dA, dqkv];
   }
   const yo = at(dy), ao = at(a), qo = at(qkv), dao = at(dA), dqo = at(dqkv);
-  const vSpan = (T - 1) * C3 + D, ySpan = (T - 1) * C + D;
   for (let r = 0; r < B * T; r++) f.fill(0, dqo + r * C3, dqo + r * C3 + 2 * C);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const ai = (b * H + h) * T * T, v = b * T * C3 + 2 * C + h * D;
       const y = yo + b * T * C + h * D;
       // dA = dY · Vᵀ     [T, T]
-      blas.sgemm(
-        false,
-        true,
-        T,
-        T,
-        D,
-        1,
-        f.subarray(y, y + ySpan),
-        C,
-        f.subarray(qo + v, qo + v + vSpan),
-        C3,
-        0,
-        f.subarray(dao + ai, dao + ai + T * T),
-        T,
-      );
+      gemmAt(blas, f, false, true, T, T, D, 1, y, C, qo + v, C3, 0, dao + ai, T);
       // dV = Aᵀ · dY     [T, D]
-      blas.sgemm(
-        true,
-        false,
-        T,
-        D,
-        T,
-        1,
-        f.subarray(ao + ai, ao + ai + T * T),
-        T,
-        f.subarray(y, y + ySpan),
-        C,
-        0,
-        f.subarray(dqo + v, dqo + v + vSpan),
-        C3,
-      );
+      gemmAt(blas, f, true, false, T, D, T, 1, ao + ai, T, y, C, 0, dqo + v, C3);
     }
   }
   return [dA, dqkv];

@@ -29,7 +29,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { nativeAdamStep } from "./_native_adam.ts";
+import { type NativeAdamOptions, nativeAdamStep } from "./_native_adam.ts";
 import { ConfigError } from "./errors.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -85,8 +85,12 @@ export const SCHEDULES: Readonly<Record<ScheduleName, (x: number, warmup: number
 // ---------------------------------------------------------------------------------------------
 // options
 
-/** Hyperparameters of {@link OpenAIAdam}; names follow opt.py / train.py. */
-export interface AdamOptions {
+/**
+ * Hyperparameters of {@link OpenAIAdam}; names follow opt.py / train.py. The update's own
+ * (`b1` 0.9, `b2` 0.999, `e` 1e-8, `l2` 0.01 decoupled and scaled by the step size, `vectorL2`
+ * false, `maxGradNorm` 1 with ≤ 0 turning clipping off) are {@link NativeAdamOptions}.
+ */
+export interface AdamOptions extends NativeAdamOptions {
   /** Peak learning rate (train.py: 6.25e-5 fine-tuning; paper pre-training: 2.5e-4). */
   lr: number;
   /** Learning-rate schedule (train.py default `warmup_linear`; pre-training `warmup_cosine`). */
@@ -95,18 +99,6 @@ export interface AdamOptions {
   warmup: number;
   /** Total number of updates the schedule spans (x = t / tTotal); unused by `constant`. */
   tTotal: number;
-  /** Adam beta1 (0.9). */
-  b1: number;
-  /** Adam beta2 (0.999). */
-  b2: number;
-  /** Adam epsilon, added to sqrt(v) (1e-8). */
-  e: number;
-  /** Decoupled L2 weight `w` (0.01), scaled by the step size; 0 turns it off. */
-  l2: number;
-  /** Apply the L2 term to rank-1 parameters (biases, gains) too (false). */
-  vectorL2: boolean;
-  /** Clip gradients to this global norm (1); 0 or negative turns clipping off. */
-  maxGradNorm: number;
 }
 
 /** The released defaults (train.py argparse); `tTotal` must still be given for warmup schedules. */

@@ -1,11 +1,13 @@
 /**
  * lib/_native_adam.ts: the in-place wasm Adam update equals the tensor path of optim.ts
  * (clipping on, decoupled L2 on matrices only) to float32 rounding, declines when a buffer is
- * shared, and leaks nothing.
+ * shared, and leaks nothing. Without the BLAS kernels (GPT1_BLAS=none) it must stay off: XNNPACK
+ * caches packed weights by tensor, so in-place updates would go unseen by the products.
  */
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../lib/backend.ts";
 import { nativeAdamEnabled } from "../lib/_native_adam.ts";
+import { blasKernelsActive } from "../lib/_wasm_blas_kernels.ts";
 import { OpenAIAdam } from "../lib/optim.ts";
 import { randn } from "../lib/random.ts";
 import { assert, assertEquals, maxRelErr } from "./_util.ts";
@@ -53,7 +55,21 @@ async function run(native: boolean): Promise<{ w: Float32Array[]; norms: number[
   }
 }
 
+Deno.test("without the BLAS products the in-place Adam is off (XNNPACK caches packed weights)", async () => {
+  await selectBackend({ force: "wasm", ...quiet });
+  if (blasKernelsActive()) {
+    console.log("SKIP: the BLAS kernels are on (run with GPT1_BLAS=none to test the fallback)");
+    return;
+  }
+  assertEquals(nativeAdamEnabled(), false);
+});
+
 Deno.test("in-place wasm Adam equals the tensor path (clipping, L2 on matrices), no leaks", async () => {
+  await selectBackend({ force: "wasm", ...quiet });
+  if (!blasKernelsActive()) {
+    console.log("SKIP in-place Adam: no BLAS kernels, so the tensor-op Adam runs (see above)");
+    return;
+  }
   const a = await run(true), b = await run(false);
   for (let i = 0; i < 2; i++) {
     const err = maxRelErr(a.w[i], b.w[i]);
