@@ -345,3 +345,20 @@ async function loadCheckpointOf(
   const model = await modelFromWeights(weights, config, opts.seed ?? savedSeed, path);
   return { model, ...rest };
 }
+
+/**
+ * Throws CheckpointError when a checkpoint's vocabulary hash (written by pre-training) is not
+ * the tokenizer's; either hash missing passes (released weights, old files).
+ */
+export function checkSameVocab(
+  ck: { vocabHash?: string },
+  tok: { hash?: string },
+  file: string,
+): void {
+  if (ck.vocabHash && tok.hash && ck.vocabHash !== tok.hash) {
+    throw new CheckpointError("the checkpoint was trained with another vocabulary", {
+      file,
+      fix: "pass the run's tokenizer (loadVocab(<run>/vocab))",
+    });
+  }
+}

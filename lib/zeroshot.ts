@@ -41,8 +41,8 @@
  * @module
  */
 import { join } from "node:path";
-import { loadAnyCheckpoint } from "./checkpoint.ts";
-import { CheckpointError, ConfigError } from "./errors.ts";
+import { checkSameVocab, loadAnyCheckpoint } from "./checkpoint.ts";
+import { ConfigError } from "./errors.ts";
 import { exists, writeJsonAtomic } from "./fsutil.ts";
 import { loadVocab } from "./vocab.ts";
 import type { LanguageModel } from "./language_model.ts";
@@ -382,12 +382,7 @@ export async function zeroShotCurves(
     if (c.tasks.length === 0) continue;
     const ck = await loadAnyCheckpoint(c.path);
     try {
-      if (ck.vocabHash && tok.hash && ck.vocabHash !== tok.hash) {
-        throw new CheckpointError("the checkpoint was trained with another vocabulary", {
-          file: c.path,
-          fix: "pass the run's tokenizer (loadVocab(<run>/vocab))",
-        });
-      }
+      checkSameVocab(ck, tok, c.path);
       for (const t of c.tasks) {
         const row = await evaluateRow(t, c.step, ck.model, tok, data, opts.batchSize);
         rows.push(row);

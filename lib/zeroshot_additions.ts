@@ -31,8 +31,8 @@
  * @module
  */
 import { join } from "node:path";
-import { loadAnyCheckpoint } from "./checkpoint.ts";
-import { CheckpointError, ConfigError } from "./errors.ts";
+import { checkSameVocab, loadAnyCheckpoint } from "./checkpoint.ts";
+import { ConfigError } from "./errors.ts";
 import { exists, writeJsonAtomic } from "./fsutil.ts";
 import type { LanguageModel } from "./language_model.ts";
 import { accuracy, auroc } from "./metrics.ts";
@@ -331,12 +331,7 @@ export async function zeroShotAdditionCurves(
   for (const [i, c] of todo.entries()) {
     const ck = await loadAnyCheckpoint(c.path);
     try {
-      if (ck.vocabHash && tok.hash && ck.vocabHash !== tok.hash) {
-        throw new CheckpointError("the checkpoint was trained with another vocabulary", {
-          file: c.path,
-          fix: "pass the run's tokenizer (loadVocab(<run>/vocab))",
-        });
-      }
+      checkSameVocab(ck, tok, c.path);
       rows.push(...await zeroShotAdditions(ck.model, tok, data, c.step, opts));
     } finally {
       ck.model.dispose();
