@@ -39,6 +39,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "_native_adam.ts",
     "_wasm_fused_kernels.ts",
     "backend.ts",
+    "ops.ts",
     "model.ts",
     "lstm.ts",
     "language_model.ts",

@@ -10,7 +10,8 @@ import { activeWasmShims, nativeProducts, selectBackend } from "../lib/backend.t
 import { blasKernelsActive } from "../lib/_wasm_blas_kernels.ts";
 import { blasInfo, blasLine, loadBlas, requestedThreads } from "../lib/blas.ts";
 import { makeConfig } from "../lib/config.ts";
-import { Gpt1Model, linear, tiedLmLoss, tiedLogits } from "../lib/model.ts";
+import { Gpt1Model } from "../lib/model.ts";
+import { linear, tiedLmLoss, tiedLogits } from "../lib/ops.ts";
 import { LstmModel, makeLstmConfig } from "../lib/lstm.ts";
 import { randn } from "../lib/random.ts";
 import { assert, assertEquals, maxRelErr } from "./_util.ts";

@@ -13,7 +13,8 @@ import { nativeKernels, nativeKernelsLine } from "../lib/_native_kernels.ts";
 import { loadBlas } from "../lib/blas.ts";
 import { makeConfig } from "../lib/config.ts";
 import { ConfigError } from "../lib/errors.ts";
-import { crossEntropy, gelu, Gpt1Model, layerNorm, tiedLmLoss } from "../lib/model.ts";
+import { Gpt1Model } from "../lib/model.ts";
+import { crossEntropy, gelu, layerNorm, tiedLmLoss } from "../lib/ops.ts";
 import { randn } from "../lib/random.ts";
 import { assert, assertEquals, assertRejects, maxRelErr } from "./_util.ts";
 
