@@ -30,6 +30,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type NativeAdamOptions, nativeAdamStep } from "./_native_adam.ts";
+import { FINETUNE_DEFAULTS } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -103,9 +104,9 @@ export interface AdamOptions extends NativeAdamOptions {
 
 /** The released defaults (train.py argparse); `tTotal` must still be given for warmup schedules. */
 export const ADAM_DEFAULTS: Readonly<AdamOptions> = Object.freeze({
-  lr: 6.25e-5,
+  lr: FINETUNE_DEFAULTS.lr, // 6.25e-5
   schedule: "warmup_linear",
-  warmup: 0.002,
+  warmup: FINETUNE_DEFAULTS.warmup, // 0.002
   tTotal: 0,
   b1: 0.9,
   b2: 0.999,

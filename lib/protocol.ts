@@ -71,7 +71,7 @@ export const PROTOCOL_DEFAULTS: Readonly<{
   batchSize: number;
 }> = Object.freeze({
   lrs: Object.freeze([1e-4, 3e-4, 1e-3]),
-  epochs: 3,
+  epochs: FT.epochs,
   seeds: 3,
   seed: FT.seed,
   batchSize: FT.batchSize,

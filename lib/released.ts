@@ -19,6 +19,7 @@
  */
 import { join } from "node:path";
 import { loadAnyCheckpoint } from "./checkpoint.ts";
+import { FINETUNE_DEFAULTS } from "./config.ts";
 import { Gpt1LabError } from "./errors.ts";
 import { finetune, type FinetuneResult } from "./finetune.ts";
 import { fetchCommand, resolveInit } from "./fetch/mod.ts";
@@ -104,7 +105,12 @@ export function releasedBudget(scale: Scale): ReleasedBudget {
   if (scale === "paper") {
     return {
       zeroShotExamples: 500,
-      finetune: { maxTrain: 2000, maxEval: 500, batchSize: 32, epochs: 3 },
+      finetune: {
+        maxTrain: 2000,
+        maxEval: 500,
+        batchSize: FINETUNE_DEFAULTS.batchSize,
+        epochs: FINETUNE_DEFAULTS.epochs,
+      },
     };
   }
   return {
