@@ -5,22 +5,26 @@
  *
  * - `Gpt1LayerNorm` / `Gpt1LayerNormGrad`: LayerNorm forward (y, x̂, 1/σ) and backward
  *   (dx, dg, db) in one pass each instead of ~9 and ~12 kernels; row statistics in float64.
- * - `Gpt1GeluPre` / `Gpt1GeluGrad`: the tanh-GELU's argument `u = x·(k0 + k1·x²)` (the sigmoid
- *   itself stays on the wasm kernel, which is ~10× faster than `Math.exp` in JS) and its
- *   backward in one pass.
- * - `Gpt1SoftmaxCe`: the loss `Σ_i w_i · -log p[i, y_i]` from the softmax, read at the targets
- *   (no max over the vocabulary, no gather); a row whose target probability underflows falls
- *   back to the exact log-sum-exp of its logits.
- * - `Gpt1HeadScores` / `Gpt1HeadScoresGrad` / `Gpt1HeadMix` / `Gpt1HeadMixGrad`: the attention
- *   products per (batch, head) straight on the `[B·T, 3C]` output of `c_attn` and into the
- *   `[B·T, C]` layout of `c_proj`'s input: CBLAS `sgemm` with leading dimensions `3C`/`C`
- *   addresses a head's rows in place, so the head split, merge and their gradients need no
- *   transpose, split or concat.
+ * - `Gpt1Gelu` / `Gpt1GeluGrad`: tanh-GELU `[y, σ(u)]` and its backward (in JS the sigmoid stays
+ *   on the wasm kernel, ~10× faster than `Math.exp`).
+ * - `Gpt1SoftmaxCe`: the loss `Σ_i w_i · CE(z_i, y_i)` and its gradient `(softmax - onehot)·w`
+ *   together; in JS the loss is `-log p` at the targets (no max over the vocabulary), a row
+ *   whose target probability underflows falling back to the exact log-sum-exp.
+ * - `Gpt1Dropout`: `x · dropoutMask(n, p, seed)`, the mask recomputed, never stored.
+ * - `Gpt1CausalSoftmax` / `Gpt1CausalSoftmaxGrad` (native only): the causal attention softmax.
+ * - `Gpt1Attention` / `Gpt1AttentionGrad` (native kernels + BLAS): scores → causal softmax →
+ *   dropout → mix as one kernel each way, the per-head products spread over the kernels'
+ *   threads; otherwise `Gpt1HeadScores` / `Gpt1HeadMix` and their gradients (BLAS, JS loops).
+ *   Both run the per-(batch, head) products straight on the `[B·T, 3C]` output of `c_attn` and
+ *   into the `[B·T, C]` layout of `c_proj`'s input (sgemm leading dimensions `3C` / `C`), so the
+ *   heads need no transpose, split or concat.
+ * - `Add` (native only): large same-shape float32 sums on the kernels' threads; every other
+ *   case on the stock kernel.
  *
- * The LayerNorm, GELU and cross-entropy kernels need no BLAS; the attention kernels are
- * registered only when one loads. `model.ts` uses them through {@link fusedKernels} /
- * {@link fusedAttention} on `wasm` only: the `cpu` backend keeps the tensor-op formulas, and
- * is the reference the tests compare against. `GPT1_FUSED=0` turns all of them off.
+ * LayerNorm, GELU, cross-entropy and dropout need no BLAS. `model.ts` / `ops.ts` use them
+ * through {@link fusedKernels}, {@link fusedAttention}, {@link fusedAttentionCore} and
+ * {@link fusedCausalSoftmax} on `wasm` only: the `cpu` backend keeps the tensor-op formulas, the
+ * reference the tests compare against. `GPT1_FUSED=0` turns all of them off.
  *
  * Reads tfjs-backend-wasm 4.22 internals like `_wasm_blas_kernels.ts`; every view is taken
  * after the outputs are allocated (heap growth detaches older views).
@@ -352,12 +356,6 @@ function headScores(blas: Blas, args: KernelArgs): tf.TensorInfo {
   const C3 = qkv.shape[1], C = C3 / 3, D = C / H;
   const out = be.makeOutput([B * H, T, T], "float32");
   const { f, at } = heap(be);
-  const nb = nativeBlasKernels();
-  if (nb) {
-    const v = (t: tf.TensorInfo) => f.subarray(at(t), at(t) + prod(t.shape));
-    oneThread(blas, () => nb.gk_head_scores(v(qkv), v(out), B, T, H, C, alpha));
-    return out;
-  }
   const qo = at(qkv), oo = at(out);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
@@ -376,12 +374,6 @@ function headScoresGrad(blas: Blas, args: KernelArgs): tf.TensorInfo {
   const C3 = qkv.shape[1], C = C3 / 3, D = C / H;
   const out = be.makeOutput([...qkv.shape], "float32");
   const { f, at } = heap(be);
-  const nb = nativeBlasKernels();
-  if (nb) {
-    const v = (t: tf.TensorInfo) => f.subarray(at(t), at(t) + prod(t.shape));
-    oneThread(blas, () => nb.gk_head_scores_grad(v(dS), v(qkv), v(out), B, T, H, C, alpha, 1));
-    return out;
-  }
   const so = at(dS), qo = at(qkv), oo = at(out);
   for (let r = 0; r < B * T; r++) f.fill(0, oo + r * C3 + 2 * C, oo + (r + 1) * C3);
   for (let b = 0; b < B; b++) {
@@ -404,12 +396,6 @@ function headMix(blas: Blas, args: KernelArgs): tf.TensorInfo {
   const C3 = qkv.shape[1], C = C3 / 3, D = C / H;
   const out = be.makeOutput([B * T, C], "float32");
   const { f, at } = heap(be);
-  const nb = nativeBlasKernels();
-  if (nb) {
-    const v = (t: tf.TensorInfo) => f.subarray(at(t), at(t) + prod(t.shape));
-    oneThread(blas, () => nb.gk_head_mix(v(a), v(qkv), v(out), B, T, H, C));
-    return out;
-  }
   const ao = at(a), qo = at(qkv), oo = at(out);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
@@ -430,12 +416,6 @@ function headMixGrad(blas: Blas, args: KernelArgs): tf.TensorInfo[] {
   const dA = be.makeOutput([B * H, T, T], "float32");
   const dqkv = be.makeOutput([...qkv.shape], "float32");
   const { f, at } = heap(be);
-  const nb = nativeBlasKernels();
-  if (nb) {
-    const v = (t: tf.TensorInfo) => f.subarray(at(t), at(t) + prod(t.shape));
-    oneThread(blas, () => nb.gk_head_mix_grad(v(dy), v(a), v(qkv), v(dA), v(dqkv), B, T, H, C));
-    return [dA, dqkv];
-  }
   const yo = at(dy), ao = at(a), qo = at(qkv), dao = at(dA), dqo = at(dqkv);
   for (let r = 0; r < B * T; r++) f.fill(0, dqo + r * C3, dqo + r * C3 + 2 * C);
   for (let b = 0; b < B; b++) {

@@ -145,6 +145,23 @@ void gk_gelu_bwd(const float *dy, const float *x, const float *s, float *dx, lon
 
 /* ---- softmax cross-entropy ------------------------------------------------------------------ */
 
+/* e[c] = exp(z[c] - max z) for c < n (e may be z itself); returns Σ e, and max z in *max. The
+ * unnormalized softmax of one row, shared by the cross-entropy and the causal softmax. */
+static inline float exp_row(const float *z, float *e, int n, float *max) {
+  float m = z[0];
+#pragma omp simd reduction(max : m)
+  for (int c = 1; c < n; c++) m = z[c] > m ? z[c] : m;
+  float sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int c = 0; c < n; c++) {
+    const float v = fexp(z[c] - m);
+    e[c] = v;
+    sum += v;
+  }
+  *max = m;
+  return sum;
+}
+
 /* g = (softmax(z) - onehot(y))·w per row of [N, V] (the gradient of the loss, one pass with
  * it); returns Σ_i w_i·(logsumexp(z_i) - z_i[y_i]) (double), or NaN if a target is out of
  * range (then nothing is written). */
@@ -157,16 +174,8 @@ double gk_softmax_ce(const float *z, const int32_t *y, const float *w, float *g,
   for (int r = 0; r < N; r++) {
     const float *zr = z + (long)r * V;
     float *gr = g + (long)r * V;
-    float m = zr[0];
-#pragma omp simd reduction(max : m)
-    for (int c = 1; c < V; c++) m = zr[c] > m ? zr[c] : m;
-    float sum = 0;
-#pragma omp simd reduction(+ : sum)
-    for (int c = 0; c < V; c++) {
-      const float e = fexp(zr[c] - m);
-      gr[c] = e;
-      sum += e;
-    }
+    float m;
+    const float sum = exp_row(zr, gr, V, &m);
     const float scale = w[r] / sum;
 #pragma omp simd
     for (int c = 0; c < V; c++) gr[c] *= scale;
@@ -187,17 +196,8 @@ void gk_causal_softmax_fwd(const float *s, float *p, int G, int T) {
     const int t = (int)(r % T), n = t + 1;
     const float *sr = s + r * T;
     float *pr = p + r * T;
-    float m = sr[0];
-#pragma omp simd reduction(max : m)
-    for (int c = 1; c < n; c++) m = sr[c] > m ? sr[c] : m;
-    float sum = 0;
-#pragma omp simd reduction(+ : sum)
-    for (int c = 0; c < n; c++) {
-      const float e = fexp(sr[c] - m);
-      pr[c] = e;
-      sum += e;
-    }
-    const float inv = 1.0f / sum;
+    float m;
+    const float inv = 1.0f / exp_row(sr, pr, n, &m);
 #pragma omp simd
     for (int c = 0; c < n; c++) pr[c] *= inv;
     for (int c = n; c < T; c++) pr[c] = 0.0f;
