@@ -14,33 +14,24 @@ import { ConfigError } from "../lib/errors.ts";
 import { Gpt1Model } from "../lib/model.ts";
 import { randn } from "../lib/random.ts";
 import { assert, assertEquals, assertRejects, maxRelErr } from "./_util.ts";
+import { onBackend } from "./_backend.ts";
 
 const quiet = { log: () => {} };
-
-/** Runs `f` on backend `name` and reads every returned tensor back. */
-async function on(name: string, f: () => tf.Tensor[]): Promise<Float32Array[]> {
-  await selectBackend({ force: name, ...quiet });
-  const outs = tf.tidy(f);
-  const res: Float32Array[] = [];
-  for (const t of outs) res.push(new Float32Array(await t.data()));
-  tf.dispose(outs);
-  return res;
-}
 
 /**
  * Asserts that `f` gives the same results on `name` as on cpu, within `tol` relative (on wasm:
  * with every shim on, i.e. the self-check of selectBackend passed).
  */
 async function parity(name: string, f: () => tf.Tensor[], tol: number, what: string) {
-  const ref = await on("cpu", f), got = await on(name, f);
+  const ref = await onBackend("cpu", f), got = await onBackend(name, f);
   if (name === "wasm") {
-    // BatchMatMul and _FusedMatMul on the BLAS (2); fused LayerNorm, GELU, softmax-CE
-    // and dropout, unless GPT1_FUSED=0) and the attention heads on the BLAS (1)
-    const blas = blasInfo().available ? 2 : 0;
-    // + the causal softmax when the native kernels are built
+    // on the BLAS: BatchMatMul and _FusedMatMul (2); fused, unless GPT1_FUSED=0: LayerNorm,
+    // GELU, softmax-CE, dropout (4), the attention heads with a BLAS (1), the causal softmax
+    // and Add with the native kernels (2), the attention core with both (1)
+    const blas = blasInfo().available ? 2 : 0, native = nativeKernels() !== null;
     const fused = Deno.env.get("GPT1_FUSED") === "0"
       ? 0
-      : 4 + (blas ? 1 : 0) + (nativeKernels() ? 2 : 0) + (blas && nativeKernels() ? 1 : 0); // causal softmax, Add; attention core
+      : 4 + (blas ? 1 : 0) + (native ? 2 : 0) + (blas && native ? 1 : 0);
     assertEquals(
       activeWasmShims().length,
       7 + blas + fused,
@@ -192,7 +183,7 @@ Deno.test("unsortedSegmentSum (the gather gradient) matches a plain loop on cpu 
     for (let j = 0; s >= 0 && j < 3; j++) want[s * 3 + j] += x[i * 3 + j];
   });
   for (const name of ["cpu", "wasm"]) {
-    const [got] = await on(name, () => [
+    const [got] = await onBackend(name, () => [
       tf.unsortedSegmentSum(tf.tensor2d(x, [8, 3]), tf.tensor1d(ids, "int32"), 7),
     ]);
     assert(maxRelErr(got, want) < 1e-6, `${name}: ${got} vs ${want}`);

@@ -15,6 +15,7 @@ import { linear, tiedLmLoss, tiedLogits } from "../lib/ops.ts";
 import { LstmModel, makeLstmConfig } from "../lib/lstm.ts";
 import { randn } from "../lib/random.ts";
 import { assert, assertEquals, maxRelErr } from "./_util.ts";
+import { onBackend } from "./_backend.ts";
 
 const quiet = { log: () => {} };
 const HAVE = loadBlas() !== null;
@@ -23,17 +24,8 @@ if (!HAVE) console.log(`SKIP blas parity tests: ${blasLine()}`);
 const rnd = (shape: number[], seed: number) =>
   tf.tensor(randn(shape.reduce((a, b) => a * b, 1), seed), shape);
 
-/** Runs `f` on `name` and reads back every returned tensor. */
-async function on(name: string, f: () => tf.Tensor[]): Promise<Float32Array[]> {
-  await selectBackend({ force: name, ...quiet });
-  const outs = tf.tidy(f);
-  const res = await Promise.all(outs.map(async (t) => new Float32Array(await t.data())));
-  tf.dispose(outs);
-  return res;
-}
-
 async function parity(f: () => tf.Tensor[], what: string, tol = 1e-5): Promise<void> {
-  const ref = await on("cpu", f), got = await on("wasm", f);
+  const ref = await onBackend("cpu", f), got = await onBackend("wasm", f);
   assert(blasKernelsActive(), "the BLAS kernels are installed on wasm");
   assertEquals(got.length, ref.length);
   for (let i = 0; i < ref.length; i++) {
@@ -78,8 +70,8 @@ Deno.test("without a BLAS the wasm backend keeps its stock products and still ag
   assertEquals(blasKernelsActive(), false);
   assertEquals(nativeProducts(), false);
   assert(!activeWasmShims().some((s) => s.includes("BLAS")), `${activeWasmShims()}`);
-  const ref = await on("cpu", productAndGrads([3, 5, 4], [3, 6, 4], false, true));
-  const got = await on("wasm", productAndGrads([3, 5, 4], [3, 6, 4], false, true));
+  const ref = await onBackend("cpu", productAndGrads([3, 5, 4], [3, 6, 4], false, true));
+  const got = await onBackend("wasm", productAndGrads([3, 5, 4], [3, 6, 4], false, true));
   for (let i = 0; i < 3; i++) assert(maxRelErr(got[i], ref[i]) < 1e-5);
 });
 

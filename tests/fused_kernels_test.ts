@@ -17,6 +17,7 @@ import { Gpt1Model } from "../lib/model.ts";
 import { crossEntropy, gelu, layerNorm, tiedLmLoss } from "../lib/ops.ts";
 import { randn } from "../lib/random.ts";
 import { assert, assertEquals, assertRejects, maxRelErr } from "./_util.ts";
+import { onBackend } from "./_backend.ts";
 
 const quiet = { log: () => {} };
 const FUSED_OFF = Deno.env.get("GPT1_FUSED") === "0";
@@ -25,16 +26,8 @@ console.log(`fused kernels: ${FUSED_OFF ? "off (GPT1_FUSED=0)" : nativeKernelsLi
 const rnd = (shape: number[], seed: number, std = 1) =>
   tf.tensor(randn(shape.reduce((a, b) => a * b, 1), seed, std), shape);
 
-async function on(name: string, f: () => tf.Tensor[]): Promise<Float32Array[]> {
-  await selectBackend({ force: name, ...quiet });
-  const outs = tf.tidy(f);
-  const res = await Promise.all(outs.map(async (t) => new Float32Array(await t.data())));
-  tf.dispose(outs);
-  return res;
-}
-
 async function parity(f: () => tf.Tensor[], what: string, tol = 1e-5): Promise<void> {
-  const ref = await on("cpu", f), got = await on("wasm", f);
+  const ref = await onBackend("cpu", f), got = await onBackend("wasm", f);
   assertEquals(fusedKernels(), !FUSED_OFF, "the fused paths are in use on wasm");
   for (let i = 0; i < ref.length; i++) {
     assertEquals(got[i].length, ref[i].length, `${what} output ${i} size`);
