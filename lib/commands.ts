@@ -302,8 +302,8 @@ const FT_OPTS: Record<string, OptionSpec> = {
   },
   "micro-tokens": {
     type: "string",
-    description: "tokens per micro-batch (default 2048; 1024 from the released 117M weights, " +
-      "whose backward pass at 2048 overflows the wasm heap)",
+    description: "tokens per micro-batch (default 2048; 1024 from width 768, e.g. the released " +
+      "117M weights, whose backward pass at 2048 overflows the wasm heap)",
   },
   seed: { type: "string", default: String(FT.seed), description: "seed" },
   out: { type: "string", description: "run folder, e.g. results/ft-sst2" },
@@ -329,10 +329,8 @@ async function ftArgs(v: Record<string, unknown>) {
     ? r.vocab
     : vocabDirFor(init, v.vocab);
   if (!vocabDir) throw new ConfigError("--init none needs --vocab <dir>");
-  const { isReleasedFolder } = await import("./pretrained.ts");
-  const { RELEASED_MICRO_TOKENS } = await import("./released.ts");
-  const micro = optInt(v["micro-tokens"], "micro-tokens") ??
-    (init !== "none" && (await isReleasedFolder(init)) ? RELEASED_MICRO_TOKENS : undefined);
+  // unset: finetune's defaultMicroTokens of the model (1,024 for the released 117M model)
+  const micro = optInt(v["micro-tokens"], "micro-tokens");
   return {
     ...(micro !== undefined ? { microTokens: micro } : {}),
     init,

@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { loadAnyCheckpoint } from "./checkpoint.ts";
 import { FINETUNE_DEFAULTS } from "./config.ts";
 import { Gpt1LabError } from "./errors.ts";
-import { finetune, type FinetuneResult } from "./finetune.ts";
+import { defaultMicroTokens, finetune, type FinetuneResult } from "./finetune.ts";
 import { fetchCommand, resolveInit } from "./fetch/mod.ts";
 import type { Progress } from "./progress.ts";
 import { defaultDataRoot, defaultOutDir, type Scale } from "./settings.ts";
@@ -42,12 +42,11 @@ export interface ReleasedWeights {
 }
 
 /**
- * Tokens per micro-batch when fine-tuning the released model: one update's batch is cut into
- * micro-batches of at most this many (padded) tokens, their gradients summed. At `finetune`'s
- * default 2048 the 117M model's backward pass overflows the wasm heap (measured here: "memory
- * access out of bounds" at 8 × 256 tokens; 8 × 128 fits).
+ * Tokens per micro-batch when fine-tuning the released model (width 768):
+ * `defaultMicroTokens` of finetune.ts, 1,024. At 2,048 the 117M model's backward pass overflows
+ * the wasm heap (measured: "memory access out of bounds" at 8 × 256 tokens; 8 × 128 fits).
  */
-export const RELEASED_MICRO_TOKENS = 1024;
+export const RELEASED_MICRO_TOKENS: number = defaultMicroTokens({ nEmbd: 768 });
 
 /**
  * How slow the released 117M model is to fine-tune on a CPU, as measured on the project's
@@ -194,8 +193,7 @@ export async function releasedFinetune(
     maxTrain: b.maxTrain,
     maxEval: b.maxEval,
     batchSize: b.batchSize,
-    epochs: b.epochs,
-    microTokens: RELEASED_MICRO_TOKENS,
+    epochs: b.epochs, // micro-batches: finetune's default for the model, RELEASED_MICRO_TOKENS
     ...(opts.progress ? { progress: opts.progress } : {}),
   });
 }
