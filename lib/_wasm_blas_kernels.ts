@@ -19,7 +19,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { type Blas, loadBlas } from "./blas.ts";
 
-interface WasmBackend {
+/** The tfjs-backend-wasm 4.22 internals the heap kernels use. */
+export interface WasmBackend {
   wasm: { HEAPU8: Uint8Array };
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -41,7 +42,7 @@ const ACTIVATIONS: Record<string, string> = {
 let originals: Map<string, tf.KernelConfig> | null = null;
 
 /** The offset in floats of a tensor's data on the wasm heap. */
-const offsetOf = (be: WasmBackend, t: tf.TensorInfo) =>
+export const offsetOf = (be: WasmBackend, t: tf.TensorInfo): number =>
   be.dataIdMap.get(t.dataId).memoryOffset >>> 2;
 
 /** M, N, K and the broadcast batch shape of `op(a)·op(b)`, or null outside the BLAS cases. */

@@ -33,16 +33,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Blas, loadBlas } from "./blas.ts";
-import { gemmAt } from "./_wasm_blas_kernels.ts";
+import { gemmAt, offsetOf, type WasmBackend } from "./_wasm_blas_kernels.ts";
 import { ConfigError } from "./errors.ts";
 import { nativeBlasKernels, nativeKernels } from "./_native_kernels.ts";
 import { dropoutMask, dropoutParams } from "./random.ts";
 
-interface WasmBackend {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -53,7 +48,7 @@ function heap(be: WasmBackend) {
   return {
     f: new Float32Array(buf),
     i: new Int32Array(buf),
-    at: (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset >>> 2,
+    at: (t: tf.TensorInfo) => offsetOf(be, t),
   };
 }
 
@@ -184,7 +179,7 @@ function geluFwd(args: KernelArgs): tf.TensorInfo[] {
     backend: args.backend,
     attrs: {},
   }) as tf.TensorInfo;
-  (be as unknown as { disposeData(id: object): void }).disposeData(u.dataId);
+  be.disposeData(u.dataId);
   const y = be.makeOutput([...x.shape], "float32");
   const { f, at } = heap(be);
   const xo = at(x), so = at(s), yo = at(y);
@@ -460,7 +455,7 @@ interface CoreAttrs extends HeadAttrs {
  * heads' mix `y [B·T, C]` in one kernel, the scores never kept.
  */
 function attentionCore(blas: Blas, args: KernelArgs): tf.TensorInfo[] {
-  const be = args.backend as unknown as WasmBackend & { disposeData(id: object): void };
+  const be = args.backend as unknown as WasmBackend;
   const { qkv } = args.inputs as Record<string, tf.TensorInfo>;
   const { B, T, H, alpha, p, seed } = args.attrs as unknown as CoreAttrs;
   const C = qkv.shape[1] / 3, G = B * H, n = G * T * T;
@@ -482,7 +477,7 @@ function attentionCore(blas: Blas, args: KernelArgs): tf.TensorInfo[] {
 
 /** `dqkv [B·T, 3C]` of {@link attentionCore} from `dy [B·T, C]`, one buffer (no sum of parts). */
 function attentionCoreGrad(blas: Blas, args: KernelArgs): tf.TensorInfo {
-  const be = args.backend as unknown as WasmBackend & { disposeData(id: object): void };
+  const be = args.backend as unknown as WasmBackend;
   const { dy, P, A, qkv } = args.inputs as Record<string, tf.TensorInfo>;
   const { B, T, H, alpha, p, seed } = args.attrs as unknown as CoreAttrs;
   const C = qkv.shape[1] / 3, G = B * H, n = G * T * T;
