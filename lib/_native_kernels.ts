@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { blasInfo, loadBlas, requestedThreads } from "./blas.ts";
+import { loadBlas, requestedThreads } from "./blas.ts";
 
 const SYMBOLS = {
   gk_set_threads: { parameters: ["i32"], result: "void" },
@@ -48,23 +48,6 @@ const SYMBOLS = {
   gk_causal_softmax_fwd: { parameters: ["buffer", "buffer", "i32", "i32"], result: "void" },
   gk_causal_softmax_bwd: {
     parameters: ["buffer", "buffer", "buffer", "i32", "i32"],
-    result: "void",
-  },
-  gk_bind_blas: { parameters: ["buffer"], result: "i32" },
-  gk_head_scores: {
-    parameters: ["buffer", "buffer", "i32", "i32", "i32", "i32", "f32"],
-    result: "void",
-  },
-  gk_head_scores_grad: {
-    parameters: ["buffer", "buffer", "buffer", "i32", "i32", "i32", "i32", "f32", "i32"],
-    result: "void",
-  },
-  gk_head_mix: {
-    parameters: ["buffer", "buffer", "buffer", "i32", "i32", "i32", "i32"],
-    result: "void",
-  },
-  gk_head_mix_grad: {
-    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "i32", "i32", "i32", "i32"],
     result: "void",
   },
   gk_add: { parameters: ["buffer", "buffer", "buffer", "i64"], result: "void" },
@@ -158,7 +141,7 @@ function build(): string {
   Deno.mkdirSync(dir, { recursive: true });
   const tmp = `${out}.${Deno.pid}.tmp`;
   const r = new Deno.Command(cc, {
-    args: [...CFLAGS, "-o", tmp, srcUrl.pathname, "-lm", "-ldl"],
+    args: [...CFLAGS, "-o", tmp, srcUrl.pathname, "-lm"],
     stdout: "null",
     stderr: "piped",
   }).outputSync();
@@ -200,7 +183,7 @@ export function nativeKernels(): Lib | null {
     } finally {
       if (setWait) Deno.env.delete("OMP_WAIT_POLICY");
     }
-    if (lib.gk_version() !== 6) throw new Error(`${path}: unexpected kernel version`);
+    if (lib.gk_version() !== 7) throw new Error(`${path}: unexpected kernel version`);
     state = { lib, path, reason: null };
     syncThreads(lib);
   } catch (e) {
@@ -213,23 +196,6 @@ export function nativeKernels(): Lib | null {
     state = { lib: null, path: null, reason };
   }
   return state.lib;
-}
-
-let boundBlas: string | null | undefined;
-
-/**
- * The native kernels with `cblas_sgemm` of the loaded BLAS bound in them (for the per-head
- * attention products, heads spread over threads), or null without native kernels or BLAS.
- */
-export function nativeBlasKernels(): Lib | null {
-  const lib = nativeKernels();
-  if (!lib) return null;
-  if (boundBlas === undefined) {
-    const blas = loadBlas();
-    const path = blas ? blasInfo().path : null;
-    boundBlas = path && lib.gk_bind_blas(new TextEncoder().encode(path + "\0")) === 1 ? path : null;
-  }
-  return boundBlas ? lib : null;
 }
 
 /** Keeps the kernels' thread count equal to the BLAS's (or GPT1_THREADS without one). */

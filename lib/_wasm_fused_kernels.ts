@@ -13,8 +13,10 @@
  * - `Gpt1Dropout`: `x · dropoutMask(n, p, seed)`, the mask recomputed, never stored.
  * - `Gpt1CausalSoftmax` / `Gpt1CausalSoftmaxGrad` (native only): the causal attention softmax.
  * - `Gpt1Attention` / `Gpt1AttentionGrad` (native kernels + BLAS): scores → causal softmax →
- *   dropout → mix as one kernel each way, the per-head products spread over the kernels'
- *   threads; otherwise `Gpt1HeadScores` / `Gpt1HeadMix` and their gradients (BLAS, JS loops).
+ *   dropout → mix as one kernel each way; otherwise `Gpt1HeadScores` / `Gpt1HeadMix` and their
+ *   gradients (BLAS). The per-head products are sgemm calls from JS on the BLAS's own threads:
+ *   native code never calls the BLAS (called from two OpenMP threads at once, OpenBLAS 0.3.21
+ *   corrupted glibc's heap at process exit in about one full test run in three).
  *   Both run the per-(batch, head) products straight on the `[B·T, 3C]` output of `c_attn` and
  *   into the `[B·T, C]` layout of `c_proj`'s input (sgemm leading dimensions `3C` / `C`), so the
  *   heads need no transpose, split or concat.
@@ -35,7 +37,7 @@ import * as tf from "@tensorflow/tfjs";
 import { type Blas, loadBlas } from "./blas.ts";
 import { gemmAt, offsetOf, type WasmBackend } from "./_wasm_blas_kernels.ts";
 import { ConfigError } from "./errors.ts";
-import { nativeBlasKernels, nativeKernels } from "./_native_kernels.ts";
+import { nativeKernels } from "./_native_kernels.ts";
 import { dropoutMask, dropoutParams } from "./random.ts";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
@@ -343,21 +345,107 @@ interface HeadAttrs {
   alpha: number;
 }
 
+/** The shape of the per-head products: batch, tokens, heads, width, and the scores' scale. */
+interface HeadDims {
+  B: number;
+  T: number;
+  H: number;
+  C: number;
+  alpha: number;
+}
+
+// The per-(batch, head) products on float offsets of the heap `f`, one sgemm each on the BLAS's
+// own threads (JS calls it; native code never does), shared by the per-head kernels and the
+// attention core. `qkv [B·T, 3C]`, scores and attention `[B·H, T, T]`, `y [B·T, C]`.
+
+/** `S_bh = alpha · Q_bh · K_bhᵀ` into `so`. */
+function scoresAt(blas: Blas, f: Float32Array, qo: number, so: number, d: HeadDims): void {
+  const { B, T, H, C, alpha } = d, C3 = 3 * C, D = C / H;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const q = qo + b * T * C3 + h * D, o = so + (b * H + h) * T * T;
+      gemmAt(blas, f, false, true, T, T, D, alpha, q, C3, q + C, C3, 0, o, T);
+    }
+  }
+}
+
+/** dQ, dK of {@link scoresAt} from `dS` into the Q and K parts of `dqkv` (V part untouched). */
+function scoresGradAt(
+  blas: Blas,
+  f: Float32Array,
+  so: number,
+  qo: number,
+  dqo: number,
+  d: HeadDims,
+): void {
+  const { B, T, H, C, alpha } = d, C3 = 3 * C, D = C / H;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const base = b * T * C3 + h * D, s = so + (b * H + h) * T * T;
+      // dQ = alpha · dS · K      [T, D]
+      gemmAt(blas, f, false, false, T, D, T, alpha, s, T, qo + base + C, C3, 0, dqo + base, C3);
+      // dK = alpha · dSᵀ · Q     [T, D]
+      gemmAt(blas, f, true, false, T, D, T, alpha, s, T, qo + base, C3, 0, dqo + base + C, C3);
+    }
+  }
+}
+
+/** `y_bh = A_bh · V_bh` into `yo` (heads side by side). */
+function mixAt(blas: Blas, f: Float32Array, ao: number, qo: number, yo: number, d: HeadDims) {
+  const { B, T, H, C } = d, C3 = 3 * C, D = C / H;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const ai = ao + (b * H + h) * T * T, v = qo + b * T * C3 + 2 * C + h * D;
+      gemmAt(blas, f, false, false, T, D, T, 1, ai, T, v, C3, 0, yo + b * T * C + h * D, C);
+    }
+  }
+}
+
+/** dA (into `dao`) and dV (into the V part of `dqkv`, the rest untouched) of {@link mixAt}. */
+function mixGradAt(
+  blas: Blas,
+  f: Float32Array,
+  o: { dy: number; a: number; qkv: number; dA: number; dqkv: number },
+  d: HeadDims,
+): void {
+  const { B, T, H, C } = d, C3 = 3 * C, D = C / H;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const ai = (b * H + h) * T * T, v = b * T * C3 + 2 * C + h * D;
+      const y = o.dy + b * T * C + h * D;
+      // dA = dY · Vᵀ     [T, T]
+      gemmAt(blas, f, false, true, T, T, D, 1, y, C, o.qkv + v, C3, 0, o.dA + ai, T);
+      // dV = Aᵀ · dY     [T, D]
+      gemmAt(blas, f, true, false, T, D, T, 1, o.a + ai, T, y, C, 0, o.dqkv + v, C3);
+    }
+  }
+}
+
+/** Zeroes columns `[from, to)` of every row of `[rows, width]` at `o`. */
+function zeroColumns(
+  f: Float32Array,
+  o: number,
+  rows: number,
+  width: number,
+  from: number,
+  to: number,
+) {
+  for (let r = 0; r < rows; r++) f.fill(0, o + r * width + from, o + r * width + to);
+}
+
+const dims = (args: KernelArgs, qkv: tf.TensorInfo): HeadDims => {
+  const { B, T, H, alpha } = args.attrs as unknown as HeadAttrs;
+  return { B, T, H, C: qkv.shape[1] / 3, alpha };
+};
+
 /** `S[b, h] = alpha · Q_bh · K_bhᵀ` → `[B·H, T, T]`, from `qkv [B·T, 3C]`. */
 function headScores(blas: Blas, args: KernelArgs): tf.TensorInfo {
   const be = args.backend as unknown as WasmBackend;
   const { qkv } = args.inputs as Record<string, tf.TensorInfo>;
-  const { B, T, H, alpha } = args.attrs as unknown as HeadAttrs;
-  const C3 = qkv.shape[1], C = C3 / 3, D = C / H;
-  const out = be.makeOutput([B * H, T, T], "float32");
+  const d = dims(args, qkv);
+  const out = be.makeOutput([d.B * d.H, d.T, d.T], "float32");
   const { f, at } = heap(be);
-  const qo = at(qkv), oo = at(out);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const q = qo + b * T * C3 + h * D, k = q + C, o = oo + (b * H + h) * T * T;
-      gemmAt(blas, f, false, true, T, T, D, alpha, q, C3, k, C3, 0, o, T);
-    }
-  }
+  scoresAt(blas, f, at(qkv), at(out), d);
   return out;
 }
 
@@ -365,21 +453,11 @@ function headScores(blas: Blas, args: KernelArgs): tf.TensorInfo {
 function headScoresGrad(blas: Blas, args: KernelArgs): tf.TensorInfo {
   const be = args.backend as unknown as WasmBackend;
   const { dS, qkv } = args.inputs as Record<string, tf.TensorInfo>;
-  const { B, T, H, alpha } = args.attrs as unknown as HeadAttrs;
-  const C3 = qkv.shape[1], C = C3 / 3, D = C / H;
+  const d = dims(args, qkv);
   const out = be.makeOutput([...qkv.shape], "float32");
   const { f, at } = heap(be);
-  const so = at(dS), qo = at(qkv), oo = at(out);
-  for (let r = 0; r < B * T; r++) f.fill(0, oo + r * C3 + 2 * C, oo + (r + 1) * C3);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const base = b * T * C3 + h * D, s = so + (b * H + h) * T * T;
-      // dQ = alpha · dS · K      [T, D]
-      gemmAt(blas, f, false, false, T, D, T, alpha, s, T, qo + base + C, C3, 0, oo + base, C3);
-      // dK = alpha · dSᵀ · Q     [T, D]
-      gemmAt(blas, f, true, false, T, D, T, alpha, s, T, qo + base, C3, 0, oo + base + C, C3);
-    }
-  }
+  zeroColumns(f, at(out), d.B * d.T, 3 * d.C, 2 * d.C, 3 * d.C);
+  scoresGradAt(blas, f, at(dS), at(qkv), at(out), d);
   return out;
 }
 
@@ -387,18 +465,10 @@ function headScoresGrad(blas: Blas, args: KernelArgs): tf.TensorInfo {
 function headMix(blas: Blas, args: KernelArgs): tf.TensorInfo {
   const be = args.backend as unknown as WasmBackend;
   const { a, qkv } = args.inputs as Record<string, tf.TensorInfo>;
-  const { B, T, H } = args.attrs as unknown as HeadAttrs;
-  const C3 = qkv.shape[1], C = C3 / 3, D = C / H;
-  const out = be.makeOutput([B * T, C], "float32");
+  const d = dims(args, qkv);
+  const out = be.makeOutput([d.B * d.T, d.C], "float32");
   const { f, at } = heap(be);
-  const ao = at(a), qo = at(qkv), oo = at(out);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const ai = ao + (b * H + h) * T * T, v = qo + b * T * C3 + 2 * C + h * D;
-      const y = oo + b * T * C + h * D;
-      gemmAt(blas, f, false, false, T, D, T, 1, ai, T, v, C3, 0, y, C);
-    }
-  }
+  mixAt(blas, f, at(a), at(qkv), at(out), d);
   return out;
 }
 
@@ -406,39 +476,13 @@ function headMix(blas: Blas, args: KernelArgs): tf.TensorInfo {
 function headMixGrad(blas: Blas, args: KernelArgs): tf.TensorInfo[] {
   const be = args.backend as unknown as WasmBackend;
   const { dy, a, qkv } = args.inputs as Record<string, tf.TensorInfo>;
-  const { B, T, H } = args.attrs as unknown as HeadAttrs;
-  const C3 = qkv.shape[1], C = C3 / 3, D = C / H;
-  const dA = be.makeOutput([B * H, T, T], "float32");
+  const d = dims(args, qkv);
+  const dA = be.makeOutput([d.B * d.H, d.T, d.T], "float32");
   const dqkv = be.makeOutput([...qkv.shape], "float32");
   const { f, at } = heap(be);
-  const yo = at(dy), ao = at(a), qo = at(qkv), dao = at(dA), dqo = at(dqkv);
-  for (let r = 0; r < B * T; r++) f.fill(0, dqo + r * C3, dqo + r * C3 + 2 * C);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const ai = (b * H + h) * T * T, v = b * T * C3 + 2 * C + h * D;
-      const y = yo + b * T * C + h * D;
-      // dA = dY · Vᵀ     [T, T]
-      gemmAt(blas, f, false, true, T, T, D, 1, y, C, qo + v, C3, 0, dao + ai, T);
-      // dV = Aᵀ · dY     [T, D]
-      gemmAt(blas, f, true, false, T, D, T, 1, ao + ai, T, y, C, 0, dqo + v, C3);
-    }
-  }
+  zeroColumns(f, at(dqkv), d.B * d.T, 3 * d.C, 0, 2 * d.C);
+  mixGradAt(blas, f, { dy: at(dy), a: at(a), qkv: at(qkv), dA: at(dA), dqkv: at(dqkv) }, d);
   return [dA, dqkv];
-}
-
-/**
- * Runs `f` with the BLAS on one thread: the native head kernels spread the (batch, head)
- * products over their own threads, each product on one BLAS thread.
- */
-function oneThread<T>(blas: Blas, f: () => T): T {
-  const n = blas.threads();
-  if (n === 1) return f();
-  blas.setThreads(1);
-  try {
-    return f();
-  } finally {
-    blas.setThreads(n);
-  }
 }
 
 // -- the whole attention core (native kernels + BLAS) ---------------------------------------------
@@ -457,21 +501,21 @@ interface CoreAttrs extends HeadAttrs {
 function attentionCore(blas: Blas, args: KernelArgs): tf.TensorInfo[] {
   const be = args.backend as unknown as WasmBackend;
   const { qkv } = args.inputs as Record<string, tf.TensorInfo>;
-  const { B, T, H, alpha, p, seed } = args.attrs as unknown as CoreAttrs;
-  const C = qkv.shape[1] / 3, G = B * H, n = G * T * T;
-  const nb = nativeBlasKernels()!;
-  const P = be.makeOutput([G, T, T], "float32");
-  const A = p > 0 ? be.makeOutput([G, T, T], "float32") : P;
-  const y = be.makeOutput([B * T, C], "float32");
+  const { p, seed } = args.attrs as unknown as CoreAttrs;
+  const d = dims(args, qkv), G = d.B * d.H, n = G * d.T * d.T;
+  const nk = nativeKernels()!;
+  const P = be.makeOutput([G, d.T, d.T], "float32");
+  const A = p > 0 ? be.makeOutput([G, d.T, d.T], "float32") : P;
+  const y = be.makeOutput([d.B * d.T, d.C], "float32");
   const { f, at } = heap(be);
   const v = (t: tf.TensorInfo) => f.subarray(at(t), at(t) + prod(t.shape));
-  oneThread(blas, () => nb.gk_head_scores(v(qkv), v(P), B, T, H, C, alpha)); // scores in P
-  nb.gk_causal_softmax_fwd(v(P), v(P), G, T); // in place: each row reads before it writes
+  scoresAt(blas, f, at(qkv), at(P), d); // scores in P
+  nk.gk_causal_softmax_fwd(v(P), v(P), G, d.T); // in place: each row reads before it writes
   if (p > 0) {
     const { thr, keep } = dropoutParams(p);
-    nb.gk_dropout(v(P), v(A), BigInt(n), seed >>> 0, thr, keep);
+    nk.gk_dropout(v(P), v(A), BigInt(n), seed >>> 0, thr, keep);
   }
-  oneThread(blas, () => nb.gk_head_mix(v(A), v(qkv), v(y), B, T, H, C));
+  mixAt(blas, f, at(A), at(qkv), at(y), d);
   return p > 0 ? [y, P, A] : [y, P];
 }
 
@@ -479,20 +523,20 @@ function attentionCore(blas: Blas, args: KernelArgs): tf.TensorInfo[] {
 function attentionCoreGrad(blas: Blas, args: KernelArgs): tf.TensorInfo {
   const be = args.backend as unknown as WasmBackend;
   const { dy, P, A, qkv } = args.inputs as Record<string, tf.TensorInfo>;
-  const { B, T, H, alpha, p, seed } = args.attrs as unknown as CoreAttrs;
-  const C = qkv.shape[1] / 3, G = B * H, n = G * T * T;
-  const nb = nativeBlasKernels()!;
+  const { p, seed } = args.attrs as unknown as CoreAttrs;
+  const d = dims(args, qkv), G = d.B * d.H, n = G * d.T * d.T;
+  const nk = nativeKernels()!;
   const dqkv = be.makeOutput([...qkv.shape], "float32");
-  const dA = be.makeOutput([G, T, T], "float32"); // scratch: dA, then dP, then dS in place
+  const dA = be.makeOutput([G, d.T, d.T], "float32"); // scratch: dA, then dP, then dS in place
   const { f, at } = heap(be);
   const v = (t: tf.TensorInfo) => f.subarray(at(t), at(t) + prod(t.shape));
-  oneThread(blas, () => nb.gk_head_mix_grad(v(dy), v(A), v(qkv), v(dA), v(dqkv), B, T, H, C));
+  mixGradAt(blas, f, { dy: at(dy), a: at(A), qkv: at(qkv), dA: at(dA), dqkv: at(dqkv) }, d);
   if (p > 0) {
     const { thr, keep } = dropoutParams(p);
-    nb.gk_dropout(v(dA), v(dA), BigInt(n), seed >>> 0, thr, keep);
+    nk.gk_dropout(v(dA), v(dA), BigInt(n), seed >>> 0, thr, keep);
   }
-  nb.gk_causal_softmax_bwd(v(P), v(dA), v(dA), G, T); // in place
-  oneThread(blas, () => nb.gk_head_scores_grad(v(dA), v(qkv), v(dqkv), B, T, H, C, alpha, 0));
+  nk.gk_causal_softmax_bwd(v(P), v(dA), v(dA), G, d.T); // in place
+  scoresGradAt(blas, f, at(dA), at(qkv), at(dqkv), d); // Q, K parts; the V part is the mix's
   be.disposeData(dA.dataId);
   return dqkv;
 }
@@ -575,7 +619,7 @@ export function installFusedKernels(): string[] {
       reg("Gpt1CausalSoftmax", causalSoftmax);
       reg("Gpt1CausalSoftmaxGrad", causalSoftmaxGrad);
     }
-    if (!off && blas && nativeBlasKernels()) {
+    if (!off && blas && nativeKernels()) {
       reg("Gpt1Attention", ((a: KernelArgs) => attentionCore(blas, a)) as tf.KernelFunc);
       reg("Gpt1AttentionGrad", (a) => attentionCoreGrad(blas, a));
     }
@@ -592,7 +636,7 @@ export function installFusedKernels(): string[] {
       plain: !off,
       attention: blas !== null,
       softmax: !off && nativeKernels() !== null,
-      core: !off && blas !== null && nativeBlasKernels() !== null,
+      core: !off && blas !== null && nativeKernels() !== null,
     };
   }
   return fusedNames();

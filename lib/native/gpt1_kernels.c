@@ -16,7 +16,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dlfcn.h>
 #include <omp.h>
 
 static int g_threads = 1;
@@ -24,7 +23,7 @@ static int g_threads = 1;
 /* Sets the thread count of every kernel below. */
 void gk_set_threads(int n) { g_threads = n < 1 ? 1 : n; }
 int gk_threads(void) { return g_threads; }
-int gk_version(void) { return 6; }
+int gk_version(void) { return 7; }
 
 #define PAR_MIN 32768 /* elements below which a kernel stays on one thread */
 
@@ -219,80 +218,6 @@ void gk_causal_softmax_bwd(const float *p, const float *dp, float *ds, int G, in
     for (int c = 0; c < n; c++) sr[c] = pr[c] * (dr[c] - dot);
     for (int c = n; c < T; c++) sr[c] = 0.0f;
   }
-}
-
-/* ---- attention products per head, heads in parallel -------------------------------------------
- * The same products as the head kernels of lib/_wasm_fused_kernels.ts (sgemm per (batch, head)
- * on the [B·T, 3C] layout with leading dimensions 3C / C), but the (batch, head) pairs are
- * spread over the OpenMP threads, each calling the BLAS on one thread (the caller sets the
- * BLAS to one thread around these calls): a 128·128·64 product is too small to split. */
-
-typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *,
-                         int, float, float *, int);
-static sgemm_fn g_sgemm = NULL;
-enum { ROW = 101, NT = 111, TR = 112 };
-
-/* Binds cblas_sgemm of the library at `path` (already loaded by the caller); 1 on success. */
-int gk_bind_blas(const char *path) {
-  void *h = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
-  if (!h) return 0;
-  g_sgemm = (sgemm_fn)dlsym(h, "cblas_sgemm");
-  return g_sgemm != NULL;
-}
-
-/* S[b·H + h] = alpha · Q_bh · K_bhᵀ, S [B·H, T, T]. */
-void gk_head_scores(const float *qkv, float *S, int B, int T, int H, int C, float alpha) {
-  const int C3 = 3 * C, D = C / H;
-#pragma omp parallel for schedule(static) num_threads(g_threads) collapse(2)
-  for (int b = 0; b < B; b++)
-    for (int h = 0; h < H; h++) {
-      const float *q = qkv + (long)b * T * C3 + h * D;
-      g_sgemm(ROW, NT, TR, T, T, D, alpha, q, C3, q + C, C3, 0.0f, S + ((long)b * H + h) * T * T, T);
-    }
-}
-
-/* dqkv (Q and K parts; the V part zeroed when zero_v, else left as it is) of gk_head_scores. */
-void gk_head_scores_grad(const float *dS, const float *qkv, float *dqkv, int B, int T, int H, int C,
-                         float alpha, int zero_v) {
-  const int C3 = 3 * C, D = C / H;
-  if (zero_v) {
-#pragma omp parallel for schedule(static) num_threads(g_threads)
-    for (long r = 0; r < (long)B * T; r++) memset(dqkv + r * C3 + 2 * C, 0, sizeof(float) * C);
-  }
-#pragma omp parallel for schedule(static) num_threads(g_threads) collapse(2)
-  for (int b = 0; b < B; b++)
-    for (int h = 0; h < H; h++) {
-      const long base = (long)b * T * C3 + h * D;
-      const float *s = dS + ((long)b * H + h) * T * T;
-      g_sgemm(ROW, NT, NT, T, D, T, alpha, s, T, qkv + base + C, C3, 0.0f, dqkv + base, C3);
-      g_sgemm(ROW, TR, NT, T, D, T, alpha, s, T, qkv + base, C3, 0.0f, dqkv + base + C, C3);
-    }
-}
-
-/* y [B·T, C] (heads side by side) = A_bh · V_bh. */
-void gk_head_mix(const float *A, const float *qkv, float *y, int B, int T, int H, int C) {
-  const int C3 = 3 * C, D = C / H;
-#pragma omp parallel for schedule(static) num_threads(g_threads) collapse(2)
-  for (int b = 0; b < B; b++)
-    for (int h = 0; h < H; h++)
-      g_sgemm(ROW, NT, NT, T, D, T, 1.0f, A + ((long)b * H + h) * T * T, T,
-              qkv + (long)b * T * C3 + 2 * C + h * D, C3, 0.0f, y + (long)b * T * C + h * D, C);
-}
-
-/* dA = dY · Vᵀ and dqkv (V part; Q, K parts zero) of gk_head_mix. */
-void gk_head_mix_grad(const float *dy, const float *A, const float *qkv, float *dA, float *dqkv,
-                      int B, int T, int H, int C) {
-  const int C3 = 3 * C, D = C / H;
-#pragma omp parallel for schedule(static) num_threads(g_threads)
-  for (long r = 0; r < (long)B * T; r++) memset(dqkv + r * C3, 0, sizeof(float) * 2 * C);
-#pragma omp parallel for schedule(static) num_threads(g_threads) collapse(2)
-  for (int b = 0; b < B; b++)
-    for (int h = 0; h < H; h++) {
-      const long ai = ((long)b * H + h) * T * T, v = (long)b * T * C3 + 2 * C + h * D;
-      const float *dyh = dy + (long)b * T * C + h * D;
-      g_sgemm(ROW, NT, TR, T, T, D, 1.0f, dyh, C, qkv + v, C3, 0.0f, dA + ai, T);
-      g_sgemm(ROW, TR, NT, T, D, T, 1.0f, A + ai, T, dyh, C, 0.0f, dqkv + v, C3);
-    }
 }
 
 /* ---- elementwise ------------------------------------------------------------------------------ */
