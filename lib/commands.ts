@@ -133,6 +133,11 @@ COMMANDS["pretrain"] = define(
     "eval-every": { type: "string", description: "validation interval (updates)" },
     "eval-text": { type: "string", description: "held-out text (file|dir) for a final perplexity" },
     "cache-dir": CACHE_OPT,
+    "ckpt-per-octave": {
+      type: "string",
+      default: "1",
+      description: "log-spaced checkpoints per octave: 1 (2^k) | 2 (also 3·2^(k-1))",
+    },
     backend: BACKEND_OPT,
     engine: {
       type: "string",
@@ -172,6 +177,13 @@ COMMANDS["pretrain"] = define(
       seed: int(v.seed, "seed", PT.seed),
       evalEvery: int(v["eval-every"], "eval-every", s.evalEvery),
       ckptEvery: s.ckptEvery,
+      ckptPerOctave: (() => {
+        const n = int(v["ckpt-per-octave"], "ckpt-per-octave", 1);
+        if (n !== 1 && n !== 2) {
+          throw new ConfigError(`--ckpt-per-octave must be 1 or 2, got ${n}`, { fix: "1 | 2" });
+        }
+        return n;
+      })(),
       resume: Boolean(v.resume),
       progress: { data: terminalProgress("data"), train: terminalProgress("pretrain") },
       warn: (m) => console.warn(`warning: ${m}`),

@@ -223,6 +223,8 @@ export interface PretrainingOptions {
   evalWindows?: number;
   /** Latest-checkpoint interval. */
   ckptEvery: number;
+  /** Log-spaced checkpoints per octave (default 1; see {@link pretrain}). */
+  ckptPerOctave?: 1 | 2;
   /** Continue from `<outDir>/latest.safetensors`. */
   resume: boolean;
   /** Stop after this many updates of this call. */
@@ -294,6 +296,7 @@ export async function runPretraining(
     evalEvery: o.evalEvery,
     ...(o.evalWindows !== undefined ? { evalWindows: o.evalWindows } : {}), // pretrain spreads its options over the defaults
     ckptEvery: o.ckptEvery,
+    ...(o.ckptPerOctave !== undefined ? { ckptPerOctave: o.ckptPerOctave } : {}),
     resume: o.resume,
     stopAfter: o.stopAfter,
     vocabHash: data.tokenizer.hash,

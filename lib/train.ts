@@ -101,6 +101,11 @@ export interface PretrainOptions<C extends ModelConfig = Gpt1Config> {
   ckptEvery?: number;
   /** Smallest k of the 2^k checkpoints (default 4: steps 16, 32, 64, ...). */
   logCkptFrom?: number;
+  /**
+   * Log-spaced checkpoints per octave: 1 (default: 2^k) or 2 (2^k and 3·2^(k-1): 16, 24, 32,
+   * 48, ...), for curves over training with more points.
+   */
+  ckptPerOctave?: 1 | 2;
   /** Storage type of the `ckpt-<step>` files (default F16; `latest` is always F32). */
   ckptDtype?: "F16" | "F32";
   /** Continue from `outDir/latest.safetensors` when it exists. */
@@ -262,9 +267,16 @@ export interface PretrainResult<M extends LanguageModel = Gpt1Model> {
   checkpoints: string[];
 }
 
-/** True when `step` (1-based updates done) is a power of two at least 2^from. */
-export function isLogCheckpoint(step: number, from = 4): boolean {
-  return step >= 2 ** from && (step & (step - 1)) === 0;
+/**
+ * True when `step` (1-based updates done) is a log-spaced checkpoint at least 2^from: a power of
+ * two, and with `perOctave` 2 also 3·2^(k-1) (16, 24, 32, 48, 64, ...).
+ */
+export function isLogCheckpoint(step: number, from = 4, perOctave: 1 | 2 = 1): boolean {
+  if (step < 2 ** from) return false;
+  if ((step & (step - 1)) === 0) return true;
+  if (perOctave !== 2 || step % 3 !== 0) return false;
+  const q = step / 3;
+  return (q & (q - 1)) === 0;
 }
 
 /**
@@ -332,6 +344,7 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
     logEvery: 10,
     ckptEvery: 100,
     logCkptFrom: 4,
+    ckptPerOctave: 1 as 1 | 2,
     ckptDtype: "F16" as "F16" | "F32",
     resume: false,
     progress: silentProgress,
@@ -507,7 +520,7 @@ export async function pretrain<C extends ModelConfig = Gpt1Config>(
     pending++;
     const done = t + 1;
     const evalNow = done % o.evalEvery === 0 && done !== o.steps;
-    const logCkpt = isLogCheckpoint(done, o.logCkptFrom) || done === o.steps;
+    const logCkpt = isLogCheckpoint(done, o.logCkptFrom, o.ckptPerOctave) || done === o.steps;
     const latest = done % o.ckptEvery === 0 || done === end;
     // an engine that queues updates is read back at every log, evaluation and checkpoint step
     const sync = pending >= engine.maxPending || done % o.logEvery === 0 || evalNow ||
