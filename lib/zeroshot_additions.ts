@@ -120,6 +120,18 @@ function share(xs: readonly number[]): number {
   return xs.length ? 100 * Math.max(...c.values()) / xs.length : 0;
 }
 
+/** A row of an added measure (chance is 50 for every one); `extra` goes after `n`. */
+function additionRow(
+  step: number,
+  measure: AdditionMeasure,
+  metric: AdditionRow["metric"],
+  value: number,
+  n: number,
+  extra: Pick<AdditionRow, "predictedShare" | "contentFreePositive"> = {},
+): AdditionRow {
+  return { step, measure, addition: true, metric, value, chance: 50, n, ...extra };
+}
+
 /** sst2-calibrated and sst2-auroc on one model (`step` goes into the rows). */
 export async function sentimentAdditions(
   model: LanguageModel,
@@ -141,27 +153,13 @@ export async function sentimentAdditions(
     opts,
   );
   const cal = calibrate(r.scores, cf.scores);
+  const auc = 100 * auroc(r.scores.map((s) => s[1] - s[0]), r.labels);
   return [
-    {
-      step,
-      measure: "sst2-calibrated",
-      addition: true,
-      metric: "acc",
-      value: 100 * accuracy(cal.preds, r.labels),
-      chance: 50,
-      n: r.n,
+    additionRow(step, "sst2-calibrated", "acc", 100 * accuracy(cal.preds, r.labels), r.n, {
       predictedShare: share(cal.preds),
       contentFreePositive: cal.prior[1],
-    },
-    {
-      step,
-      measure: "sst2-auroc",
-      addition: true,
-      metric: "auroc",
-      value: 100 * auroc(r.scores.map((s) => s[1] - s[0]), r.labels),
-      chance: 50,
-      n: r.n,
-    },
+    }),
+    additionRow(step, "sst2-auroc", "auroc", auc, r.n),
   ];
 }
 
@@ -175,15 +173,7 @@ export async function acceptabilityAuroc(
 ): Promise<AdditionRow> {
   const labels = dev.map((e) => e.label!);
   const s = await meanLogProbs(model, tok, dev.map((e) => e.text), opts);
-  return {
-    step,
-    measure: "cola-auroc",
-    addition: true,
-    metric: "auroc",
-    value: 100 * auroc(s, labels),
-    chance: 50,
-    n: dev.length,
-  };
+  return additionRow(step, "cola-auroc", "auroc", 100 * auroc(s, labels), dev.length);
 }
 
 /**
@@ -232,16 +222,10 @@ export async function storyClozePmi(
 ): Promise<AdditionRow> {
   const s = await pmiScores(model, tok, examples, opts);
   const preds = s.map((c) => c.reduce((b, x, k) => (x > c[b] ? k : b), 0));
-  return {
-    step,
-    measure: "storycloze-pmi",
-    addition: true,
-    metric: "acc",
-    value: 100 * accuracy(preds, examples.map((e) => e.label!)),
-    chance: 50,
-    n: examples.length,
+  const value = 100 * accuracy(preds, examples.map((e) => e.label!));
+  return additionRow(step, "storycloze-pmi", "acc", value, examples.length, {
     predictedShare: share(preds),
-  };
+  });
 }
 
 /** The data of the added measures (the same evenly spaced samples as the paper's heuristics). */

@@ -70,6 +70,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "_stamps.ts",
     "stages.ts",
     "released.ts",
+    "_protocol_plan.ts",
     "protocol.ts",
   ],
   // output
