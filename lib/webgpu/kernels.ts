@@ -18,382 +18,31 @@
  * `[8 + s]` dropout seed of site `s` (0 = embeddings, `1 + 3l + k` for block `l`: k = 0
  * attention probabilities, 1 attention output, 2 MLP output).
  *
+ * The kernels live in three files by kind, all reachable from here: _matmul_kernels.ts (the
+ * products), _attention_kernels.ts (causal attention), and this one (embeddings, LayerNorm,
+ * column sums, GELU, cross-entropy, statistics, Adam); _wgsl.ts holds what they share.
+ *
  * @module
  */
+import { type Binding, kernelHead, NORM_WGS, type Shapes, WG } from "./_wgsl.ts";
 
-/** Workgroup size of the row kernels (LayerNorm, cross-entropy) and the elementwise kernels. */
-export const WG = 256;
-/** Workgroup size of the attention kernels. */
-export const ATT_WG = 64;
-/** Output tile of the matmul kernel (rows = columns), and its K slice. */
-export const TILE = 64, TILE_K = 16;
-/** Slots of the stats ring buffer (loss, grad norm, flags, step per slot). */
-export const RING_SLOTS = 64;
-/** Workgroups of the sum-of-squares reduction (partial sums, finished by the stats kernel). */
-export const NORM_WGS = 256;
-
-/** Uniform fields are u32; a float travels as its bits. */
-export function f32bits(x: number): number {
-  const f = new Float32Array([x]);
-  return new Uint32Array(f.buffer)[0];
-}
-
-const HASH = /* wgsl */ `
-fn hash_words(seed: u32, i: u32) -> u32 {
-  var z = seed + (i + 1u) * 0x9e3779b9u;
-  z = (z ^ (z >> 16u)) * 0x85ebca6bu;
-  z = (z ^ (z >> 13u)) * 0xc2b2ae35u;
-  return z ^ (z >> 16u);
-}
-// the inverted-dropout factor of entry i of site s (1 in eval mode or with p = 0); entry i of
-// micro-batch j is entry i + offset(j) of the step's whole batch (attention sites: s % 3 == 1)
-fn drop_factor(site: u32, thr: u32, keep: f32, i: u32) -> f32 {
-  if (stepinfo[3] == 0u || thr == 0u) { return 1.0; }
-  let off = select(stepinfo[5], stepinfo[6], site % 3u == 1u);
-  if (hash_words(stepinfo[8u + site], i + off) < thr) { return 0.0; }
-  return keep;
-}
-`;
-
-const REDUCE = (n: number) => /* wgsl */ `
-var<workgroup> red: array<f32, ${n}>;
-fn wg_sum(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = ${n / 2}u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-fn wg_max(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = ${n / 2}u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-`;
-
-/** Which operand of a matmul is stored transposed. */
-export interface MatmulVariant {
-  /** A is stored `[K, M]` (its transpose is used). */
-  transA: boolean;
-  /** B is stored `[N, K]`. */
-  transB: boolean;
-  /** Adds `bias[offBias + n]` to every row. */
-  bias: boolean;
-}
-
-/**
- * `C[M, N] (+)= op(A)[M, K] · op(B)[K, N] (+ bias)`, a 64×64 output tile per 16×16 workgroup
- * (4×4 outputs per thread), K in slices of 16 staged in workgroup memory. Uniform: `M N K lda
- * ldb ldc offA offB offC offBias accumulate`. Loads are laid out so that neighbouring threads
- * read neighbouring addresses for either storage order.
- */
-export function matmulWgsl(v: MatmulVariant): string {
-  // element (m, k) of A and (k, n) of B
-  const a = v.transA ? "A[u.offA + k * u.lda + m]" : "A[u.offA + m * u.lda + k]";
-  const b = v.transB ? "B[u.offB + n * u.ldb + k]" : "B[u.offB + k * u.ldb + n]";
-  // index split so that consecutive threads walk the contiguous axis
-  const aIdx = v.transA
-    ? "let mm = idx % 64u; let kk = idx / 64u;"
-    : "let kk = idx % 16u; let mm = idx / 16u;";
-  const bIdx = v.transB
-    ? "let kk = idx % 16u; let nn = idx / 16u;"
-    : "let nn = idx % 64u; let kk = idx / 64u;";
-  return /* wgsl */ `
-struct U { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, offA: u32, offB: u32,
-  offC: u32, offBias: u32, accumulate: u32, pad: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> Cm: array<f32>;
-${v.bias ? "@group(0) @binding(4) var<storage, read> bias: array<f32>;" : ""}
-var<workgroup> As: array<f32, 1024>; // [16 k][64 m]
-var<workgroup> Bs: array<f32, 1024>; // [16 k][64 n]
-@compute @workgroup_size(16, 16)
-fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  let tx = lid.x;
-  let ty = lid.y;
-  let tid = ty * 16u + tx;
-  let row0 = wid.y * 64u;
-  let col0 = wid.x * 64u;
-  var acc: array<f32, 16>;
-  for (var k0 = 0u; k0 < u.K; k0 = k0 + 16u) {
-    for (var e = 0u; e < 4u; e = e + 1u) {
-      let idx = tid + e * 256u;
-      {
-        ${aIdx}
-        let m = row0 + mm;
-        let k = k0 + kk;
-        var val = 0.0;
-        if (m < u.M && k < u.K) { val = ${a}; }
-        As[kk * 64u + mm] = val;
-      }
-      {
-        ${bIdx}
-        let n = col0 + nn;
-        let k = k0 + kk;
-        var val = 0.0;
-        if (n < u.N && k < u.K) { val = ${b}; }
-        Bs[kk * 64u + nn] = val;
-      }
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk = kk + 1u) {
-      var ar: array<f32, 4>;
-      var br: array<f32, 4>;
-      for (var i = 0u; i < 4u; i = i + 1u) {
-        ar[i] = As[kk * 64u + ty + 16u * i];
-        br[i] = Bs[kk * 64u + tx + 16u * i];
-      }
-      for (var i = 0u; i < 4u; i = i + 1u) {
-        for (var j = 0u; j < 4u; j = j + 1u) {
-          acc[i * 4u + j] = fma(ar[i], br[j], acc[i * 4u + j]);
-        }
-      }
-    }
-    workgroupBarrier();
-  }
-  for (var i = 0u; i < 4u; i = i + 1u) {
-    let m = row0 + ty + 16u * i;
-    if (m >= u.M) { continue; }
-    for (var j = 0u; j < 4u; j = j + 1u) {
-      let n = col0 + tx + 16u * j;
-      if (n >= u.N) { continue; }
-      var r = acc[i * 4u + j];
-      ${v.bias ? "r = r + bias[u.offBias + n];" : ""}
-      let o = u.offC + m * u.ldc + n;
-      if (u.accumulate != 0u) { r = r + Cm[o]; }
-      Cm[o] = r;
-    }
-  }
-}
-`;
-}
-
-/** Output tile of the large matmul kernel ({@link matmul128Wgsl}) and its K slice. */
-export const TILE_L = 128, TILE_L_K = 8;
-
-/**
- * Whether a product may use vector loads: the contiguous extent of each operand (K for a
- * row-major A, M for a transposed one; N for a row-major B, K for a transposed one), its leading
- * dimension and its offset are multiples of 4 (16-byte aligned `vec4<f32>`s, each wholly inside
- * or wholly outside the matrix).
- */
-export function matmulVec4(
-  v: MatmulVariant,
-  d: { M: number; N: number; K: number; lda: number; ldb: number; offA?: number; offB?: number },
-): { a: boolean; b: boolean } {
-  const m4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
-  return {
-    a: m4(v.transA ? d.M : d.K, d.lda, d.offA ?? 0),
-    b: m4(v.transB ? d.K : d.N, d.ldb, d.offB ?? 0),
-  };
-}
-
-/**
- * `C[M, N] (+)= op(A)[M, K] · op(B)[K, N] (+ bias)` with a 128×128 output tile per 16×16
- * workgroup: 8×8 outputs per thread (two 4-row by two 4-column blocks, rows `4ty + i` and
- * `64 + 4ty + i`, so every workgroup-memory read is a `vec4`), K in slices of 8 staged K-major
- * in workgroup memory, the next slice loaded into registers while the current one is multiplied
- * (register double buffering), and `vec4` global loads for an operand whose layout allows it
- * ({@link matmulVec4}; else four scalar loads, bounds-checked). Same uniform, bindings and
- * results as {@link matmulWgsl} (the sums run in the same k order, so the two agree to rounding).
- *
- * `split` (split-K, for thin products with a long K such as the weight gradients): workgroup z
- * sums k in `[z·kChunk, (z+1)·kChunk)` (`kChunk`, a multiple of 8, in the uniform's last word)
- * and writes its plain partial product to `Cm[z·M·N + m·N + n]` (binding 3 is then the partial
- * buffer; no bias, no accumulation); {@link splitReduceWgsl} adds the partials into C.
- */
-export function matmul128Wgsl(
-  v: MatmulVariant,
-  vec: { a: boolean; b: boolean },
-  split = false,
-): string {
-  // Each thread loads 4 consecutive elements of A's and of B's tile along the contiguous axis.
-  // A row-major: tile rows m (128) × k (8): thread -> (m = tid / 2, k = 4 (tid % 2)) along k.
-  // A transposed: k (8) × m (128): thread -> (k = tid / 32, m = 4 (tid % 32)) along m.
-  const aPos = v.transA
-    ? "let am = row0 + 4u * (tid % 32u); let ak = k0 + tid / 32u;"
-    : "let am = row0 + tid / 2u; let ak = k0 + 4u * (tid % 2u);";
-  const bPos = v.transB
-    ? "let bn = col0 + tid / 2u; let bk = k0 + 4u * (tid % 2u);"
-    : "let bn = col0 + 4u * (tid % 32u); let bk = k0 + tid / 32u;";
-  // flat index of element 0 of the 4 and the stride to the next one
-  const aIdx = v.transA ? "u.offA + ak * u.lda + am" : "u.offA + am * u.lda + ak";
-  const bIdx = v.transB ? "u.offB + bn * u.ldb + bk" : "u.offB + bk * u.ldb + bn";
-  // in bounds: the non-contiguous coordinate, and each element's contiguous one
-  type InBounds = [string, (j: string) => string];
-  const aIn: InBounds = v.transA
-    ? ["ak < u.K", (j) => `am + ${j} < u.M`]
-    : ["am < u.M", (j) => `ak + ${j} < u.K`];
-  const bIn: InBounds = v.transB
-    ? ["bn < u.N", (j) => `bk + ${j} < u.K`]
-    : ["bk < u.K", (j) => `bn + ${j} < u.N`];
-  const load = (name: string, idx: string, inb: InBounds, v4: boolean) =>
-    v4
-      ? `var r = vec4f(0.0);
-    if (${inb[0]} && ${inb[1]("0u")}) { r = ${name}[(${idx}) / 4u]; }
-    return r;`
-      : `var r = vec4f(0.0);
-    if (!(${inb[0]})) { return r; }
-    let i0 = ${idx};
-    for (var j = 0u; j < 4u; j = j + 1u) { if (${inb[1]("j")}) { r[j] = ${name}[i0 + j]; } }
-    return r;`;
-  // store the 4 loaded values K-major: As[k][m] (As as vec4 rows of 128 floats = 32 vec4)
-  const aStore = v.transA
-    ? "As[(tid / 32u) * 32u + tid % 32u] = ra;" // 4 consecutive m at one k
-    : `for (var j = 0u; j < 4u; j = j + 1u) {
-        let k = 4u * (tid % 2u) + j;
-        let m = tid / 2u;
-        As[k * 32u + m / 4u][m % 4u] = ra[j];
-      }`;
-  const bStore = v.transB
-    ? `for (var j = 0u; j < 4u; j = j + 1u) {
-        let k = 4u * (tid % 2u) + j;
-        let n = tid / 2u;
-        Bs[k * 32u + n / 4u][n % 4u] = rb[j];
-      }`
-    : "Bs[(tid / 32u) * 32u + tid % 32u] = rb;";
-  const aType = vec.a ? "vec4f" : "f32", bType = vec.b ? "vec4f" : "f32";
-  const bias = v.bias && !split;
-  return /* wgsl */ `
-struct U { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, offA: u32, offB: u32,
-  offC: u32, offBias: u32, accumulate: u32, kChunk: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> A: array<${aType}>;
-@group(0) @binding(2) var<storage, read> B: array<${bType}>;
-@group(0) @binding(3) var<storage, read_write> Cm: array<f32>;
-${bias ? "@group(0) @binding(4) var<storage, read> bias: array<f32>;" : ""}
-var<workgroup> As: array<vec4f, 256>; // [8 k][128 m] as 32 vec4 per k
-var<workgroup> Bs: array<vec4f, 256>; // [8 k][128 n]
-fn loadA(tid: u32, row0: u32, k0: u32) -> vec4f {
-  ${aPos}
-  ${load("A", aIdx, aIn, vec.a)}
-}
-fn loadB(tid: u32, col0: u32, k0: u32) -> vec4f {
-  ${bPos}
-  ${load("B", bIdx, bIn, vec.b)}
-}
-@compute @workgroup_size(16, 16)
-fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  let tx = lid.x;
-  let ty = lid.y;
-  let tid = ty * 16u + tx;
-  let row0 = wid.y * 128u;
-  let col0 = wid.x * 128u;
-  var acc: array<vec4f, 16>; // [row block 2][row 4][col block 2] -> vec4 of 4 columns
-  ${
-    split
-      ? "let kBeg = wid.z * u.kChunk; let kEnd = min(u.K, kBeg + u.kChunk);"
-      : "let kBeg = 0u; let kEnd = u.K;"
-  }
-  var ra = loadA(tid, row0, kBeg);
-  var rb = loadB(tid, col0, kBeg);
-  for (var k0 = kBeg; k0 < kEnd; k0 = k0 + 8u) {
-    ${aStore}
-    ${bStore}
-    workgroupBarrier();
-    // the next slice's loads are issued before this slice's arithmetic
-    if (k0 + 8u < kEnd) {
-      ra = loadA(tid, row0, k0 + 8u);
-      rb = loadB(tid, col0, k0 + 8u);
-    }
-    for (var kk = 0u; kk < 8u; kk = kk + 1u) {
-      let a0 = As[kk * 32u + ty];
-      let a1 = As[kk * 32u + 16u + ty];
-      let b0 = Bs[kk * 32u + tx];
-      let b1 = Bs[kk * 32u + 16u + tx];
-      for (var i = 0u; i < 4u; i = i + 1u) {
-        acc[i * 2u] = fma(vec4f(a0[i]), b0, acc[i * 2u]);
-        acc[i * 2u + 1u] = fma(vec4f(a0[i]), b1, acc[i * 2u + 1u]);
-        acc[8u + i * 2u] = fma(vec4f(a1[i]), b0, acc[8u + i * 2u]);
-        acc[8u + i * 2u + 1u] = fma(vec4f(a1[i]), b1, acc[8u + i * 2u + 1u]);
-      }
-    }
-    workgroupBarrier();
-  }
-  for (var rbk = 0u; rbk < 2u; rbk = rbk + 1u) {
-    for (var i = 0u; i < 4u; i = i + 1u) {
-      let m = row0 + 64u * rbk + 4u * ty + i;
-      if (m >= u.M) { continue; }
-      for (var cb = 0u; cb < 2u; cb = cb + 1u) {
-        let a4 = acc[rbk * 8u + i * 2u + cb];
-        for (var j = 0u; j < 4u; j = j + 1u) {
-          let n = col0 + 64u * cb + 4u * tx + j;
-          if (n >= u.N) { continue; }
-          var r = a4[j];
-          ${
-    split ? "Cm[(wid.z * u.M + m) * u.N + n] = r;" : `${bias ? "r = r + bias[u.offBias + n];" : ""}
-          let o = u.offC + m * u.ldc + n;
-          if (u.accumulate != 0u) { r = r + Cm[o]; }
-          Cm[o] = r;`
-  }
-        }
-      }
-    }
-  }
-}
-`;
-}
-
-/**
- * Split-K, pass 2: `C[m, n] (+)= Σ_z partial[z, m, n] (+ bias[n])` over the `splits` partial
- * products of {@link matmul128Wgsl} in split mode (grid-stride over `M·N`). Uniform: `M N ldc
- * offC offBias accumulate splits`.
- */
-export function splitReduceWgsl(bias: boolean): string {
-  return /* wgsl */ `
-struct U { M: u32, N: u32, ldc: u32, offC: u32, offBias: u32, accumulate: u32, splits: u32,
-  p0: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> partial: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Cm: array<f32>;
-${bias ? "@group(0) @binding(3) var<storage, read> bias: array<f32>;" : ""}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let MN = u.M * u.N;
-  for (var i = gid.x; i < MN; i = i + nw.x * ${WG}u) {
-    var r = 0.0;
-    for (var z = 0u; z < u.splits; z = z + 1u) { r = r + partial[z * MN + i]; }
-    let m = i / u.N;
-    let n = i % u.N;
-    ${bias ? "r = r + bias[u.offBias + n];" : ""}
-    let o = u.offC + m * u.ldc + n;
-    if (u.accumulate != 0u) { r = r + Cm[o]; }
-    Cm[o] = r;
-  }
-}
-`;
-}
-
-/** Static shapes baked into the kernels. */
-export interface Shapes {
-  /** Batch. */
-  B: number;
-  /** Sequence length (window width). */
-  T: number;
-  /** Width. */
-  C: number;
-  /** Heads. */
-  H: number;
-  /** MLP hidden units. */
-  F: number;
-  /** Rows of the token table (vocabulary + special tokens). */
-  V: number;
-  /** LayerNorm epsilon. */
-  eps: number;
-}
-
-const STEP = "@group(0) @binding(0) var<storage, read> stepinfo: array<u32>;";
+export { ATT_WG, f32bits, NORM_WGS, RING_SLOTS, type Shapes, TILE, TILE_K, WG } from "./_wgsl.ts";
+export {
+  matmul128Wgsl,
+  type MatmulVariant,
+  matmulVec4,
+  matmulWgsl,
+  splitReduceWgsl,
+  TILE_L,
+  TILE_L_K,
+} from "./_matmul_kernels.ts";
+export {
+  attnBwdKWgsl,
+  attnBwdQWgsl,
+  attnBwdVWgsl,
+  attnFwdWgsl,
+  attnVec4,
+} from "./_attention_kernels.ts";
 
 /**
  * Embedding forward: `x[n, c] = (wte[ids[n], c] + wpe[n % T, c]) · drop(site 0)`. Uniform:
@@ -401,13 +50,14 @@ const STEP = "@group(0) @binding(0) var<storage, read> stepinfo: array<u32>;";
  */
 export function embedFwdWgsl(s: Shapes): string {
   return /* wgsl */ `
-${STEP}
-struct U { offWte: u32, offWpe: u32, thr: u32, keep: u32 }
-@group(0) @binding(1) var<uniform> u: U;
-@group(0) @binding(2) var<storage, read> ids: array<i32>;
-@group(0) @binding(3) var<storage, read> params: array<f32>;
-@group(0) @binding(4) var<storage, read_write> x: array<f32>;
-${HASH}
+${
+    kernelHead({
+      step: true,
+      uniform: "offWte: u32, offWpe: u32, thr: u32, keep: u32",
+      bindings: [["ids", "i32"], ["params", "f32"], ["x", "f32", "rw"]],
+      hash: true,
+    })
+  }
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let total = ${s.B * s.T * s.C}u;
@@ -430,12 +80,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
  */
 export function embedBwdPosWgsl(s: Shapes): string {
   return /* wgsl */ `
-${STEP}
-struct U { offWpe: u32, thr: u32, keep: u32, acc: u32 }
-@group(0) @binding(1) var<uniform> u: U;
-@group(0) @binding(2) var<storage, read> dx: array<f32>;
-@group(0) @binding(3) var<storage, read_write> grads: array<f32>;
-${HASH}
+${
+    kernelHead({
+      step: true,
+      uniform: "offWpe: u32, thr: u32, keep: u32, acc: u32",
+      bindings: [["dx", "f32"], ["grads", "f32", "rw"]],
+      hash: true,
+    })
+  }
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let total = ${s.T * s.C}u;
@@ -461,13 +113,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
 export function embedBwdTokWgsl(s: Shapes): string {
   const N = s.B * s.T;
   return /* wgsl */ `
-${STEP}
-struct U { offWte: u32, thr: u32, keep: u32, pad: u32 }
-@group(0) @binding(1) var<uniform> u: U;
-@group(0) @binding(2) var<storage, read> dx: array<f32>;
-@group(0) @binding(3) var<storage, read> index: array<u32>;
-@group(0) @binding(4) var<storage, read_write> grads: array<f32>;
-${HASH}
+${
+    kernelHead({
+      step: true,
+      uniform: "offWte: u32, thr: u32, keep: u32, pad: u32",
+      bindings: [["dx", "f32"], ["index", "u32"], ["grads", "f32", "rw"]],
+      hash: true,
+    })
+  }
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,
         @builtin(num_workgroups) nw: vec3u) {
@@ -491,29 +144,47 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 }
 
 /**
+ * A LayerNorm row kernel (step info, uniform `U { uniform }`, `bindings` from 2, dropout hash,
+ * reductions): one workgroup per row, grid-stride over the `N` rows `n`, `body` inside that
+ * loop (`lid` the thread).
+ */
+function lnRowKernel(
+  s: Shapes,
+  uniform: string,
+  bindings: readonly Binding[],
+  body: string,
+): string {
+  return /* wgsl */ `
+${kernelHead({ step: true, uniform, bindings, hash: true, reduce: WG })}
+@compute @workgroup_size(${WG})
+fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: vec3u,
+        @builtin(num_workgroups) nw: vec3u) {
+  let lid = lid3.x;
+  for (var n = wid.x; n < ${s.B * s.T}u; n = n + nw.x) {${body}
+  }
+}
+`;
+}
+
+/**
  * Residual add with dropout, then LayerNorm, one row per workgroup:
  * `r = x + y·drop(site)`, `out = (r - mean)·rstd·g + b`, `rstd = 1/sqrt(var + eps)`; keeps
  * `r` and `(mean, rstd)` for the backward. Uniform: `site thr keep offG offB`.
  */
 export function residualLnFwdWgsl(s: Shapes): string {
   const per = Math.ceil(s.C / WG);
-  return /* wgsl */ `
-${STEP}
-struct U { site: u32, thr: u32, keep: u32, offG: u32, offB: u32, p0: u32, p1: u32, p2: u32 }
-@group(0) @binding(1) var<uniform> u: U;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> y: array<f32>;
-@group(0) @binding(4) var<storage, read> params: array<f32>;
-@group(0) @binding(5) var<storage, read_write> rsum: array<f32>;
-@group(0) @binding(6) var<storage, read_write> outp: array<f32>;
-@group(0) @binding(7) var<storage, read_write> stats: array<f32>;
-${HASH}
-${REDUCE(WG)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: vec3u,
-        @builtin(num_workgroups) nw: vec3u) {
-  let lid = lid3.x;
-  for (var n = wid.x; n < ${s.B * s.T}u; n = n + nw.x) {
+  return lnRowKernel(
+    s,
+    "site: u32, thr: u32, keep: u32, offG: u32, offB: u32, p0: u32, p1: u32, p2: u32",
+    [
+      ["x", "f32"],
+      ["y", "f32"],
+      ["params", "f32"],
+      ["rsum", "f32", "rw"],
+      ["outp", "f32", "rw"],
+      ["stats", "f32", "rw"],
+    ],
+    /* wgsl */ `
     var v: array<f32, ${per}>;
     var sum = 0.0;
     for (var k = 0u; k < ${per}u; k = k + 1u) {
@@ -539,10 +210,8 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
         outp[n * ${s.C}u + c] = (v[k] - mean) * rstd * params[u.offG + c] + params[u.offB + c];
       }
     }
-    if (lid == 0u) { stats[2u * n] = mean; stats[2u * n + 1u] = rstd; }
-  }
-}
-`;
+    if (lid == 0u) { stats[2u * n] = mean; stats[2u * n + 1u] = rstd; }`,
+  );
 }
 
 /**
@@ -553,23 +222,18 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
  */
 export function lnBwdWgsl(s: Shapes): string {
   const per = Math.ceil(s.C / WG);
-  return /* wgsl */ `
-${STEP}
-struct U { site: u32, thr: u32, keep: u32, offG: u32 }
-@group(0) @binding(1) var<uniform> u: U;
-@group(0) @binding(2) var<storage, read> dout: array<f32>;
-@group(0) @binding(3) var<storage, read> rsum: array<f32>;
-@group(0) @binding(4) var<storage, read> stats: array<f32>;
-@group(0) @binding(5) var<storage, read> params: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dr: array<f32>;
-@group(0) @binding(7) var<storage, read_write> drm: array<f32>;
-${HASH}
-${REDUCE(WG)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: vec3u,
-        @builtin(num_workgroups) nw: vec3u) {
-  let lid = lid3.x;
-  for (var n = wid.x; n < ${s.B * s.T}u; n = n + nw.x) {
+  return lnRowKernel(
+    s,
+    "site: u32, thr: u32, keep: u32, offG: u32",
+    [
+      ["dout", "f32"],
+      ["rsum", "f32"],
+      ["stats", "f32"],
+      ["params", "f32"],
+      ["dr", "f32", "rw"],
+      ["drm", "f32", "rw"],
+    ],
+    /* wgsl */ `
     let mean = stats[2u * n];
     let rstd = stats[2u * n + 1u];
     var xh: array<f32, ${per}>;
@@ -596,10 +260,8 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
         dr[i] = d;
         drm[i] = d * drop_factor(u.site, u.thr, bitcast<f32>(u.keep), i);
       }
-    }
-  }
-}
-`;
+    }`,
+  );
 }
 
 /** Rows per partial sum of the two-pass column reductions, and their workgroup width. */
@@ -618,10 +280,12 @@ export function colChunks(s: Shapes): number {
 export function colPartialWgsl(s: Shapes): string {
   const N = s.B * s.T;
   return /* wgsl */ `
-struct U { width: u32, p0: u32, p1: u32, p2: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> d: array<f32>;
-@group(0) @binding(2) var<storage, read_write> partial: array<f32>;
+${
+    kernelHead({
+      uniform: "width: u32, p0: u32, p1: u32, p2: u32",
+      bindings: [["d", "f32"], ["partial", "f32", "rw"]],
+    })
+  }
 @compute @workgroup_size(${COL_WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let c = gid.x;
@@ -643,10 +307,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
 export function lnPartialWgsl(s: Shapes): string {
   const N = s.B * s.T;
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> dout: array<f32>;
-@group(0) @binding(1) var<storage, read> rsum: array<f32>;
-@group(0) @binding(2) var<storage, read> stats: array<f32>;
-@group(0) @binding(3) var<storage, read_write> partial: array<f32>;
+${
+    kernelHead({
+      bindings: [["dout", "f32"], ["rsum", "f32"], ["stats", "f32"], ["partial", "f32", "rw"]],
+    })
+  }
 @compute @workgroup_size(${COL_WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let c = gid.x;
@@ -674,10 +339,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
  */
 export function colFinishWgsl(s: Shapes): string {
   return /* wgsl */ `
-struct U { width: u32, split: u32, off1: u32, off2: u32, acc: u32, p0: u32, p1: u32, p2: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> partial: array<f32>;
-@group(0) @binding(2) var<storage, read_write> grads: array<f32>;
+${
+    kernelHead({
+      uniform: "width: u32, split: u32, off1: u32, off2: u32, acc: u32, p0: u32, p1: u32, p2: u32",
+      bindings: [["partial", "f32"], ["grads", "f32", "rw"]],
+    })
+  }
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let c = gid.x;
@@ -698,8 +365,11 @@ const GELU_K1 = GELU_K0 * 0.044715;
 /** tanh-GELU forward `g = x·sigmoid(x·(k0 + k1·x²))` over `N·F` entries (grid-stride). */
 export function geluFwdWgsl(s: Shapes): string {
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> g: array<f32>;
+${
+    kernelHead({
+      bindings: [["x", "f32"], ["g", "f32", "rw"]],
+    })
+  }
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
   for (var i = gid.x; i < ${s.B * s.T * s.F}u; i = i + nw.x * ${WG}u) {
@@ -714,8 +384,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
 /** tanh-GELU backward in place: `d *= s + s·(1-s)·x·(k0 + 3k1·x²)`. */
 export function geluBwdWgsl(s: Shapes): string {
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> d: array<f32>;
+${
+    kernelHead({
+      bindings: [["x", "f32"], ["d", "f32", "rw"]],
+    })
+  }
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
   for (var i = gid.x; i < ${s.B * s.T * s.F}u; i = i + nw.x * ${WG}u) {
@@ -724,206 +397,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
     let sg = 1.0 / (1.0 + exp(-(v * (x2 * ${GELU_K1} + ${GELU_K0}))));
     let du = x2 * ${3 * GELU_K1} + ${GELU_K0};
     d[i] = d[i] * (sg + sg * (1.0 - sg) * (v * du));
-  }
-}
-`;
-}
-
-/** Whether the attention kernels read head rows as `vec4`s (head size and width multiples of 4). */
-export function attnVec4(s: Shapes): boolean {
-  return (s.C / s.H) % 4 === 0 && s.C % 4 === 0;
-}
-
-/** WGSL for `let dot = Σ_d x[xo + d]·y[yo + d]` over a head row (D entries), in vec4s when `v4`. */
-function rowDot(v4: boolean, x: string, xo: string, y: string, yo: string): string {
-  return v4
-    ? `var d4 = vec4f(0.0);
-    for (var d = 0u; d < D; d = d + 4u) { d4 = fma(${x}[(${xo} + d) / 4u], ${y}[(${yo} + d) / 4u], d4); }
-    let dot = (d4.x + d4.y) + (d4.z + d4.w);`
-    : `var dot = 0.0;
-    for (var d = 0u; d < D; d = d + 1u) { dot = fma(${x}[${xo} + d], ${y}[${yo} + d], dot); }`;
-}
-
-const ATT_HEAD = (s: Shapes, dropout = true) => /* wgsl */ `
-${dropout ? STEP : ""}
-struct U { site: u32, thr: u32, keep: u32, p0: u32 }
-@group(0) @binding(1) var<uniform> u: U;
-const T = ${s.T}u;
-const H = ${s.H}u;
-const D = ${s.C / s.H}u;
-const C = ${s.C}u;
-const C3 = ${3 * s.C}u;
-const SCALE = ${1 / Math.sqrt(s.C / s.H)};
-${dropout ? HASH : ""}
-${REDUCE(ATT_WG)}
-`;
-
-/**
- * Causal attention forward, one workgroup per query row `(b, h, i)` (grid x = i, y = b·H + h):
- * `p = softmax(q·kᵀ/√D + causal)` stored in `P [B·H, T, T]` (before dropout), then
- * `y_i = Σ_j p_ij·drop_ij·v_j` into the merged-heads `Y [N, C]`.
- */
-export function attnFwdWgsl(s: Shapes): string {
-  const v4 = attnVec4(s);
-  return /* wgsl */ `
-${ATT_HEAD(s)}
-@group(0) @binding(2) var<storage, read> qkv: array<${v4 ? "vec4f" : "f32"}>;
-${
-    v4
-      ? "fn qs(i: u32) -> f32 { return qkv[i / 4u][i % 4u]; }"
-      : "fn qs(i: u32) -> f32 { return qkv[i]; }"
-  }
-@group(0) @binding(3) var<storage, read_write> P: array<f32>;
-@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
-var<workgroup> w: array<f32, ${s.T}>;
-@compute @workgroup_size(${ATT_WG})
-fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  let lid = lid3.x;
-  let i = wid.x;
-  let bh = wid.y;
-  let b = bh / H;
-  let h = bh % H;
-  let qo = (b * T + i) * C3 + h * D;
-  var mx = -3.4e38;
-  for (var j = lid; j <= i; j = j + ${ATT_WG}u) {
-    let ko = (b * T + j) * C3 + C + h * D;
-    ${rowDot(v4, "qkv", "qo", "qkv", "ko")}
-    let sc = dot * SCALE;
-    w[j] = sc;
-    mx = max(mx, sc);
-  }
-  let m = wg_max(mx, lid);
-  var sm = 0.0;
-  for (var j = lid; j <= i; j = j + ${ATT_WG}u) { let e = exp(w[j] - m); w[j] = e; sm = sm + e; }
-  let tot = wg_sum(sm, lid);
-  let row = (bh * T + i) * T;
-  for (var j = lid; j < T; j = j + ${ATT_WG}u) {
-    var p = 0.0;
-    if (j <= i) { p = w[j] / tot; }
-    P[row + j] = p;
-    w[j] = p * drop_factor(u.site, u.thr, bitcast<f32>(u.keep), row + j);
-  }
-  workgroupBarrier();
-  for (var d = lid; d < D; d = d + ${ATT_WG}u) {
-    var acc = 0.0;
-    for (var j = 0u; j <= i; j = j + 1u) {
-      acc = fma(w[j], qs((b * T + j) * C3 + 2u * C + h * D + d), acc);
-    }
-    Y[(b * T + i) * C + h * D + d] = acc;
-  }
-}
-`;
-}
-
-/**
- * Attention backward, value part, one workgroup per key row `(b, h, j)`:
- * `dv_j = Σ_{i>=j} p_ij·drop_ij·dy_i` into the v columns of `dqkv [N, 3C]`. Runs before
- * {@link attnBwdQWgsl} overwrites `P`.
- */
-export function attnBwdVWgsl(s: Shapes): string {
-  return /* wgsl */ `
-${ATT_HEAD(s)}
-@group(0) @binding(2) var<storage, read> P: array<f32>;
-@group(0) @binding(3) var<storage, read> dY: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dqkv: array<f32>;
-var<workgroup> w: array<f32, ${s.T}>;
-@compute @workgroup_size(${ATT_WG})
-fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  let lid = lid3.x;
-  let j = wid.x;
-  let bh = wid.y;
-  let b = bh / H;
-  let h = bh % H;
-  for (var i = j + lid; i < T; i = i + ${ATT_WG}u) {
-    let idx = (bh * T + i) * T + j;
-    w[i] = P[idx] * drop_factor(u.site, u.thr, bitcast<f32>(u.keep), idx);
-  }
-  workgroupBarrier();
-  for (var d = lid; d < D; d = d + ${ATT_WG}u) {
-    var acc = 0.0;
-    for (var i = j; i < T; i = i + 1u) { acc = fma(w[i], dY[(b * T + i) * C + h * D + d], acc); }
-    dqkv[(b * T + j) * C3 + 2u * C + h * D + d] = acc;
-  }
-}
-`;
-}
-
-/**
- * Attention backward, query part, one workgroup per query row `(b, h, i)`:
- * `dp_ij = (dy_i·v_j)·drop_ij`, `ds_ij = p_ij (dp_ij - Σ_k p_ik dp_ik)/√D` (overwrites `P`
- * with `ds`), `dq_i = Σ_j ds_ij k_j`.
- */
-export function attnBwdQWgsl(s: Shapes): string {
-  const v4 = attnVec4(s);
-  return /* wgsl */ `
-${ATT_HEAD(s)}
-@group(0) @binding(2) var<storage, read> qkv: array<${v4 ? "vec4f" : "f32"}>;
-@group(0) @binding(3) var<storage, read> dY: array<${v4 ? "vec4f" : "f32"}>;
-${
-    v4
-      ? "fn qs(i: u32) -> f32 { return qkv[i / 4u][i % 4u]; }"
-      : "fn qs(i: u32) -> f32 { return qkv[i]; }"
-  }
-@group(0) @binding(4) var<storage, read_write> P: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dqkv: array<f32>;
-var<workgroup> w: array<f32, ${s.T}>;
-@compute @workgroup_size(${ATT_WG})
-fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  let lid = lid3.x;
-  let i = wid.x;
-  let bh = wid.y;
-  let b = bh / H;
-  let h = bh % H;
-  let row = (bh * T + i) * T;
-  let yo = (b * T + i) * C + h * D;
-  var acc = 0.0;
-  for (var j = lid; j <= i; j = j + ${ATT_WG}u) {
-    let vo = (b * T + j) * C3 + 2u * C + h * D;
-    ${rowDot(v4, "dY", "yo", "qkv", "vo")}
-    let dp = dot * drop_factor(u.site, u.thr, bitcast<f32>(u.keep), row + j);
-    w[j] = dp;
-    acc = acc + P[row + j] * dp;
-  }
-  let tot = wg_sum(acc, lid);
-  for (var j = lid; j <= i; j = j + ${ATT_WG}u) {
-    let ds = P[row + j] * (w[j] - tot) * SCALE;
-    w[j] = ds;
-    P[row + j] = ds;
-  }
-  workgroupBarrier();
-  for (var d = lid; d < D; d = d + ${ATT_WG}u) {
-    var a = 0.0;
-    for (var j = 0u; j <= i; j = j + 1u) { a = fma(w[j], qs((b * T + j) * C3 + C + h * D + d), a); }
-    dqkv[(b * T + i) * C3 + h * D + d] = a;
-  }
-}
-`;
-}
-
-/**
- * Attention backward, key part, one workgroup per key row `(b, h, j)`:
- * `dk_j = Σ_{i>=j} ds_ij q_i` (with `P` now holding `ds`).
- */
-export function attnBwdKWgsl(s: Shapes): string {
-  return /* wgsl */ `
-${ATT_HEAD(s, false)}
-@group(0) @binding(2) var<storage, read> qkv: array<f32>;
-@group(0) @binding(3) var<storage, read> P: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dqkv: array<f32>;
-var<workgroup> w: array<f32, ${s.T}>;
-@compute @workgroup_size(${ATT_WG})
-fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  let lid = lid3.x;
-  let j = wid.x;
-  let bh = wid.y;
-  let b = bh / H;
-  let h = bh % H;
-  for (var i = j + lid; i < T; i = i + ${ATT_WG}u) { w[i] = P[(bh * T + i) * T + j]; }
-  workgroupBarrier();
-  for (var d = lid; d < D; d = d + ${ATT_WG}u) {
-    var acc = 0.0;
-    for (var i = j; i < T; i = i + 1u) { acc = fma(w[i], qkv[(b * T + i) * C3 + h * D + d], acc); }
-    dqkv[(b * T + j) * C3 + C + h * D + d] = acc;
   }
 }
 `;
@@ -938,13 +411,16 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
  */
 export function crossEntropyWgsl(s: Shapes): string {
   return /* wgsl */ `
-struct U { row0: u32, rows: u32, w: u32, p0: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> ids: array<i32>;
-@group(0) @binding(2) var<storage, read_write> z: array<f32>;
-@group(0) @binding(3) var<storage, read_write> lossRows: array<f32>;
-@group(0) @binding(4) var<storage, read> stepinfo: array<u32>;
-${REDUCE(WG)}
+${
+    kernelHead({
+      uniform: "row0: u32, rows: u32, w: u32, p0: u32",
+      bindings: [["ids", "i32"], ["z", "f32", "rw"], ["lossRows", "f32", "rw"], [
+        "stepinfo",
+        "u32",
+      ]],
+      reduce: WG,
+    })
+  }
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: vec3u,
         @builtin(num_workgroups) nw: vec3u) {
@@ -983,9 +459,12 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
 /** Partial sums of squares of the flat gradients (`NORM_WGS` workgroups, grid-stride). */
 export function sumSquaresWgsl(total: number): string {
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> g: array<f32>;
-@group(0) @binding(1) var<storage, read_write> partial: array<f32>;
-${REDUCE(WG)}
+${
+    kernelHead({
+      bindings: [["g", "f32"], ["partial", "f32", "rw"]],
+      reduce: WG,
+    })
+  }
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: vec3u) {
   var acc = 0.0;
@@ -1008,14 +487,18 @@ fn main(@builtin(local_invocation_id) lid3: vec3u, @builtin(workgroup_id) wid: v
  */
 export function statsWgsl(s: Shapes, micro = 1): string {
   return /* wgsl */ `
-${STEP}
-struct U { maxNorm: u32, p0: u32, p1: u32, p2: u32 }
-@group(0) @binding(1) var<uniform> u: U;
-@group(0) @binding(2) var<storage, read> lossRows: array<f32>;
-@group(0) @binding(3) var<storage, read> partial: array<f32>;
-@group(0) @binding(4) var<storage, read_write> ring: array<u32>;
-@group(0) @binding(5) var<storage, read_write> scal: array<u32>;
-${REDUCE(WG)}
+${
+    kernelHead({
+      step: true,
+      uniform: "maxNorm: u32, p0: u32, p1: u32, p2: u32",
+      bindings: [["lossRows", "f32"], ["partial", "f32"], ["ring", "u32", "rw"], [
+        "scal",
+        "u32",
+        "rw",
+      ]],
+      reduce: WG,
+    })
+  }
 fn finite(x: f32) -> bool {
   let b = bitcast<u32>(x) & 0x7f800000u;
   return b != 0x7f800000u;
@@ -1057,14 +540,16 @@ fn main(@builtin(local_invocation_id) lid3: vec3u) {
  */
 export function adamWgsl(total: number): string {
   return /* wgsl */ `
-${STEP}
-struct U { b1: u32, c1: u32, b2: u32, c2: u32, e: u32, l2: u32, l2End: u32, p0: u32 }
-@group(0) @binding(1) var<uniform> u: U;
-@group(0) @binding(2) var<storage, read_write> p: array<f32>;
-@group(0) @binding(3) var<storage, read> g: array<f32>;
-@group(0) @binding(4) var<storage, read_write> m: array<f32>;
-@group(0) @binding(5) var<storage, read_write> v: array<f32>;
-@group(0) @binding(6) var<storage, read> scal: array<u32>;
+${
+    kernelHead({
+      step: true,
+      uniform: "b1: u32, c1: u32, b2: u32, c2: u32, e: u32, l2: u32, l2End: u32, p0: u32",
+      bindings: [["p", "f32", "rw"], ["g", "f32"], ["m", "f32", "rw"], ["v", "f32", "rw"], [
+        "scal",
+        "u32",
+      ]],
+    })
+  }
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
   if (scal[1] != 0u) { return; }
