@@ -4,9 +4,9 @@
  *
  * @example
  * ```ts
- * import { define, str } from "./_cli.ts";
+ * import { define, str, strOpt } from "./_cli.ts";
  * const hello = define("hello --name N", "greets", "Prints a greeting.", {
- *   name: { type: "string", description: "who" },
+ *   name: strOpt("who"),
  * }, async (v) => console.log(`hello ${str(v.name, "name", "world")}`));
  * ```
  * @module
@@ -109,23 +109,32 @@ export function define(
   return { summary, options, help: () => helpText(usage, about, options), run };
 }
 
+/** A string option: what it does (for `--help`) and, when given, its default. */
+export function strOpt(description: string, def?: string): OptionSpec {
+  return def === undefined
+    ? { type: "string", description }
+    : { type: "string", default: def, description };
+}
+
+/** A boolean flag: what it does (for `--help`). */
+export function flag(description: string): OptionSpec {
+  return { type: "boolean", description };
+}
+
 /** `--backend`. */
-export const BACKEND_OPT: OptionSpec = {
-  type: "string",
-  description: "force a backend: tensorflow | webgpu | wasm | cpu (else GPT1_BACKEND, else search)",
-};
+export const BACKEND_OPT: OptionSpec = strOpt(
+  "force a backend: tensorflow | webgpu | wasm | cpu (else GPT1_BACKEND, else search)",
+);
 
 // the folders' defaults live in settings.ts (loaded when a command runs, not for --help)
 /** `--data`. */
-export const DATA_OPT: OptionSpec = {
-  type: "string",
-  description: "datasets folder (default $GPT1_DATA or ../shared/datasets)",
-};
+export const DATA_OPT: OptionSpec = strOpt(
+  "datasets folder (default $GPT1_DATA or ../shared/datasets)",
+);
 /** `--cache-dir`. */
-export const CACHE_OPT: OptionSpec = {
-  type: "string",
-  description: "vocabulary and token-cache folder (default results/_cache)",
-};
+export const CACHE_OPT: OptionSpec = strOpt(
+  "vocabulary and token-cache folder (default results/_cache)",
+);
 /** The datasets folder when `--data` is absent (settings.ts). */
 export const dataRootDefault = async () => (await import("./settings.ts")).defaultDataRoot();
 /** The cache folder when `--cache-dir` is absent (settings.ts). */
@@ -144,17 +153,14 @@ export async function useBackend(
 /** The options both fine-tuning sweeps (`table5`, `ablate-layers`) take; `per` ends the caps' text. */
 export function sweepOptions(per: string): Record<string, OptionSpec> {
   return {
-    init: { type: "string", description: "pre-trained checkpoint" },
-    vocab: {
-      type: "string",
-      description: "vocabulary folder (default: <checkpoint folder>/vocab)",
-    },
+    init: strOpt("pre-trained checkpoint"),
+    vocab: strOpt("vocabulary folder (default: <checkpoint folder>/vocab)"),
     data: DATA_OPT,
-    "max-train": { type: "string", description: `cap on training examples${per}` },
-    "max-eval": { type: "string", description: `cap on evaluation examples${per}` },
-    epochs: { type: "string", default: String(FT.epochs), description: "epochs" },
-    lr: { type: "string", default: FT.lr.toExponential(), description: "peak learning rate" },
-    seed: { type: "string", default: String(FT.seed), description: "seed" },
+    "max-train": strOpt(`cap on training examples${per}`),
+    "max-eval": strOpt(`cap on evaluation examples${per}`),
+    epochs: strOpt("epochs", String(FT.epochs)),
+    lr: strOpt("peak learning rate", FT.lr.toExponential()),
+    seed: strOpt("seed", String(FT.seed)),
     backend: BACKEND_OPT,
   };
 }

@@ -18,12 +18,14 @@ import {
   DATA_OPT,
   dataRootDefault,
   define,
+  flag,
   int,
   list,
   num,
   optInt,
   type OptionSpec,
   str,
+  strOpt,
   sweepArgs,
   sweepOptions,
   useBackend,
@@ -61,8 +63,8 @@ COMMANDS["tokenize"] = define(
   "encode text with the GPT-1 tokenizer (pieces and ids)",
   "Runs the released pipeline (ftfy subset, text_standardize, spaCy rules, BPE) on the text.",
   {
-    vocab: { type: "string", default: "gpt1", description: "vocabulary: gpt1 or a folder" },
-    ids: { type: "boolean", description: "print only the ids" },
+    vocab: strOpt("vocabulary: gpt1 or a folder", "gpt1"),
+    ids: flag("print only the ids"),
   },
   async (v, pos) => {
     const { loadVocab } = await import("./vocab.ts");
@@ -83,8 +85,8 @@ COMMANDS["train-bpe"] = define(
   "Counts words after the GPT-1 pre-tokenization and learns N merges (ties broken by order).",
   {
     corpus: { type: "string", multiple: true, description: "embedded, a folder, or a file" },
-    merges: { type: "string", default: "8000", description: "number of merges" },
-    out: { type: "string", description: "output folder" },
+    merges: strOpt("number of merges", "8000"),
+    out: strOpt("output folder"),
   },
   async (v) => {
     const { openCorpus, collectDocuments } = await import("./corpus.ts");
@@ -119,33 +121,31 @@ COMMANDS["pretrain"] = define(
     "hardware GPU, else on tfjs (--backend); either engine writes the same log and checkpoints,\n" +
     "and a run resumes with either.",
   {
-    preset: { type: "string", default: "small", description: "model preset" },
-    model: { type: "string", default: "gpt1", description: "gpt1 (Transformer) | lstm (baseline)" },
+    preset: strOpt("model preset", "small"),
+    model: strOpt("gpt1 (Transformer) | lstm (baseline)", "gpt1"),
     corpus: { type: "string", multiple: true, description: "embedded | folder | file (repeat)" },
-    out: { type: "string", description: "run folder, e.g. results/small" },
-    steps: { type: "string", description: "total updates" },
-    batch: { type: "string", description: "windows per batch" },
-    lr: { type: "string", description: "peak learning rate" },
-    warmup: { type: "string", description: "warmup updates" },
-    vocab: { type: "string", description: "train | gpt1 | <dir>" },
-    merges: { type: "string", description: "BPE merges when --vocab train" },
-    seed: { type: "string", default: String(PT.seed), description: "seed" },
-    "eval-every": { type: "string", description: "validation interval (updates)" },
-    "eval-text": { type: "string", description: "held-out text (file|dir) for a final perplexity" },
+    out: strOpt("run folder, e.g. results/small"),
+    steps: strOpt("total updates"),
+    batch: strOpt("windows per batch"),
+    lr: strOpt("peak learning rate"),
+    warmup: strOpt("warmup updates"),
+    vocab: strOpt("train | gpt1 | <dir>"),
+    merges: strOpt("BPE merges when --vocab train"),
+    seed: strOpt("seed", String(PT.seed)),
+    "eval-every": strOpt("validation interval (updates)"),
+    "eval-text": strOpt("held-out text (file|dir) for a final perplexity"),
     "cache-dir": CACHE_OPT,
-    "ckpt-per-octave": {
-      type: "string",
-      default: "1",
-      description: "log-spaced checkpoints per octave: 1 (2^k) | 2 (also 3·2^(k-1))",
-    },
+    "ckpt-per-octave": strOpt(
+      "log-spaced checkpoints per octave: 1 (2^k) | 2 (also 3·2^(k-1))",
+      "1",
+    ),
     backend: BACKEND_OPT,
-    engine: {
-      type: "string",
-      description: "auto (webgpu on a hardware adapter, else tfjs) | tfjs | webgpu " +
+    engine: strOpt(
+      "auto (webgpu on a hardware adapter, else tfjs) | tfjs | webgpu " +
         "(else GPT1_ENGINE, else auto)",
-    },
-    "micro-batch": { type: "string", description: "webgpu: windows per micro-batch" },
-    resume: { type: "boolean", description: "continue from <out>/latest.safetensors" },
+    ),
+    "micro-batch": strOpt("webgpu: windows per micro-batch"),
+    resume: flag("continue from <out>/latest.safetensors"),
   },
   async (v) => {
     const { runPretraining, evaluateText } = await import("./pipeline.ts");
@@ -216,19 +216,13 @@ COMMANDS["eval-lm"] = define(
   "Evaluates on non-overlapping context-length windows. The vocabulary defaults to\n" +
     "<checkpoint folder>/vocab (written by pretrain).",
   {
-    ckpt: {
-      type: "string",
-      description: "checkpoint (.safetensors), released-weights folder, or gpt1 (<data>/gpt1)",
-    },
-    init: { type: "string", description: "same as --ckpt" },
-    data: { type: "string", description: "data root for gpt1 (default $GPT1_DATA)" },
-    text: { type: "string", description: "a text file or a folder of .txt/.md" },
-    vocab: { type: "string", description: "vocabulary folder or gpt1" },
-    "max-windows": { type: "string", description: "cap on windows evaluated" },
-    out: {
-      type: "string",
-      description: "also write the result as JSON (e.g. <run>/eval-text.json)",
-    },
+    ckpt: strOpt("checkpoint (.safetensors), released-weights folder, or gpt1 (<data>/gpt1)"),
+    init: strOpt("same as --ckpt"),
+    data: strOpt("data root for gpt1 (default $GPT1_DATA)"),
+    text: strOpt("a text file or a folder of .txt/.md"),
+    vocab: strOpt("vocabulary folder or gpt1"),
+    "max-windows": strOpt("cap on windows evaluated"),
+    out: strOpt("also write the result as JSON (e.g. <run>/eval-text.json)"),
     backend: BACKEND_OPT,
   },
   async (v) => {
@@ -286,47 +280,27 @@ function formatEval(ev: {
 }
 
 const FT_OPTS: Record<string, OptionSpec> = {
-  task: {
-    type: "string",
-    description: "task: CoLA, SST-2, MRPC, STS-B, RTE, SNLI, StoryCloze, ...",
-  },
+  task: strOpt("task: CoLA, SST-2, MRPC, STS-B, RTE, SNLI, StoryCloze, ..."),
   data: DATA_OPT,
-  init: {
-    type: "string",
-    description: "pre-trained checkpoint, released-weights folder, gpt1 (<data>/gpt1), or none",
-  },
-  vocab: { type: "string", description: "vocabulary folder (default: <checkpoint folder>/vocab)" },
-  "aux-lm": {
-    type: "string",
-    default: String(FT.auxLm),
-    description: "auxiliary LM weight λ (0 disables)",
-  },
-  "transfer-layers": { type: "string", description: "blocks transferred (-1..L; default all)" },
-  epochs: { type: "string", default: String(FT.epochs), description: "epochs" },
-  batch: { type: "string", default: String(FT.batchSize), description: "batch size" },
-  lr: { type: "string", default: FT.lr.toExponential(), description: "peak learning rate" },
-  "max-train": { type: "string", description: "cap on training examples (seeded sample)" },
-  "max-eval": { type: "string", description: "cap on evaluation examples (seeded sample)" },
-  "eval-file": { type: "string", description: "evaluate on this labeled file/folder instead" },
-  "group-by-length": {
-    type: "boolean",
-    description: "batch examples of similar length (less padding; seeded)",
-  },
-  "micro-tokens": {
-    type: "string",
-    description: "tokens per micro-batch (default 2048; 1024 from width 768, e.g. the released " +
+  init: strOpt("pre-trained checkpoint, released-weights folder, gpt1 (<data>/gpt1), or none"),
+  vocab: strOpt("vocabulary folder (default: <checkpoint folder>/vocab)"),
+  "aux-lm": strOpt("auxiliary LM weight λ (0 disables)", String(FT.auxLm)),
+  "transfer-layers": strOpt("blocks transferred (-1..L; default all)"),
+  epochs: strOpt("epochs", String(FT.epochs)),
+  batch: strOpt("batch size", String(FT.batchSize)),
+  lr: strOpt("peak learning rate", FT.lr.toExponential()),
+  "max-train": strOpt("cap on training examples (seeded sample)"),
+  "max-eval": strOpt("cap on evaluation examples (seeded sample)"),
+  "eval-file": strOpt("evaluate on this labeled file/folder instead"),
+  "group-by-length": flag("batch examples of similar length (less padding; seeded)"),
+  "micro-tokens": strOpt(
+    "tokens per micro-batch (default 2048; 1024 from width 768, e.g. the released " +
       "117M weights, whose backward pass at 2048 overflows the wasm heap)",
-  },
-  seed: { type: "string", default: String(FT.seed), description: "seed" },
-  out: { type: "string", description: "run folder, e.g. results/ft-sst2" },
-  "save-model": {
-    type: "boolean",
-    description: "keep the best model as <out>/model.safetensors (for predict)",
-  },
-  "predict-test": {
-    type: "string",
-    description: "write GLUE's <TASK>.tsv for the test file into this folder",
-  },
+  ),
+  seed: strOpt("seed", String(FT.seed)),
+  out: strOpt("run folder, e.g. results/ft-sst2"),
+  "save-model": flag("keep the best model as <out>/model.safetensors (for predict)"),
+  "predict-test": strOpt("write GLUE's <TASK>.tsv for the test file into this folder"),
   backend: BACKEND_OPT,
 };
 
@@ -400,10 +374,10 @@ COMMANDS["table5"] = define(
     "<out>/table5.json (rewritten after each run; --resume skips finished cells) and table5.md.",
   {
     ...sweepOptions(" per task"),
-    out: { type: "string", default: "results/table5", description: "output folder" },
+    out: strOpt("output folder", "results/table5"),
     task: { type: "string", multiple: true, description: "only these tasks (repeat)" },
     variant: { type: "string", multiple: true, description: "only these: full no-pretrain no-aux" },
-    resume: { type: "boolean", description: "keep finished cells of <out>/table5.json" },
+    resume: flag("keep finished cells of <out>/table5.json"),
   },
   async (v) => {
     const { runTable5, table5Markdown } = await import("./sweeps.ts");
@@ -429,12 +403,12 @@ COMMANDS["ablate-layers"] = define(
   "Transfers nothing (-1), the embeddings (0), or the embeddings and the first k blocks, then\n" +
     "fine-tunes; writes <out>/layers.json with train and evaluation scores per count.",
   {
-    task: { type: "string", description: "task (e.g. RTE, StoryCloze, MNLI-m, RACE)" },
+    task: strOpt("task (e.g. RTE, StoryCloze, MNLI-m, RACE)"),
     ...sweepOptions(""),
-    out: { type: "string", description: "output folder" },
-    layers: { type: "string", description: "comma-separated transfer counts (default -1..L)" },
-    "aux-lm": { type: "string", default: String(FT.auxLm), description: "auxiliary LM weight" },
-    resume: { type: "boolean", description: "keep finished counts of <out>/layers.json" },
+    out: strOpt("output folder"),
+    layers: strOpt("comma-separated transfer counts (default -1..L)"),
+    "aux-lm": strOpt("auxiliary LM weight", String(FT.auxLm)),
+    resume: flag("keep finished counts of <out>/layers.json"),
   },
   async (v) => {
     const { ablateLayers } = await import("./sweeps.ts");
@@ -467,16 +441,13 @@ COMMANDS["zeroshot"] = define(
   "Scores each ckpt-<step>.safetensors with the paper's four heuristics (no fine-tuning, no\n" +
     "special tokens); writes <run>/zeroshot.json (raw score and relative performance per step).",
   {
-    run: { type: "string", description: "pre-training run folder" },
-    init: {
-      type: "string",
-      description: "one checkpoint instead of a run: a file, a released-weights folder, or gpt1",
-    },
-    vocab: { type: "string", description: "vocabulary for --init (default beside it, or gpt1)" },
+    run: strOpt("pre-training run folder"),
+    init: strOpt("one checkpoint instead of a run: a file, a released-weights folder, or gpt1"),
+    vocab: strOpt("vocabulary for --init (default beside it, or gpt1)"),
     data: DATA_OPT,
-    tasks: { type: "string", description: "comma-separated tasks (default: all with data)" },
-    batch: { type: "string", default: String(ZS.batchSize), description: "batch size" },
-    force: { type: "boolean", description: "recompute points already in zeroshot.json" },
+    tasks: strOpt("comma-separated tasks (default: all with data)"),
+    batch: strOpt("batch size", String(ZS.batchSize)),
+    force: flag("recompute points already in zeroshot.json"),
     backend: BACKEND_OPT,
   },
   async (v) => {
@@ -547,14 +518,11 @@ COMMANDS["reproduce"] = define(
     "smoke: minutes on a CPU (a pipeline check); small: the committed results' settings (CPU\n" +
     "hours); paper: the paper's settings (GPU). Finished stages are reused, a killed one resumes.",
   {
-    scale: { type: "string", default: "smoke", description: "smoke | small | paper" },
-    out: {
-      type: "string",
-      description: "output folder (default results/_scratch/reproduce-<scale>)",
-    },
+    scale: strOpt("smoke | small | paper", "smoke"),
+    out: strOpt("output folder (default results/_scratch/reproduce-<scale>)"),
     data: DATA_OPT,
     "cache-dir": CACHE_OPT,
-    fresh: { type: "boolean", description: "recompute every stage" },
+    fresh: flag("recompute every stage"),
     backend: BACKEND_OPT,
   },
   async (v) => {
@@ -585,8 +553,8 @@ COMMANDS["fetch"] = define(
     "the loaders read (default $GPT1_DATA, else ../shared/datasets). Size and sha256 are checked\n" +
     "before anything is unpacked; a cut download resumes. Story Cloze and MRPC: printed how to get.",
   {
-    dir: { type: "string", description: "data root (default $GPT1_DATA or ../shared/datasets)" },
-    list: { type: "boolean", description: "list what can be fetched, from where" },
+    dir: strOpt("data root (default $GPT1_DATA or ../shared/datasets)"),
+    list: flag("list what can be fetched, from where"),
   },
   async (v, positionals) => {
     const { fetchData, FETCH_MANIFEST } = await import("./fetch/mod.ts");
