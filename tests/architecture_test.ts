@@ -38,6 +38,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "_native_kernels.ts",
     "_native_adam.ts",
     "_wasm_fused_kernels.ts",
+    "_kernel_shims.ts",
     "backend.ts",
     "ops.ts",
     "model.ts",
