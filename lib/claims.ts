@@ -14,6 +14,8 @@ import type { LayersPoint, Table5Cell, ZeroShotRow } from "./runs.ts";
 import { PAPER_FACTS } from "./paper.ts";
 import { spearman } from "./metrics.ts";
 import type { Row } from "./report.ts";
+import type { ProtocolRow } from "./protocol.ts";
+import type { AdditionRow } from "./zeroshot_additions.ts";
 
 export type { LayersPoint } from "./runs.ts";
 
@@ -230,4 +232,141 @@ export function paperClaims(r: ClaimInputs): Row[] {
     });
   }
   return rows;
+}
+
+/**
+ * One standard error, in points, of an arm's protocol score: the dev set's sampling noise
+ * ({@link scoreNoise}) combined with the seeds' spread (sd/√seeds; none with one seed).
+ */
+export function protocolNoise(r: Pick<ProtocolRow, "metric" | "nEval" | "eval">): number {
+  if (!r.eval) return Infinity;
+  const seeds = r.eval.n > 1 ? r.eval.sd / Math.sqrt(r.eval.n) : 0;
+  return Math.sqrt(scoreNoise(r.metric, r.nEval) ** 2 + seeds ** 2);
+}
+
+/**
+ * One standard error, in points, of an AUROC on `n` examples when there is no signal
+ * (Mann–Whitney with two classes of n/2 each: `100·√((n+1)/(3n²))`).
+ */
+export function aurocNoise(n: number): number {
+  return n > 0 ? 100 * Math.sqrt((n + 1) / (3 * n * n)) : Infinity;
+}
+
+/**
+ * The claims checked by the small-scale protocol (issue 14), in {@link paperClaims}'s rows and
+ * noise rules: arm gaps on the full training sets (mean over tasks ± 2 s.e., each arm's s.e.
+ * from {@link protocolNoise}), the label-budget gaps (pre-trained − not, per task and budget)
+ * and the zero-shot AUROCs of the last checkpoint against chance. Pure.
+ *
+ * @example
+ * ```ts
+ * protocolClaims({ rows: summary.rows }).map((r) => `${r.claim}: ${r.holds}`);
+ * ```
+ */
+export function protocolClaims(r: {
+  rows: readonly ProtocolRow[];
+  additions?: readonly AdditionRow[];
+  lstmAdditions?: readonly AdditionRow[];
+}): Row[] {
+  const out: Row[] = [];
+  const done = r.rows.filter((x) => x.eval !== null);
+  const at = (task: string, arm: string, labels: number | null) =>
+    done.find((x) => x.task === task && x.arm === arm && x.labels === labels);
+  const gaps = (a: string, b: string, labels: number | null = null) =>
+    [...new Set(done.map((x) => x.task))].flatMap((t) => {
+      const x = at(t, a, labels), y = at(t, b, labels);
+      return x && y
+        ? [{
+          task: t,
+          d: x.eval!.mean - y.eval!.mean,
+          se: Math.hypot(protocolNoise(x), protocolNoise(y)),
+        }]
+        : [];
+    });
+  const summary = (g: { task: string; d: number; se: number }[]) => {
+    const m = mean(g.map((x) => x.d));
+    const se = Math.sqrt(g.reduce((a, x) => a + x.se * x.se, 0)) / g.length;
+    return {
+      text: `${fmt1(m)} ± ${(2 * se).toFixed(1)} (${
+        g.map((x) => `${x.task} ${fmt1(x.d)}`).join(", ")
+      })`,
+      holds: verdict(m, se),
+    };
+  };
+  const armRow = (claim: string, paper: string, a: string, b: string, judged = true) => {
+    const g = gaps(a, b);
+    const s = g.length ? summary(g) : null;
+    out.push({
+      claim,
+      paper,
+      "this run": s ? s.text : "–",
+      holds: s && judged ? s.holds : "–",
+    });
+  };
+  armRow(
+    "pre-training helps (protocol: full vs w/o pre-training, full training sets, mean gap ± 2 s.e.)",
+    `+${PAPER_FACTS.noPretrainDrop} (better on 8 of 8)`,
+    "full",
+    "no-pretrain",
+  );
+  armRow(
+    "the Transformer beats the LSTM (protocol: full vs LSTM w/ aux LM, mean gap ± 2 s.e.)",
+    "+5.6 (74.7 vs 69.1; the LSTM wins only MRPC)",
+    "full",
+    "lstm",
+  );
+  armRow(
+    "the auxiliary LM helps large datasets, not small ones (protocol: full vs w/o aux LM)",
+    "-0.3 on average (74.7 vs 75.0)",
+    "full",
+    "no-aux",
+    false,
+  );
+  // label budget: the pre-training gap at each size
+  const budgets = [...new Set(done.filter((x) => x.labels !== null).map((x) => x.task))];
+  for (const t of budgets) {
+    const sizes = [
+      ...new Set(done.filter((x) => x.task === t && x.labels !== null).map((x) => x.labels!)),
+    ].sort((a, b) => a - b);
+    const g = [...sizes, null].flatMap((n) => {
+      const x = at(t, "full", n), y = at(t, "no-pretrain", n);
+      return x && y
+        ? [{
+          n: n ?? Math.round(x.nTrain),
+          d: x.eval!.mean - y.eval!.mean,
+          se: Math.hypot(protocolNoise(x), protocolNoise(y)),
+        }]
+        : [];
+    });
+    if (!g.length) continue;
+    const few = g[0];
+    out.push({
+      claim: `pre-training helps most with few labels (${t}: pre-trained − not, per training-set ` +
+        "size; verdict at the smallest)",
+      paper: "beyond the paper (its opening argument)",
+      "this run": g.map((x) => `${x.n}: ${fmt1(x.d)} ± ${(2 * x.se).toFixed(1)}`).join(", "),
+      holds: verdict(few.d, few.se),
+    });
+  }
+  const lastOf = (rows: readonly AdditionRow[] | undefined, m: string) =>
+    (rows ?? []).filter((x) => x.measure === m).sort((a, b) => b.step - a.step)[0];
+  for (
+    const [m, label] of [["sst2-auroc", "SST-2 log p(positive) − log p(negative)"], [
+      "cola-auroc",
+      "CoLA mean log-probability",
+    ]] as const
+  ) {
+    const a = lastOf(r.additions, m), l = lastOf(r.lstmAdditions, m);
+    if (!a) continue;
+    const v = verdict(a.value - 50, aurocNoise(a.n));
+    out.push({
+      claim: `after pre-training, the AUROC of the ${label} is above 50 (addition; ± 2 s.e. ` +
+        "of chance)",
+      paper: "beyond the paper",
+      "this run": `Transformer ${a.value.toFixed(1)} ± ${(2 * aurocNoise(a.n)).toFixed(1)}` +
+        (l ? `, LSTM ${l.value.toFixed(1)}` : "") + ` (step ${a.step}, n=${a.n})`,
+      holds: v,
+    });
+  }
+  return out;
 }

@@ -205,6 +205,8 @@ export interface ProtocolRow {
   seeds: number[];
   /** Reported-split score over the seeds. */
   eval: Spread | null;
+  /** Examples scored on the reported split (the smallest over the seeds; 0 before any). */
+  nEval: number;
   /** Validation score over the seeds. */
   valid: Spread | null;
   /** The seeds' kept epochs. */
@@ -274,6 +276,7 @@ export function summarizeProtocol(
       lr,
       seeds: runs.map((c) => c.seed),
       eval: runs.length ? meanSd(runs.map((c) => c.eval)) : null,
+      nEval: runs.length ? Math.min(...runs.map((c) => c.n)) : 0,
       valid: runs.length ? meanSd(runs.map((c) => c.valid)) : null,
       epochs: runs.map((c) => c.bestEpoch),
       complete: runs.length === opts.seeds,

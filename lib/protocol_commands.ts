@@ -8,6 +8,7 @@
  */
 import { join } from "node:path";
 import { ConfigError } from "./errors.ts";
+import { PROTOCOL_DEFAULTS as D } from "./protocol.ts";
 import {
   BACKEND_OPT,
   type Command,
@@ -99,17 +100,21 @@ PROTOCOL_COMMANDS["protocol"] = define(
     "test predictions of each arm's best-validation seed). Several tasks: <out>/<task>/ each.\n" +
     "--plan prints the runs and optimizer steps (and hours, with --sec-per-step) and trains nothing.",
   {
+    scale: strOpt(
+      "small: every default from SMALL_PROTOCOL (lib/settings.ts): checkpoints, " +
+        "tasks, caps, grid, folders",
+    ),
     task: strOpt("task(s), comma-separated (sst2, stsb, cola, mrpc, rte)"),
     init: strOpt("pre-trained Transformer checkpoint"),
     "lstm-init": strOpt("pre-trained LSTM checkpoint (arm lstm)"),
     vocab: strOpt("vocabulary folder (default: <init folder>/vocab)"),
     data: DATA_OPT,
     arms: strOpt("comma-separated arms (default full,no-pretrain,no-aux, + lstm with --lstm-init)"),
-    lrs: strOpt("learning-rate grid", "1e-4,3e-4,1e-3"),
-    epochs: strOpt("epochs per run (best one kept)", "3"),
-    seeds: strOpt("seeds at the chosen setting", "3"),
-    seed: strOpt("base seed", "42"),
-    batch: strOpt("batch size", "32"),
+    lrs: strOpt(`learning-rate grid (default ${D.lrs.join(",")})`),
+    epochs: strOpt(`epochs per run, best kept (default ${D.epochs})`),
+    seeds: strOpt(`seeds at the chosen setting (default ${D.seeds})`),
+    seed: strOpt(`base seed (default ${D.seed})`),
+    batch: strOpt(`batch size (default ${D.batchSize})`),
     "train-sizes": strOpt("training-set sizes, e.g. 1000,4000,16000,all", "all"),
     "max-train": strOpt("cap on training examples of 'all' (CPU budget)"),
     "max-eval": strOpt("cap on validation / dev examples"),
@@ -123,27 +128,34 @@ PROTOCOL_COMMANDS["protocol"] = define(
     backend: BACKEND_OPT,
   },
   async (v) => {
-    const { runProtocol, PROTOCOL_DEFAULTS: D, protocolMarkdown, protocolPlan } = await import(
-      "./protocol.ts"
-    );
-    const tasks = csv(v.task, "");
+    const { runProtocol, protocolMarkdown, protocolPlan } = await import("./protocol.ts");
+    const { SMALL_PROTOCOL, protocolCheckpoint } = await import("./settings.ts");
+    if (v.scale !== undefined && v.scale !== "small") {
+      throw new ConfigError(`--scale ${v.scale}: only small has protocol settings`, {
+        fix: "--scale small, or give every option",
+      });
+    }
+    const S = v.scale === "small" ? SMALL_PROTOCOL : null;
+    const tasks = csv(v.task, S ? S.tasks.join(",") : "");
     if (tasks.length === 0) throw new ConfigError("--task is required");
-    const lstmInit = v["lstm-init"] as string | undefined;
+    const lstmInit = (v["lstm-init"] as string | undefined) ??
+      (S ? protocolCheckpoint(S.pretrain.lstmOut) : undefined);
     const common = {
       dataRoot: str(v.data, "data", await dataRootDefault()),
       arms: csv(v.arms, `full,no-pretrain,no-aux${lstmInit ? ",lstm" : ""}`),
-      lrs: parseLrs(v.lrs, D.lrs),
-      epochs: int(v.epochs, "epochs", D.epochs),
-      seeds: int(v.seeds, "seeds", D.seeds),
-      batchSize: int(v.batch, "batch", D.batchSize),
+      lrs: parseLrs(v.lrs, S?.lrs ?? D.lrs),
+      epochs: int(v.epochs, "epochs", S?.epochs ?? D.epochs),
+      seeds: int(v.seeds, "seeds", S?.seeds ?? D.seeds),
+      batchSize: int(v.batch, "batch", S?.batchSize ?? D.batchSize),
       trainSizes: parseTrainSizes(v["train-sizes"]),
-      maxTrain: optInt(v["max-train"], "max-train"),
     };
+    const maxTrainOf = (task: string) =>
+      optInt(v["max-train"], "max-train") ?? S?.maxTrain[task] ?? undefined;
     if (v.plan === true) {
       const sps = v["sec-per-step"] === undefined ? null : Number(v["sec-per-step"]);
       let runs = 0, steps = 0;
       for (const task of tasks) {
-        const p = await protocolPlan({ ...common, task });
+        const p = await protocolPlan({ ...common, task, maxTrain: maxTrainOf(task) });
         runs += p.runs;
         steps += p.steps;
         const sizes = p.sizes.map((s) =>
@@ -161,23 +173,24 @@ PROTOCOL_COMMANDS["protocol"] = define(
     const { loadVocab } = await import("./vocab.ts");
     const { terminalProgress } = await import("./progress.ts");
     await useBackend(v);
-    const init = str(v.init, "init");
+    const init = str(v.init, "init", S ? protocolCheckpoint(S.pretrain.out) : undefined);
     const tokenizer = await loadVocab(vocabDirFor(init, v.vocab));
-    const out = str(v.out, "out");
+    const out = str(v.out, "out", S?.out);
     for (const task of tasks) {
-      const outDir = tasks.length > 1 ? join(out, task) : out;
+      const outDir = tasks.length > 1 || S ? join(out, task) : out;
       const r = await runProtocol({
         ...common,
         task,
+        maxTrain: maxTrainOf(task),
         init,
         lstmInit,
         tokenizer,
         outDir,
-        seed: int(v.seed, "seed", D.seed),
+        seed: int(v.seed, "seed", S?.seed ?? D.seed),
         maxEval: optInt(v["max-eval"], "max-eval"),
-        groupByLength: v["group-by-length"] === true,
+        groupByLength: v["group-by-length"] === true || (S?.groupByLength ?? false),
         predictTest: v["no-predict-test"] === true ? false : undefined,
-        glueDir: v["glue-dir"] as string | undefined,
+        glueDir: (v["glue-dir"] as string | undefined) ?? S?.glueDir,
         resume: v.resume === true,
         progress: (label) => terminalProgress(label),
       });

@@ -18,9 +18,10 @@ import {
   ZEROSHOT_DEFAULTS,
 } from "./config.ts";
 import { REPO_ROOT } from "./fsutil.ts";
+import { PROTOCOL_DEFAULTS } from "./protocol.ts";
 import { TABLE5_TASKS, TABLE5_VARIANTS } from "./sweeps.ts";
 import { ZEROSHOT_CAPS } from "./zeroshot.ts";
-import type { ZeroShotTaskName } from "./runs.ts";
+import { checkpointName, type ZeroShotTaskName } from "./runs.ts";
 
 // ---------------------------------------------------------------------------------------------
 // settings as data
@@ -462,4 +463,105 @@ export function defaultCacheDir(): string {
 /** The default output folder of a scale: `results/_scratch/reproduce-<scale>` (git-ignored). */
 export function defaultOutDir(scale: Scale): string {
   return join(REPO_ROOT, "results", "_scratch", `reproduce-${scale}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the small-scale protocol (issue 14)
+
+/** Settings of the small-scale protocol's pre-training (one run per model family). */
+export interface ProtocolPretrainSettings {
+  /** Transformer run folder. */
+  out: string;
+  /** LSTM run folder (same corpus, vocabulary, batches and order). */
+  lstmOut: string;
+  /** Preset of both models (the LSTM's is parameter-matched). */
+  preset: PresetName;
+  /** Corpus specs (`{data}/` = the datasets folder). */
+  corpus: readonly string[];
+  /** BPE merges learned on the corpus. */
+  merges: number;
+  /** Total updates. */
+  steps: number;
+  /** Windows per batch. */
+  batchSize: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Warmup updates. */
+  warmupSteps: number;
+  /** Log-spaced checkpoints per octave (2: 16, 24, 32, 48, ... ; 16 up to 3,072). */
+  ckptPerOctave: 1 | 2;
+  /** Seed of the models and the data order. */
+  seed: number;
+  /** Held-out book for the final perplexity. */
+  evalText: string;
+}
+
+/** Settings of the small-scale protocol (what `deno task gpt1 protocol --scale small` runs). */
+export interface ProtocolScaleSettings {
+  /** Pre-training of both model families. */
+  pretrain: ProtocolPretrainSettings;
+  /** Output folder: `<out>/<task>/protocol.json`, summary, runs. */
+  out: string;
+  /** GLUE submission folders, one per arm: `<glueDir>/<arm>/<TASK>.tsv`. */
+  glueDir: string;
+  /** Tasks, in the order they are run. */
+  tasks: readonly string[];
+  /** Cap on training examples per task (null: the whole training set less the hold-out). */
+  maxTrain: Readonly<Record<string, number | null>>;
+  /** Learning-rate grid (chosen on the held-out split, per arm). */
+  lrs: readonly number[];
+  /** Epochs per run (the best on the held-out split is kept). */
+  epochs: number;
+  /** Seeds at the chosen learning rate. */
+  seeds: number;
+  /** Base seed. */
+  seed: number;
+  /** Batch size. */
+  batchSize: number;
+  /** Length-grouped batches. */
+  groupByLength: boolean;
+  /** The label-budget sweep: tasks and training-set sizes (null = the task's full set). */
+  labelBudget: { tasks: readonly string[]; sizes: readonly (number | null)[] };
+}
+
+/**
+ * The small-scale protocol (issue 14). Pre-training: the `small` Transformer and the matched
+ * LSTM on the corpus of `small`, 3,072 updates of 16 × 128 tokens (6.3M tokens, 0.78 epochs
+ * of the 8.0M training tokens; `small` in REPRODUCE_SCALES ran 1,200), checkpoints at half
+ * octaves. Fine-tuning: every arm gets the same selection on the split held out of the
+ * training data (lr from the grid, epoch by early stopping), then seeds. Caps are a CPU budget:
+ * SST-2 is fine-tuned on 8,000 of its 66,349 training sentences (67,349 less the hold-out) (said wherever it is reported);
+ * the other tasks on their whole training sets.
+ */
+export const SMALL_PROTOCOL: Readonly<ProtocolScaleSettings> = freeze({
+  pretrain: {
+    out: "results/protocol/pretrain",
+    lstmOut: "results/protocol/pretrain-lstm",
+    preset: "small",
+    corpus: ["embedded", ...books],
+    merges: PRETRAIN_SETTINGS.small.merges,
+    steps: 3072,
+    batchSize: PRETRAIN_SETTINGS.small.batchSize,
+    lr: PRETRAIN_SETTINGS.small.lr,
+    warmupSteps: PRETRAIN_SETTINGS.small.warmupSteps,
+    ckptPerOctave: 2,
+    seed: PRETRAIN_DEFAULTS.seed,
+    evalText: HELD_OUT,
+  },
+  out: "results/protocol",
+  glueDir: "results/glue",
+  tasks: ["stsb", "sst2", "cola", "rte", "mrpc"],
+  maxTrain: { sst2: 8000, stsb: null, cola: null, rte: null, mrpc: null },
+  lrs: [...PROTOCOL_DEFAULTS.lrs],
+  epochs: PROTOCOL_DEFAULTS.epochs,
+  seeds: PROTOCOL_DEFAULTS.seeds,
+  seed: PROTOCOL_DEFAULTS.seed,
+  batchSize: PROTOCOL_DEFAULTS.batchSize,
+  groupByLength: true,
+  labelBudget: { tasks: ["sst2", "stsb"], sizes: [1000, 4000, 16000, null] },
+});
+
+/** The final checkpoint of a protocol pre-training run folder. */
+export function protocolCheckpoint(run: string, s = SMALL_PROTOCOL.pretrain): string {
+  return join(run, checkpointName(s.steps));
 }

@@ -247,3 +247,60 @@ Deno.test("planProtocol counts runs and full-batch steps per size", async () => 
   assertEquals(p.runs, 60);
   assertEquals(p.steps, 20 * 3 * (31 + 125 + 140));
 });
+
+Deno.test("protocolClaims: arm gaps with dev and seed noise, label-budget gaps, AUROC rows", async () => {
+  const { protocolClaims, protocolNoise, aurocNoise } = await import("../lib/claims.ts");
+  const row = (task: string, arm: string, labels: number | null, mean: number, sd = 0, n = 1) => ({
+    task,
+    arm,
+    labels,
+    nTrain: labels ?? 5000,
+    metric: task === "stsb" ? "pearson" : "acc",
+    grid: [],
+    lr: 3e-4,
+    seeds: [42],
+    eval: { mean, sd, n },
+    nEval: 1000,
+    valid: null,
+    epochs: [3],
+    complete: true,
+    bestSeed: 42,
+    testFile: null,
+  });
+  // one seed: the dev set's noise only; three seeds add sd/√3
+  assertEquals(protocolNoise(row("sst2", "full", null, 80)), 100 * Math.sqrt(0.25 / 1000));
+  assert(
+    protocolNoise(row("sst2", "full", null, 80, 3, 3)) >
+      protocolNoise(row("sst2", "full", null, 80)),
+  );
+  const rows = [
+    row("sst2", "full", null, 85),
+    row("sst2", "no-pretrain", null, 75),
+    row("stsb", "full", null, 60),
+    row("stsb", "no-pretrain", null, 20),
+    row("stsb", "full", 1000, 40),
+    row("stsb", "no-pretrain", 1000, 40.5),
+  ];
+  const c = protocolClaims({
+    rows,
+    additions: [{
+      step: 3072,
+      measure: "sst2-auroc",
+      addition: true,
+      metric: "auroc",
+      value: 51,
+      chance: 50,
+      n: 400,
+    }],
+  });
+  const pre = c.find((r) => String(r.claim).startsWith("pre-training helps (protocol"))!;
+  assertEquals(pre.holds, "yes");
+  assert(String(pre["this run"]).startsWith("+25.0"), String(pre["this run"]));
+  assertEquals(c.find((r) => String(r.claim).includes("LSTM"))!.holds, "–"); // no lstm rows
+  const budget = c.find((r) => String(r.claim).includes("few labels (stsb"))!;
+  assertEquals(budget.holds, "not shown"); // -0.5 at 1,000 labels is noise
+  assert(String(budget["this run"]).includes("1000: -0.5"), String(budget["this run"]));
+  const auroc = c.find((r) => String(r.claim).includes("AUROC of the SST-2"))!;
+  assertEquals(auroc.holds, "not shown"); // 51 on 400 is within 2 s.e. (2.9) of chance
+  assert(Math.abs(aurocNoise(400) - 2.89) < 0.01);
+});

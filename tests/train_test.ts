@@ -20,6 +20,14 @@ const CONFIG = makeConfig("tiny", { vocabSize: 32, nCtx: 16, nEmbd: 32, nInner: 
 
 Deno.test("isLogCheckpoint and checkpoint names", () => {
   assertEquals([1, 2, 8, 16, 24, 32, 64, 100].filter((s) => isLogCheckpoint(s, 4)), [16, 32, 64]);
+  // two per octave: 2^k and 3·2^(k-1); 16 of them from 16 to 3,072
+  const half = Array.from({ length: 3072 }, (_, i) => i + 1).filter((s) =>
+    isLogCheckpoint(s, 4, 2)
+  );
+  assertEquals(half.slice(0, 8), [16, 24, 32, 48, 64, 96, 128, 192]);
+  assertEquals(half.length, 16);
+  assertEquals(half.at(-1), 3072);
+  assertEquals([12, 36, 80, 144].filter((s) => isLogCheckpoint(s, 4, 2)), []);
   assertEquals(checkpointName(128), "ckpt-000128.safetensors");
 });
 
