@@ -18,16 +18,13 @@
 import type * as tf from "@tensorflow/tfjs";
 import { type Gpt1Config, makeConfig } from "./config.ts";
 import { type LstmConfig, LstmModel, makeLstmConfig } from "./lstm.ts";
-import {
-  type ForwardOptions,
-  Gpt1Model,
-  type Ids,
-  type LmLossOptions,
-  type ModelOptions,
-} from "./model.ts";
+import { Gpt1Model } from "./model.ts";
+import type { Ids } from "./ops.ts";
+import type { ForwardOptions, LmLossOptions, ModelOptions } from "./_tied_lm.ts";
 
-export type { ForwardOptions, Ids, LmLossOptions, ModelOptions, TiedLmConfig } from "./model.ts";
-export { TiedLmModel } from "./model.ts";
+export type { Ids } from "./ops.ts";
+export type { ForwardOptions, LmLossOptions, ModelOptions, TiedLmConfig } from "./_tied_lm.ts";
+export { TiedLmModel } from "./_tied_lm.ts";
 
 /** Either model's configuration. */
 export type ModelConfig = Gpt1Config | LstmConfig;

@@ -44,15 +44,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { ensureKernels } from "./backend.ts";
 import { CheckpointError, ConfigError } from "./errors.ts";
-import {
-  asInt32,
-  assignWeights,
-  type ForwardOptions,
-  type Ids,
-  linear,
-  type ModelOptions,
-  TiedLmModel,
-} from "./model.ts";
+import { asInt32, type Ids, linear } from "./ops.ts";
+import { assignWeights, type ForwardOptions, type ModelOptions, TiedLmModel } from "./_tied_lm.ts";
 import { mixModelSeed, randn } from "./random.ts";
 import { buildConfig, checkKeys, checkNumbers } from "./_config_check.ts";
 

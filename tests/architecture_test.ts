@@ -41,6 +41,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "_kernel_shims.ts",
     "backend.ts",
     "ops.ts",
+    "_tied_lm.ts",
     "model.ts",
     "lstm.ts",
     "language_model.ts",
