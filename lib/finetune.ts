@@ -25,7 +25,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { basename, dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { blasInfo } from "./blas.ts";
 import { nativeKernelsLine } from "./_native_kernels.ts";
 import { FINETUNE_DEFAULTS, makeConfig } from "./config.ts";
@@ -40,30 +40,45 @@ import { OpenAIAdam } from "./optim.ts";
 import { loadAnyCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { readTestIds, submissionFormat, writeSubmission } from "./glue_submission.ts";
 import { mixSeed, Rng } from "./random.ts";
-import { buildInputs, type Example, getTask, type Split, type TaskSpec } from "./tasks/mod.ts";
-import { padBatch, type Specials, specialsFor } from "./transforms.ts";
+import { type Example, getTask, type Split, type TaskSpec } from "./tasks/mod.ts";
+import { type Specials, specialsFor } from "./transforms.ts";
 import { taskMetric, type TaskScore } from "./tasks/metric.ts";
 import { ConfigError, DataError } from "./errors.ts";
 import { portablePath, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
+import {
+  disposeBatch,
+  type EncodedExample,
+  encodeExamples,
+  headSize,
+  lengthGroupedOrder,
+  microBatches,
+  paddedSize,
+  predict,
+  taskBatch,
+  type TaskEncoder,
+  taskForward,
+  taskLoss,
+  taskTargets,
+} from "./_task_batches.ts";
+import { loadEvalFile, resolveTaskDir, taskSplits, validHoldOut } from "./_task_data.ts";
 
-/** Anything with `encode(text) → ids` and a vocabulary size (the GPT-1 tokenizer). */
-export interface TaskEncoder {
-  /** Text → token ids. */
-  encode(text: string): number[];
-  /** Vocabulary size without the special tokens. */
-  vocabSize: number;
-}
-
-/** One example turned into token sequences (1 for classification, 2 orderings, K candidates). */
-export interface EncodedExample {
-  /** The sequences, each ending in `_classify_`. */
-  seqs: number[][];
-  /** Class index, or the score for regression. */
-  label: number;
-  /** `file:line` of the example. */
-  source: string;
-}
+// batches and task data live in _task_batches.ts and _task_data.ts; this path keeps working
+export {
+  disposeBatch,
+  type EncodedExample,
+  encodeExamples,
+  headSize,
+  LENGTH_POOL_BATCHES,
+  lengthGroupedOrder,
+  microBatches,
+  predict,
+  type TaskBatch,
+  taskBatch,
+  type TaskEncoder,
+  taskForward,
+} from "./_task_batches.ts";
+export { loadEvalFile, resolveTaskDir, taskSplits, validHoldOut };
 
 /** Options of {@link finetune}. */
 export interface FinetuneOptions {
@@ -151,210 +166,10 @@ export interface FinetuneResult {
   testFile?: string;
 }
 
-/**
- * Turns examples into token sequences with the task's transform. Unlabeled examples are dropped,
- * or kept with label NaN when `keepUnlabeled` (test files, for predictions).
- */
-export function encodeExamples(
-  task: TaskSpec,
-  examples: Example[],
-  tok: TaskEncoder,
-  nCtx: number,
-  opts: { keepUnlabeled?: boolean } = {},
-): EncodedExample[] {
-  const sp = specialsFor(tok.vocabSize);
-  const cache = new Map<string, number[]>();
-  const enc = (t: string) => {
-    let ids = cache.get(t);
-    if (!ids) cache.set(t, ids = tok.encode(t));
-    return ids;
-  };
-  const out: EncodedExample[] = [];
-  for (const ex of examples) {
-    const label = (ex as { label?: number }).label;
-    if (label === undefined && !opts.keepUnlabeled) continue;
-    out.push({
-      seqs: buildInputs(task, ex, enc, sp, nCtx),
-      label: label ?? NaN,
-      source: ex.source,
-    });
-  }
-  return out;
-}
-
 function sample<T>(xs: T[], n: number | undefined, seed: number): T[] {
   if (n === undefined || xs.length <= n) return xs;
   const idx = new Rng(seed).shuffle(xs.map((_, i) => i)).slice(0, n).sort((a, b) => a - b);
   return idx.map((i) => xs[i]);
-}
-
-/** Output size of the head: classes, or 1 for multiple choice (per candidate) and regression. */
-export function headSize(task: TaskSpec): number {
-  if (task.inputType === "multiple_choice" || task.inputType === "regression-similarity") return 1;
-  return task.labels!.length;
-}
-
-/** A batch as tensors: `ids`/`mask` `[B*K, T]`, `clfPos` `[B*K]` (example-major). */
-export interface TaskBatch {
-  /** Token ids, right-padded with 0. */
-  ids: tf.Tensor2D;
-  /** 1 on real tokens. */
-  mask: tf.Tensor2D;
-  /** Index of the `_classify_` token of each sequence. */
-  clfPos: tf.Tensor1D;
-  /** Examples. */
-  B: number;
-  /** Sequences per example. */
-  K: number;
-}
-
-/**
- * Pads a batch of encoded examples into tensors (caller disposes with {@link disposeBatch}).
- * Made outside the gradient closure: tensors created inside it are freed before the backward pass.
- */
-export function taskBatch(batch: EncodedExample[], sp: Specials): TaskBatch {
-  const K = batch[0].seqs.length; // sequences per example
-  const p = padBatch(batch.flatMap((e) => e.seqs), sp.classify);
-  const T = p.ids[0].length, B = batch.length;
-  return {
-    ids: tf.tensor2d(p.ids, [B * K, T], "int32"),
-    mask: tf.tensor2d(p.mask, [B * K, T], "float32"),
-    clfPos: tf.tensor1d(p.clfPos, "int32"),
-    B,
-    K,
-  };
-}
-
-/** Frees the tensors of a {@link TaskBatch}. */
-export function disposeBatch(b: TaskBatch): void {
-  tf.dispose([b.ids, b.mask, b.clfPos]);
-}
-
-/**
- * Forward pass of a batch for any input type: returns the task logits (`[B, nOut]`, `[B, K]`
- * for multiple choice, `[B, 1]` for regression) and the auxiliary LM loss on the inputs.
- */
-export function taskForward(
-  model: LanguageModel,
-  task: TaskSpec,
-  batch: TaskBatch,
-  opts: { training: boolean; seed?: number; lm?: boolean },
-): { logits: tf.Tensor2D; lm: tf.Scalar | null } {
-  const { B, K } = batch, C = model.config.nEmbd;
-  const h = model.hidden(batch.ids, opts); // [B*K, T, C]
-  // the LM head builds [B*K*T, V] tensors: only when the auxiliary loss needs it
-  const lm = opts.lm === false ? null : model.lmLossFromHidden(h, batch.ids, batch.mask);
-  const feats = model.pool(h, batch.clfPos); // [B*K, C]
-  let logits: tf.Tensor2D;
-  if (task.inputType === "multiple_choice") {
-    // one scalar per candidate; the classifier dropout mask is shared across the K candidates
-    const z = model.classifierHead(tf.reshape(feats, [B, K, C]), opts, [B, 1, C]);
-    logits = tf.reshape(z, [B, K]);
-  } else if (K === 2) {
-    // similarity: the features of both orderings are summed, then the linear head
-    logits = model.classifierHead(tf.sum(tf.reshape(feats, [B, 2, C]), 1), opts);
-  } else {
-    logits = model.classifierHead(feats, opts);
-  }
-  return { logits, lm };
-}
-
-/** Tokens an example takes in a padded batch of its own: sequences × the longest one. */
-function paddedSize(e: EncodedExample): number {
-  return e.seqs.length * Math.max(...e.seqs.map((q) => q.length));
-}
-
-/** Examples per pool of {@link lengthGroupedOrder}, in batches. */
-export const LENGTH_POOL_BATCHES = 50;
-
-/**
- * A length-grouped epoch order: the shuffled `order` is cut into pools of
- * {@link LENGTH_POOL_BATCHES} batches, each pool is sorted by `sizes` (stable), cut into
- * batches of `B`, and the batches of the whole epoch are shuffled with `seed`. Every example
- * stays in the epoch exactly once; a batch holds examples of similar length, so padding to its
- * longest wastes little (as `group_by_length` in HF `Trainer` or fairseq's buckets). Pure.
- *
- * @example
- * ```ts
- * // sizes 5, 1, 4, 2 of examples 0..3; batches of 2: {1, 3} (sizes 1, 2) and {2, 0} (4, 5)
- * lengthGroupedOrder([3, 0, 2, 1], [5, 1, 4, 2], 2, 7); // [2, 0, 1, 3]
- * ```
- */
-export function lengthGroupedOrder(
-  order: readonly number[],
-  sizes: readonly number[],
-  B: number,
-  seed: number,
-): number[] {
-  const pool = Math.max(1, B * LENGTH_POOL_BATCHES);
-  const batches: number[][] = [];
-  for (let s = 0; s < order.length; s += pool) {
-    const p = order.slice(s, s + pool).sort((a, b) => sizes[a] - sizes[b]);
-    for (let b = 0; b < p.length; b += B) batches.push(p.slice(b, b + B));
-  }
-  // the tail batch (shorter than B) stays last, so `floor(n / B)` full batches are trained on
-  const full = batches.filter((b) => b.length === B), rest = batches.filter((b) => b.length < B);
-  return [...new Rng(seed).shuffle(full), ...rest].flat();
-}
-
-/**
- * Splits a batch into consecutive micro-batches whose padded size (examples × sequences ×
- * longest sequence) stays within `maxTokens` (at least one example each).
- */
-export function microBatches(batch: EncodedExample[], maxTokens: number): EncodedExample[][] {
-  const out: EncodedExample[][] = [];
-  let cur: EncodedExample[] = [], longest = 0;
-  for (const e of batch) {
-    const len = Math.max(...e.seqs.map((s) => s.length));
-    const L = Math.max(longest, len);
-    if (cur.length > 0 && (cur.length + 1) * e.seqs.length * L > maxTokens) {
-      out.push(cur);
-      cur = [];
-      longest = 0;
-    }
-    cur.push(e);
-    longest = Math.max(longest, len);
-  }
-  if (cur.length) out.push(cur);
-  return out;
-}
-
-/** Task targets as a tensor: one-hot `[B, nOut]` for classes/candidates, `[B, 1]` scores for regression. */
-function taskTargets(task: TaskSpec, labels: number[], nOut: number): tf.Tensor2D {
-  if (task.inputType === "regression-similarity") return tf.tensor2d(labels, [labels.length, 1]);
-  return tf.tidy(() => tf.oneHot(tf.tensor1d(labels, "int32"), nOut).toFloat() as tf.Tensor2D);
-}
-
-function taskLoss(task: TaskSpec, logits: tf.Tensor2D, y: tf.Tensor2D): tf.Scalar {
-  if (task.inputType === "regression-similarity") {
-    return tf.mean(tf.square(tf.sub(logits, y))) as tf.Scalar;
-  }
-  return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
-}
-
-/** Predictions of `model` on encoded examples (eval mode): class index, candidate, or score. */
-export async function predict(
-  model: LanguageModel,
-  task: TaskSpec,
-  data: EncodedExample[],
-  sp: Specials,
-  batchSize = 32,
-): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < data.length; i += batchSize) {
-    const batch = taskBatch(data.slice(i, i + batchSize), sp);
-    const z = tf.tidy(() => {
-      const { logits } = taskForward(model, task, batch, { training: false, lm: false });
-      return task.inputType === "regression-similarity" ? tf.reshape(logits, [-1]) : tf.argMax(
-        logits,
-        1,
-      );
-    });
-    out.push(...(await z.data()));
-    z.dispose();
-    disposeBatch(batch);
-  }
-  return out;
 }
 
 async function score(
@@ -365,21 +180,6 @@ async function score(
 ): Promise<{ score: TaskScore; preds: number[] }> {
   const preds = await predict(model, task, data, sp);
   return { score: taskMetric(task.name, preds, data.map((d) => d.label)), preds };
-}
-
-/**
- * Examples held out of `n` training examples for model selection when a task has no
- * validation split of its own: a seeded 10%, at least 1, at most 1,000.
- */
-export function validHoldOut(n: number): number {
-  return Math.min(1000, Math.max(1, Math.round(n * 0.1)));
-}
-
-/** Where a task's train / selection / reported data come from (see the module doc). */
-export function taskSplits(task: TaskSpec): { train: Split; report: Split; valid: Split | null } {
-  if (task.name === "storycloze") return { train: "train", valid: "dev", report: "test" };
-  if (task.name === "snli") return { train: "dev", valid: null, report: "test" };
-  return { train: "train", valid: null, report: task.evalSplit };
 }
 
 /**
@@ -666,80 +466,4 @@ export async function predictTestSet(
   const enc = encodeExamples(task, ex, tokenizer, model.config.nCtx, { keepUnlabeled: true });
   const preds = await predict(model, task, enc, specialsFor(tokenizer.vocabSize));
   return await writeSubmission(outDir, task.name, ex.map((e) => e.id), preds, testIds);
-}
-
-async function _statOrNull(path: string): Promise<Deno.FileInfo | null> {
-  try {
-    return await Deno.stat(path);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * The task's folder: `dataRoot/<folder>` when `dataRoot` is the datasets root, or `dataRoot`
- * itself when it is the task's own folder (e.g. `../shared/datasets/SST-2`). Throws a
- * {@link DataError} naming the path and the fix otherwise.
- */
-export async function resolveTaskDir(dataRoot: string, task: TaskSpec): Promise<string> {
-  const root = await _statOrNull(dataRoot);
-  if (!root) {
-    throw new DataError(`no such folder`, {
-      file: dataRoot,
-      fix:
-        `pass --data <datasets root> or the task's folder (e.g. ../shared/datasets/${task.folder}); ` +
-        "deno task gpt1 fetch all downloads the public benchmarks",
-    });
-  }
-  if (!root.isDirectory) {
-    throw new DataError(`--data must be a folder, not a file`, {
-      file: dataRoot,
-      fix: `pass the datasets root or ${task.folder}/ (for a single labeled file use --eval-file)`,
-    });
-  }
-  const nested = join(dataRoot, task.folder);
-  if ((await _statOrNull(nested))?.isDirectory) return nested;
-  if (basename(resolve(dataRoot)) === task.folder) return dataRoot;
-  for (const split of task.splits) {
-    if (await task.load(dataRoot, split, { limit: 1 }).then(() => true, () => false)) {
-      return dataRoot;
-    }
-  }
-  throw new DataError(`no ${task.folder}/ folder and no ${task.folder} split files here`, {
-    file: dataRoot,
-    fix: `pass the datasets root holding ${task.folder}/, or the task's folder itself`,
-  });
-}
-
-/**
- * Loads `--eval-file`: a folder (the report split, else dev) or one labeled split file of the
- * task (its name must be one the task's loader reads, e.g. dev.tsv). Throws a {@link DataError}.
- */
-export async function loadEvalFile(
-  task: TaskSpec,
-  path: string,
-  report: Split,
-): Promise<Example[]> {
-  const st = await _statOrNull(path);
-  if (!st) {
-    throw new DataError("no such file or folder", {
-      file: path,
-      fix: "pass a labeled split file (e.g. dev.tsv) or a folder holding one",
-    });
-  }
-  if (st.isDirectory) {
-    const r = await task.load(path, report).catch(() => task.load(path, "dev"));
-    return r.examples;
-  }
-  const want = resolve(path);
-  const dir = dirname(path);
-  for (const split of [report, ...task.splits.filter((s) => s !== report)]) {
-    const r = await task.load(dir, split).catch(() => null);
-    if (r && resolve(r.file) === want) return r.examples;
-  }
-  throw new DataError(`not a ${task.folder} split file the loader reads`, {
-    file: path,
-    fix: `name it as in the benchmark's layout (splits: ${task.splits.join(", ")}) ` +
-      "or pass its folder",
-  });
 }

@@ -56,6 +56,8 @@ const LAYERS: readonly (readonly string[])[] = [
   [
     "train.ts",
     "train_webgpu.ts",
+    "_task_batches.ts",
+    "_task_data.ts",
     "finetune.ts",
     "scoring.ts",
     "zeroshot_heuristics.ts",
