@@ -26,9 +26,11 @@ export interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
 }
-type KernelArgs = Parameters<tf.KernelFunc>[0];
+/** The arguments a tfjs kernel function gets. */
+export type KernelArgs = Parameters<tf.KernelFunc>[0];
 
-const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+/** Elements of a shape. */
+export const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 /** The wasm activation kernels `_FusedMatMul` may end with, by its `activation` attribute. */
 const ACTIVATIONS: Record<string, string> = {
@@ -44,6 +46,21 @@ let originals: Map<string, tf.KernelConfig> | null = null;
 /** The offset in floats of a tensor's data on the wasm heap. */
 export const offsetOf = (be: WasmBackend, t: tf.TensorInfo): number =>
   be.dataIdMap.get(t.dataId).memoryOffset >>> 2;
+
+/** The heap as floats and ints, and the float offset of a tensor on it (views: re-take after
+ * any allocation). */
+export function heap(be: WasmBackend): {
+  f: Float32Array;
+  i: Int32Array;
+  at: (t: tf.TensorInfo) => number;
+} {
+  const buf = be.wasm.HEAPU8.buffer;
+  return {
+    f: new Float32Array(buf),
+    i: new Int32Array(buf),
+    at: (t: tf.TensorInfo) => offsetOf(be, t),
+  };
+}
 
 /** M, N, K and the broadcast batch shape of `op(a)·op(b)`, or null outside the BLAS cases. */
 function plan(a: tf.TensorInfo, b: tf.TensorInfo, tA: boolean, tB: boolean) {

@@ -37,6 +37,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "_wasm_blas_kernels.ts",
     "_native_kernels.ts",
     "_native_adam.ts",
+    "_wasm_attention_kernels.ts",
     "_wasm_fused_kernels.ts",
     "_kernel_shims.ts",
     "backend.ts",
