@@ -26,6 +26,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "vocab.ts",
     "_brown.ts",
     "corpus.ts",
+    "windows.ts",
     "data.ts",
     "transforms.ts",
     "tasks/",
