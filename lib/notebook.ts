@@ -4,8 +4,8 @@
  * ({@link liveFigure}), report sections shown in cells ({@link showSections}) and the paper's
  * input transformations shown on real examples ({@link inputExamples}), the setup cell in one
  * call ({@link notebookSetup}) and the stage bookkeeping of a cell behind one helper
- * ({@link notebookStage}; {@link notebookTable5} for fine-tunes written out in the cell). The
- * command line never imports this file (nor `jupyter.ts`).
+ * ({@link notebookStage}; {@link notebookTable5} and {@link notebookLayers} for fine-tunes written
+ * out in the cell). The command line never imports this file (nor `jupyter.ts`).
  *
  * @example
  * ```ts
@@ -38,7 +38,11 @@ import {
   type Scale,
 } from "./settings.ts";
 import {
+  isLayersSession,
   isTable5Session,
+  type LayersSession,
+  type LayersSweep,
+  openLayersStage,
   openTable5Stage,
   type StageContext,
   type StageResult,
@@ -313,6 +317,49 @@ export async function notebookTable5(
     async close(cells?: Table5Cell[]) {
       await bars.flush();
       const r = await t5.close(cells);
+      console.log(`${label}: ${r.status} (${r.note})`);
+      return r;
+    },
+  };
+}
+
+/**
+ * The layers stage opened for fine-tunes written out in a cell: null (and a line saying why)
+ * when the plan only reads or the stage has nothing to do (no data), else a
+ * {@link LayersSession} whose `start(task)` gives a sweep to fill (null when that task finished
+ * earlier) with `progress(n)` for each fine-tune's live display. Call `finetune` per transfer
+ * count into `sweep.runDir(n)`, `sweep.record(n, result)`, then `sweep.finish()` per task and
+ * `session.close()`: the same `layers.json` and stamps as {@link runLayersStage}.
+ */
+export async function notebookLayers(
+  nb: Pick<NotebookSetup, "plan" | "ctx" | "settings">,
+  label: string,
+): Promise<
+  | (Omit<LayersSession, "start"> & {
+    start(task: string): Promise<(LayersSweep & { progress: (n: number) => Progress }) | null>;
+  })
+  | null
+> {
+  if (!nb.plan.compute) {
+    console.log(`${label}: ${nb.plan.note}`);
+    return null;
+  }
+  const ls = await openLayersStage(nb.settings, nb.plan.layout, nb.ctx);
+  if (!isLayersSession(ls)) {
+    console.log(`${label}: ${ls.status} (${ls.note})`);
+    return null;
+  }
+  const bars = stageDisplays();
+  return {
+    ...ls,
+    async start(task: string) {
+      const sw = await ls.start(task);
+      if (!sw) console.log(`${task}: finished earlier with these settings`);
+      return sw && { ...sw, progress: (n: number) => bars.progress(`${task} transfer ${n}`) };
+    },
+    async close() {
+      await bars.flush();
+      const r = await ls.close();
       console.log(`${label}: ${r.status} (${r.note})`);
       return r;
     },

@@ -25,13 +25,14 @@ import { join } from "node:path";
 import { ConfigError, DataError } from "./errors.ts";
 import { exists, portablePath, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
-import type { ModelConfig, ModelKind } from "./language_model.ts";
+import { type ModelConfig, type ModelKind, numLayers } from "./language_model.ts";
 import type { Gpt1Tokenizer } from "./tokenizer/bpe.ts";
 import type { FinetuneResult } from "./finetune.ts";
 import { readCheckpointInfo } from "./checkpoint.ts";
 import { claim, finishStamp, readStamp, stageKey, ZS_STAMP } from "./_stamps.ts";
 import {
   checkpointName,
+  type LayersRow,
   type LogRecord,
   pretrainDir,
   readResult,
@@ -41,12 +42,23 @@ import {
 } from "./runs.ts";
 import { loadVocab } from "./vocab.ts";
 import { evaluateText, runPretraining } from "./pipeline.ts";
-import { ablateLayers, runTable5, table5Cell, table5Header, table5Markdown } from "./sweeps.ts";
+import {
+  ablateLayers,
+  layersHeader,
+  layersRow,
+  layersRunDir,
+  runTable5,
+  table5Cell,
+  table5Header,
+  table5Markdown,
+  transferCounts,
+} from "./sweeps.ts";
 import { getTask } from "./tasks/mod.ts";
 import { ZEROSHOT_FOLDERS, zeroShotCurves } from "./zeroshot.ts";
 import {
   capsFor,
   defaultCacheDir,
+  type LayersStageSettings,
   type ReproduceSettings,
   resolveDataPath,
   type Table5StageSettings,
@@ -401,6 +413,138 @@ function skipped(stage: string, note: string): StageResult {
 }
 
 /**
+ * One task's sweep of a {@link LayersSession} (`start(task)`): the checkpoint, vocabulary,
+ * transfer counts and caps of its fine-tunes, {@link record} adds a finished one to
+ * `layers.json` exactly as {@link ablateLayers} writes it, {@link finish} writes the stamp.
+ */
+export interface LayersSweep {
+  /** The task. */
+  task: string;
+  /** The final pre-training checkpoint every fine-tune starts from. */
+  ckpt: string;
+  /** Its config, read from the header (each fine-tune loads the weights itself). */
+  config: ModelConfig;
+  /** The pre-training run's vocabulary. */
+  tokenizer: Gpt1Tokenizer;
+  /** The transfer counts (-1 nothing, 0 the embeddings, k the embeddings and k blocks). */
+  counts: number[];
+  /** Caps on training and evaluation examples at this scale. */
+  maxTrain?: number;
+  maxEval?: number;
+  /** The folder of one fine-tune (`<layers>/transfer<n>`). */
+  runDir(n: number): string;
+  /** True when `layers.json` already holds the count. */
+  has(n: number): Promise<boolean>;
+  /** Adds a finished fine-tune (run into {@link runDir}) as a row of `layers.json`. */
+  record(n: number, result: FinetuneResult): Promise<LayersRow>;
+  /** Writes the task's stamp; `rows`: the sweep's rows (default: read from `layers.json`). */
+  finish(rows?: readonly LayersRow[]): Promise<void>;
+}
+
+/** The layers stage opened for fine-tunes run by hand (a notebook cell calling `finetune`). */
+export interface LayersSession {
+  /** `layers`. */
+  stage: string;
+  /** The tasks with data, in the stage's order. */
+  tasks: string[];
+  /** The stage's settings (tasks, counts, caps, epochs, lr, λ, seed). */
+  settings: Readonly<LayersStageSettings>;
+  /** The task's sweep to fill, or null when it finished earlier with the same settings. */
+  start(task: string): Promise<LayersSweep | null>;
+  /** The stage's outcome once every task is through {@link LayersSweep.finish} or reused. */
+  close(): Promise<StageResult>;
+}
+
+/**
+ * Opens the layers stage: a {@link LayersSession} to fill task by task, or the stage's outcome
+ * when there is nothing to do (no data). Each task's folder is claimed when it starts, as
+ * {@link runLayersStage} claims it.
+ */
+export async function openLayersStage(
+  s: Readonly<ReproduceSettings>,
+  layout: ResultLayout,
+  ctx: StageContext,
+): Promise<LayersSession | StageResult> {
+  const c = ctxDefaults(ctx);
+  const l = s.layers;
+  const tasks = (await tasksWithData(ctx.dataRoot, l.tasks)).filter((t) => layout.layers[t]);
+  if (tasks.length === 0) return skipped("layers", `no data for ${l.tasks.join(", ")}`);
+  const upstream = await needFinished(layout, s);
+  const notes: string[] = [];
+  let ran = false, seconds = 0;
+  return {
+    stage: "layers",
+    tasks,
+    settings: l,
+    async start(task) {
+      const dir = layout.layers[task];
+      const state = await claim(
+        dir,
+        "layers",
+        stageKey("layers", { l, task }, upstream),
+        l,
+        c.fresh,
+      );
+      if (state === "done") {
+        const r = await reused("layers", dir);
+        seconds += r.seconds;
+        notes.push(r.note);
+        return null;
+      }
+      ran = true;
+      const t1 = performance.now();
+      const ckpt = finalCheckpoint(layout, s);
+      const config = (await readCheckpointInfo(ckpt)).config;
+      const caps = capsFor(l, task);
+      const header = layersHeader(getTask(task).name, ckpt, {
+        maxTrain: caps.maxTrain ?? undefined,
+        maxEval: caps.maxEval ?? undefined,
+        epochs: l.epochs,
+        lr: l.lr,
+        auxLm: l.auxLm,
+        seed: l.seed,
+      });
+      const file = join(dir, "layers.json");
+      const rowsNow = async () => (await readResult<{ rows?: LayersRow[] }>(file))?.rows ?? [];
+      return {
+        task,
+        ckpt,
+        config,
+        tokenizer: await loadVocab(join(layout.pretrain, "vocab")),
+        counts: transferCounts(numLayers(config), l.layers ?? undefined),
+        maxTrain: caps.maxTrain ?? undefined,
+        maxEval: caps.maxEval ?? undefined,
+        runDir: (n) => layersRunDir(dir, n),
+        has: async (n) => (await rowsNow()).some((r) => r.nTransfer === n),
+        async record(n, result) {
+          const rows = await rowsNow();
+          const row = layersRow(getTask(task).name, n, result, layersRunDir(dir, n));
+          rows.push(row);
+          rows.sort((a, b) => a.nTransfer - b.nTransfer);
+          await writeJsonAtomic(file, { ...header, rows });
+          return row;
+        },
+        async finish(rows) {
+          const all = rows ?? await rowsNow();
+          const note = `${task}: ${all.map((r) => `${r.x}→${r.valid.toFixed(1)}`).join(" ")}`;
+          seconds += await finishStamp(dir, { seconds: elapsed(t1), note });
+          notes.push(note);
+        },
+      };
+    },
+    close() {
+      const status: StageResult["status"] = ran ? "ran" : "reused";
+      return Promise.resolve({ stage: "layers", status, seconds, note: notes.join("; ") });
+    },
+  };
+}
+
+/** True when `x` is an opened {@link LayersSession} (not a stage's outcome). */
+export function isLayersSession(x: LayersSession | StageResult): x is LayersSession {
+  return "start" in x;
+}
+
+/**
  * Figure 2 left at this scale: one {@link ablateLayers} sweep per task with data, from the
  * final checkpoint, into `layout.layers[task]/layers.json`.
  */
@@ -410,32 +554,21 @@ export async function runLayersStage(
   ctx: StageContext,
 ): Promise<StageResult> {
   const c = ctxDefaults(ctx);
-  const l = s.layers;
-  const tasks = (await tasksWithData(ctx.dataRoot, l.tasks)).filter((t) => layout.layers[t]);
-  if (tasks.length === 0) return skipped("layers", `no data for ${l.tasks.join(", ")}`);
-  const upstream = await needFinished(layout, s);
-  const notes: string[] = [];
-  let ran = false, seconds = 0;
-  for (const task of tasks) {
-    const dir = layout.layers[task];
-    const state = await claim(dir, "layers", stageKey("layers", { l, task }, upstream), l, c.fresh);
-    if (state === "done") {
-      const r = await reused("layers", dir);
-      seconds += r.seconds;
-      notes.push(r.note);
-      continue;
-    }
-    ran = true;
-    const t1 = performance.now();
+  const ls = await openLayersStage(s, layout, ctx);
+  if (!isLayersSession(ls)) return ls;
+  const l = ls.settings;
+  for (const task of ls.tasks) {
+    const sw = await ls.start(task);
+    if (!sw) continue; // finished earlier with the same settings
     const rows = await ablateLayers({
       task,
-      ckpt: finalCheckpoint(layout, s),
-      tokenizer: await loadVocab(join(layout.pretrain, "vocab")),
+      ckpt: sw.ckpt,
+      tokenizer: sw.tokenizer,
       dataRoot: ctx.dataRoot,
-      outDir: dir,
+      outDir: layout.layers[task],
       layers: l.layers ? [...l.layers] : undefined,
-      maxTrain: capsFor(l, task).maxTrain ?? undefined,
-      maxEval: capsFor(l, task).maxEval ?? undefined,
+      maxTrain: sw.maxTrain,
+      maxEval: sw.maxEval,
       epochs: l.epochs,
       lr: l.lr,
       auxLm: l.auxLm,
@@ -443,11 +576,9 @@ export async function runLayersStage(
       skipDone: true,
       progress: (n) => c.progress(`${task} transfer ${n}`),
     });
-    const note = `${task}: ${rows.map((r) => `${r.x}→${r.valid.toFixed(1)}`).join(" ")}`;
-    seconds += await finishStamp(dir, { seconds: elapsed(t1), note });
-    notes.push(note);
+    await sw.finish(rows);
   }
-  return { stage: "layers", status: ran ? "ran" : "reused", seconds, note: notes.join("; ") };
+  return await ls.close();
 }
 
 /**

@@ -282,6 +282,61 @@ export function table5Markdown(cells: readonly Table5Cell[]): string {
   return [head, sep, ...rows].join("\n") + "\n";
 }
 
+/** The transfer counts of a layers sweep over an `L`-layer model: `layers`, else -1..L. */
+export function transferCounts(L: number, layers?: readonly number[]): number[] {
+  return layers ? [...layers] : Array.from({ length: L + 2 }, (_, i) => i - 1);
+}
+
+/** The run folder of transfer count `n` in a layers sweep's folder. */
+export function layersRunDir(outDir: string, n: number): string {
+  return join(outDir, `transfer${n}`);
+}
+
+/** The settings of a layers sweep as `layers.json` records them (its runs' options). */
+export interface LayersSweepSettings {
+  maxTrain?: number;
+  maxEval?: number;
+  epochs: number;
+  lr: number;
+  auxLm: number;
+  seed: number;
+}
+
+/** Everything of `layers.json` but its rows. */
+export function layersHeader(
+  task: string,
+  ckpt: string,
+  o: LayersSweepSettings,
+): Record<string, unknown> {
+  return {
+    task,
+    checkpoint: portablePath(ckpt),
+    settings: {
+      maxTrain: o.maxTrain ?? null,
+      maxEval: o.maxEval ?? null,
+      epochs: o.epochs,
+      lr: o.lr,
+      auxLm: o.auxLm,
+      seed: o.seed,
+    },
+  };
+}
+
+/** The row of `layers.json` of a fine-tune with transfer count `n`, run into `run`. */
+export function layersRow(task: string, n: number, r: FinetuneResult, run: string): LayersRow {
+  return {
+    task,
+    nTransfer: n,
+    x: n + 1,
+    metric: r.eval.metric,
+    train: r.train.value,
+    valid: r.eval.value,
+    split: r.eval.split,
+    n: r.eval.n,
+    run: portablePath(run),
+  };
+}
+
 /**
  * The layers-transferred ablation: fine-tunes once per transfer count (-1 nothing, 0
  * embeddings only, 1..L blocks) from the same checkpoint and settings; writes
@@ -301,49 +356,28 @@ export async function ablateLayers(
   const task = getTask(opts.task);
   const L = numLayers((await readCheckpointInfo(opts.ckpt)).config);
   const ft = sweepRunOptions(opts);
-  const counts = opts.layers ?? Array.from({ length: L + 2 }, (_, i) => i - 1);
+  const auxLm = opts.auxLm ?? FT.auxLm;
   await Deno.mkdir(opts.outDir, { recursive: true });
   return await resumableSweep<number, LayersRow>({
     path: join(opts.outDir, "layers.json"),
     listName: "rows",
-    keys: counts,
+    keys: transferCounts(L, opts.layers),
     keyOf: (r) => r.nTransfer,
     skipDone: opts.skipDone,
     order: (a, b) => a.nTransfer - b.nTransfer,
-    header: () => ({
-      task: task.name,
-      checkpoint: portablePath(opts.ckpt),
-      settings: {
-        maxTrain: opts.maxTrain ?? null,
-        maxEval: opts.maxEval ?? null,
-        epochs: ft.epochs,
-        lr: ft.lr,
-        auxLm: opts.auxLm ?? FT.auxLm,
-        seed: ft.seed,
-      },
-    }),
+    header: () => layersHeader(task.name, opts.ckpt, { ...ft, auxLm }),
     run: async (n) => {
-      const run = join(opts.outDir, `transfer${n}`);
+      const run = layersRunDir(opts.outDir, n);
       const r = await finetune({
         ...ft,
         task: task.name,
         init: opts.ckpt,
         transferLayers: n,
-        auxLm: opts.auxLm ?? FT.auxLm,
+        auxLm,
         outDir: run,
         progress: opts.progress?.(n),
       });
-      return {
-        task: task.name,
-        nTransfer: n,
-        x: n + 1,
-        metric: r.eval.metric,
-        train: r.train.value,
-        valid: r.eval.value,
-        split: r.eval.split,
-        n: r.eval.n,
-        run: portablePath(run),
-      };
+      return layersRow(task.name, n, r, run);
     },
   });
 }

@@ -15,9 +15,21 @@ import {
   SLOW,
 } from "./_util.ts";
 import { reproduce } from "../lib/reproduce.ts";
-import { runPretrainStage, runTable5Stage, stageKey, STAMP_FILE } from "../lib/stages.ts";
+import {
+  runLayersStage,
+  runPretrainStage,
+  runTable5Stage,
+  stageKey,
+  STAMP_FILE,
+} from "../lib/stages.ts";
 import { layoutSections, settingsRows, zeroShotTable } from "../lib/sections.ts";
-import { inputExamples, liveFigure, notebookPlan, notebookTable5 } from "../lib/notebook.ts";
+import {
+  inputExamples,
+  liveFigure,
+  notebookLayers,
+  notebookPlan,
+  notebookTable5,
+} from "../lib/notebook.ts";
 import { finetune } from "../lib/finetune.ts";
 import { paperClaims, scoreNoise, spearmanCritical } from "../lib/claims.ts";
 import {
@@ -762,6 +774,86 @@ Deno.test({
       assertEquals(await stamp(b), await stamp(a), "the same stamp: reproduce reuses either");
       const shown = await notebookTable5(nb, "fine-tuning");
       assertEquals(shown !== null, true, "partial (full only): still open");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** Copies folder `from` into `to` (files and sub-folders). */
+async function copyDir(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copyDir(join(from, e.name), join(to, e.name));
+    else await Deno.copyFile(join(from, e.name), join(to, e.name));
+  }
+}
+
+Deno.test({
+  name: "notebookLayers: fine-tunes written out in a cell give runLayersStage's layers.json",
+  ignore: !needShared("layers session with benchmarks"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "gpt1-layersession-" });
+    try {
+      const s = micro(await corpusFile(dir));
+      const data = sharedPath("datasets")!;
+      const a = reproduceLayout(join(dir, "a"), ["rte"]);
+      const b = reproduceLayout(join(dir, "b"), ["rte"]);
+      const ctx = { dataRoot: data, cacheDir: join(dir, "cache"), ...quiet };
+      assertEquals((await runPretrainStage(s, a, ctx)).status, "ran");
+      await copyDir(a.pretrain, b.pretrain);
+      const ra = await runLayersStage(s, a, ctx);
+      const nb = { plan: { layout: b, compute: true, note: "", hint: "" }, ctx, settings: s };
+      const lay = await notebookLayers(nb, "layers");
+      assert(lay !== null, "a session to fill");
+      assertEquals(lay.tasks, ["rte"]);
+      for (const task of lay.tasks) {
+        const sweep = await lay.start(task);
+        assert(sweep !== null, "not finished yet");
+        assertEquals(sweep.counts, [-1, 2]);
+        for (const n of sweep.counts) {
+          if (await sweep.has(n)) continue;
+          const r = await finetune({
+            task,
+            dataRoot: data,
+            init: sweep.ckpt,
+            tokenizer: sweep.tokenizer,
+            transferLayers: n,
+            auxLm: s.layers.auxLm,
+            maxTrain: sweep.maxTrain,
+            maxEval: sweep.maxEval,
+            epochs: s.layers.epochs,
+            lr: s.layers.lr,
+            seed: s.layers.seed,
+            outDir: sweep.runDir(n),
+            progress: sweep.progress(n),
+          });
+          await sweep.record(n, r);
+        }
+        await sweep.finish();
+      }
+      const rb = await lay.close();
+      assertEquals([rb.status, rb.note], [ra.status, ra.note]);
+      const strip = (j: { checkpoint: string; rows: { run: string }[] }) => ({
+        ...j,
+        checkpoint: j.checkpoint.split("/").slice(-2).join("/"),
+        rows: j.rows.map((r) => ({ ...r, run: r.run.split("/").pop() })),
+      });
+      const read = (l: typeof a, f: string) => Deno.readTextFile(join(l.layers.rte, f));
+      const ja = JSON.parse(await read(a, "layers.json"));
+      const jb = JSON.parse(await read(b, "layers.json"));
+      assertEquals(jb.rows.length, 2);
+      assertEquals(strip(jb), strip(ja));
+      const stamp = async (l: typeof a) => {
+        const { key, finished, settings } = JSON.parse(await read(l, STAMP_FILE));
+        return { key, finished, settings };
+      };
+      assertEquals(await stamp(b), await stamp(a), "the same stamp: reproduce reuses either");
+      assertEquals((await runLayersStage(s, b, ctx)).status, "reused");
+      const again = await notebookLayers(nb, "layers");
+      assertEquals(await again!.start("rte"), null, "finished: nothing to fill");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
