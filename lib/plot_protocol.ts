@@ -81,3 +81,102 @@ export function labelBudgetChart(
     config: { ...CONFIG },
   };
 }
+
+/**
+ * Table 5 under the protocol: grouped bars, one group per task, one bar per arm (the full
+ * training set's rows), mean over seeds with ± sd error bars. Rows without a finished seed and
+ * label-budget rows are left out.
+ */
+export function protocolArmsChart(
+  rows: readonly BudgetPoint[],
+  opts: { title?: string } = {},
+): Figure {
+  const done = rows.filter((r) => r.eval !== null && r.labels === null);
+  const tasks = [...new Set(done.map((r) => r.task))];
+  const arms = Object.keys(ARM_NAMES).filter((a) => done.some((r) => r.arm === a));
+  const data: Trace[] = arms.map((arm, i) => {
+    const at = tasks.map((t) => done.find((r) => r.task === t && r.arm === arm));
+    return {
+      type: "bar",
+      name: ARM_NAMES[arm],
+      x: tasks.map((t) => {
+        const m = done.find((r) => r.task === t)!.metric;
+        return `${t} (${m})`;
+      }),
+      y: at.map((r) => r?.eval?.mean ?? null),
+      marker: { color: PALETTE[i % PALETTE.length] },
+      error_y: { type: "data", array: at.map((r) => r?.eval?.sd ?? 0), visible: true },
+      text: at.map((r) => r?.eval ? `${r.eval.mean.toFixed(1)} (${r.eval.n} seeds)` : ""),
+      hoverinfo: "name+x+text",
+    };
+  });
+  return {
+    data,
+    layout: {
+      ...layout(
+        opts.title ?? "Table 5 under the protocol: dev score per arm (mean ± sd over seeds)",
+        "task (metric)",
+        "dev score (points)",
+      ),
+      barmode: "group",
+    },
+    config: { ...CONFIG },
+  };
+}
+
+/** One zero-shot addition on one checkpoint (a row of zeroshot-additions.json has these). */
+export interface AdditionPoint {
+  /** Pre-training updates. */
+  step: number;
+  /** Measure key (sst2-calibrated, sst2-auroc, cola-auroc, storycloze-pmi). */
+  measure: string;
+  /** Value in points. */
+  value: number;
+}
+
+/**
+ * The zero-shot additions over pre-training (log x): one line per measure, the Transformer
+ * solid and the LSTM dotted, chance (50) dashed.
+ */
+export function additionsChart(
+  gpt: readonly AdditionPoint[],
+  lstm: readonly AdditionPoint[] = [],
+): Figure {
+  const measures = [...new Set([...gpt, ...lstm].map((r) => r.measure))];
+  const data: Trace[] = [];
+  measures.forEach((m, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    for (
+      const [model, rows, dash] of [["Transformer", gpt, "solid"], ["LSTM", lstm, "dot"]] as const
+    ) {
+      const rs = rows.filter((r) => r.measure === m).sort((a, b) => a.step - b.step);
+      if (!rs.length) continue;
+      data.push(
+        line(`${m} (${model})`, rs.map((r) => r.step), rs.map((r) => r.value), color, {
+          dash,
+          markers: true,
+          legendgroup: m,
+        }),
+      );
+    }
+  });
+  const steps = [...gpt, ...lstm].map((r) => r.step);
+  if (steps.length) {
+    data.push({
+      ...line("chance", [Math.min(...steps), Math.max(...steps)], [50, 50], "#555555", {
+        dash: "dash",
+        width: 1.5,
+      }),
+    });
+  }
+  return {
+    data,
+    layout: layout(
+      "Zero-shot additions over pre-training (AUROC or accuracy, points; beyond the paper)",
+      "pre-training updates (log scale)",
+      "points (chance 50)",
+      { xaxis: { type: "log" } },
+    ),
+    config: { ...CONFIG },
+  };
+}

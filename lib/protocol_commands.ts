@@ -240,3 +240,28 @@ PROTOCOL_COMMANDS["zeroshot-additions"] = define(
     console.log(`wrote ${path}`);
   },
 );
+
+PROTOCOL_COMMANDS["protocol-report"] = define(
+  "protocol-report [--dir results/protocol] [--out <dir>/report.html]",
+  "the protocol's report: pre-training, Table 5 under the protocol, label budget, zero-shot, claims",
+  "Reads a protocol folder (both pre-training runs, every <task>/summary.json, the zero-shot\n" +
+    "files) and writes one HTML page with its charts and tables, plus the claims table as\n" +
+    "claims.json beside it. Parts without files are left out.",
+  {
+    dir: { type: "string", description: "protocol folder (default: SMALL_PROTOCOL's out)" },
+    out: { type: "string", description: "HTML file (default <dir>/report.html)" },
+  },
+  async (v) => {
+    const { SMALL_PROTOCOL } = await import("./settings.ts");
+    const { protocolSections } = await import("./protocol_report.ts");
+    const { writeReport } = await import("./report.ts");
+    const { writeJsonAtomic } = await import("./fsutil.ts");
+    const dir = str(v.dir, "dir", SMALL_PROTOCOL.out);
+    const sections = await protocolSections(dir);
+    const out = str(v.out, "out", join(dir, "report.html"));
+    const w = await writeReport(out, sections, { title: "gpt1-lab: the small-scale protocol" });
+    const claims = sections.find((s) => s.title.startsWith("The paper's claims"));
+    await writeJsonAtomic(join(dir, "claims.json"), { rows: claims?.tables?.[0].rows ?? [] });
+    console.log(`wrote ${out} (${w.figures} charts, ${w.tables} tables) and ${dir}/claims.json`);
+  },
+);

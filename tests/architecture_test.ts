@@ -88,6 +88,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "claims.ts",
     "sections.ts",
     "plot_protocol.ts",
+    "protocol_report.ts",
     "frames.ts",
   ],
   // drivers (the command line)

@@ -160,6 +160,15 @@ Deno.test("runProtocol end to end on a tiny fixture: 4 arms, selection, seeds, r
   assert(runs.every((l) => l.endsWith("-s44")), runs.join());
   // resume with other settings is refused
   await assertRejects(() => runProtocol({ ...base, resume: true, epochs: 3 }), /other settings/);
+  // the report reads the folder back: the arms chart has one bar series per arm
+  const { protocolSections, readProtocolResults } = await import("../lib/protocol_report.ts");
+  const { rows } = await readProtocolResults(dir);
+  assertEquals(rows.map((x) => x.arm), ["full", "no-pretrain", "no-aux", "lstm"]);
+  const secs = await protocolSections(dir);
+  const t5 = secs.find((s) => s.title.startsWith("Table 5 under the protocol"))!;
+  assertEquals(t5.figures![0].data.map((t) => t.name).length, 4);
+  assertEquals(t5.tables![0].rows.length, 4);
+  assert(secs.some((s) => s.title.startsWith("The paper's claims under the protocol")));
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(fx.root, { recursive: true });
 });
