@@ -47,7 +47,23 @@ import { fusedAttention, fusedAttentionCore, fusedCausalSoftmax } from "./_wasm_
 import type { Gpt1Config } from "./config.ts";
 import { CheckpointError, ConfigError } from "./errors.ts";
 import { mixModelSeed, randn } from "./random.ts";
+import { assignWeights, type ForwardOptions, type ModelOptions, TiedLmModel } from "./_tied_lm.ts";
 import {
+  asInt32,
+  attentionCore,
+  causalBias,
+  causalSoftmax,
+  gelu,
+  headMix,
+  headScores,
+  type Ids,
+  layerNorm,
+  linear,
+  sumRows,
+} from "./ops.ts";
+
+// the shared base moved to _tied_lm.ts and the ops to ops.ts; their old import paths keep working
+export {
   assignWeights,
   checkPlainIds,
   type ForwardOptions,
@@ -60,15 +76,10 @@ import {
   weightsAsync,
   weightsSync,
 } from "./_tied_lm.ts";
-import {
+export {
   asInt32,
-  attentionCore,
-  causalBias,
-  causalSoftmax,
   crossEntropy,
   gelu,
-  headMix,
-  headScores,
   type Ids,
   layerNorm,
   linear,
@@ -77,33 +88,6 @@ import {
   tiedLmLoss,
   tiedLogits,
 } from "./ops.ts";
-
-// the shared base moved to _tied_lm.ts and the ops to ops.ts; their old import path keeps working
-export {
-  assignWeights,
-  checkPlainIds,
-  type ForwardOptions,
-  type LmLossOptions,
-  type ModelOptions,
-  namedValueAndGrads,
-  readTensor,
-  type TiedLmConfig,
-  TiedLmModel,
-  weightsAsync,
-  weightsSync,
-};
-export {
-  asInt32,
-  crossEntropy,
-  gelu,
-  type Ids,
-  layerNorm,
-  linear,
-  LM_HEAD_MAX_ELEMENTS,
-  sumRows,
-  tiedLmLoss,
-  tiedLogits,
-};
 
 // ---------------------------------------------------------------------------------------------
 // the model

@@ -74,6 +74,8 @@ const LAYERS: readonly (readonly string[])[] = [
     "settings.ts",
     "fetch/",
     "_stamps.ts",
+    "_stage_base.ts",
+    "_finetune_stages.ts",
     "stages.ts",
     "released.ts",
     "_protocol_plan.ts",
