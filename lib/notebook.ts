@@ -290,6 +290,43 @@ export async function notebookStage(
 }
 
 /**
+ * A stage session for a cell: null (and a line saying why) when the plan only reads or `open`
+ * gives the stage's outcome instead of a session; else the session, one live display per
+ * piece of work, and `closed(close)`, which flushes the displays, then closes the session with
+ * `close` and prints `label: status (note)`.
+ */
+async function openForCell<T>(
+  nb: Pick<NotebookSetup, "plan">,
+  label: string,
+  open: () => Promise<T | StageResult>,
+  isSession: (x: T | StageResult) => x is T,
+): Promise<
+  {
+    session: T;
+    bars: ReturnType<typeof stageDisplays>;
+    closed: (close: () => Promise<StageResult>) => Promise<StageResult>;
+  } | null
+> {
+  if (!nb.plan.compute) {
+    console.log(`${label}: ${nb.plan.note}`);
+    return null;
+  }
+  const session = await open();
+  if (!isSession(session)) {
+    console.log(`${label}: ${session.status} (${session.note})`);
+    return null;
+  }
+  const bars = stageDisplays();
+  const closed = async (close: () => Promise<StageResult>) => {
+    await bars.flush();
+    const r = await close();
+    console.log(`${label}: ${r.status} (${r.note})`);
+    return r;
+  };
+  return { session, bars, closed };
+}
+
+/**
  * The Table 5 stage opened for fine-tunes written out in a cell: null (and a line saying why)
  * when the plan only reads or the stage has nothing to do (finished earlier, no data), else a
  * {@link Table5Session} with `progress(label)` for each run's live display. Call `finetune`
@@ -301,25 +338,18 @@ export async function notebookTable5(
   label: string,
   opts: { model?: ModelKind } = {},
 ): Promise<(Table5Session & { progress: (label: string) => Progress }) | null> {
-  if (!nb.plan.compute) {
-    console.log(`${label}: ${nb.plan.note}`);
-    return null;
-  }
-  const t5 = await openTable5Stage(nb.settings, nb.plan.layout, nb.ctx, opts);
-  if (!isTable5Session(t5)) {
-    console.log(`${label}: ${t5.status} (${t5.note})`);
-    return null;
-  }
-  const bars = stageDisplays();
+  const open = await openForCell(
+    nb,
+    label,
+    () => openTable5Stage(nb.settings, nb.plan.layout, nb.ctx, opts),
+    isTable5Session,
+  );
+  if (!open) return null;
+  const { session: t5, bars, closed } = open;
   return {
     ...t5,
     progress: bars.progress,
-    async close(cells?: Table5Cell[]) {
-      await bars.flush();
-      const r = await t5.close(cells);
-      console.log(`${label}: ${r.status} (${r.note})`);
-      return r;
-    },
+    close: (cells?: Table5Cell[]) => closed(() => t5.close(cells)),
   };
 }
 
@@ -340,16 +370,14 @@ export async function notebookLayers(
   })
   | null
 > {
-  if (!nb.plan.compute) {
-    console.log(`${label}: ${nb.plan.note}`);
-    return null;
-  }
-  const ls = await openLayersStage(nb.settings, nb.plan.layout, nb.ctx);
-  if (!isLayersSession(ls)) {
-    console.log(`${label}: ${ls.status} (${ls.note})`);
-    return null;
-  }
-  const bars = stageDisplays();
+  const open = await openForCell(
+    nb,
+    label,
+    () => openLayersStage(nb.settings, nb.plan.layout, nb.ctx),
+    isLayersSession,
+  );
+  if (!open) return null;
+  const { session: ls, bars, closed } = open;
   return {
     ...ls,
     async start(task: string) {
@@ -357,11 +385,6 @@ export async function notebookLayers(
       if (!sw) console.log(`${task}: finished earlier with these settings`);
       return sw && { ...sw, progress: (n: number) => bars.progress(`${task} transfer ${n}`) };
     },
-    async close() {
-      await bars.flush();
-      const r = await ls.close();
-      console.log(`${label}: ${r.status} (${r.note})`);
-      return r;
-    },
+    close: () => closed(() => ls.close()),
   };
 }
