@@ -94,7 +94,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "frames.ts",
   ],
   // drivers (the command line)
-  ["reproduce.ts", "_cli.ts", "protocol_commands.ts", "commands.ts"],
+  ["reproduce.ts", "_cli.ts", "protocol_commands.ts", "finetune_commands.ts", "commands.ts"],
   // notebook display (above the drivers, so the command line never loads it)
   ["jupyter.ts", "notebook.ts"],
   // the public API
