@@ -69,5 +69,6 @@ export * from "./glue_submission.ts";
 export * from "./glue_predict.ts";
 export * from "./protocol.ts";
 export * from "./plot_protocol.ts";
+export * from "./protocol_report.ts";
 export * from "./zeroshot_additions.ts";
 export * from "./reproduce.ts";
