@@ -262,6 +262,15 @@ PROTOCOL_COMMANDS["protocol-report"] = define(
     const w = await writeReport(out, sections, { title: "gpt1-lab: the small-scale protocol" });
     const claims = sections.find((s) => s.title.startsWith("The paper's claims"));
     await writeJsonAtomic(join(dir, "claims.json"), { rows: claims?.tables?.[0].rows ?? [] });
-    console.log(`wrote ${out} (${w.figures} charts, ${w.tables} tables) and ${dir}/claims.json`);
+    // every table as Markdown (the README's results section quotes them)
+    const { tableMarkdown } = await import("./report.ts");
+    const { writeFileAtomic } = await import("./fsutil.ts");
+    const md = sections.flatMap((s) =>
+      (s.tables ?? []).map((t) => `### ${s.title}: ${t.caption}\n\n${tableMarkdown(t.rows)}\n`)
+    );
+    await writeFileAtomic(join(dir, "tables.md"), md.join("\n"));
+    console.log(
+      `wrote ${out} (${w.figures} charts, ${w.tables} tables), ${dir}/claims.json, ${dir}/tables.md`,
+    );
   },
 );

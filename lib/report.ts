@@ -242,6 +242,25 @@ export function tableText(rows: readonly Row[], digits = 1): string {
 }
 
 /**
+ * The same rows as a Markdown table (for READMEs and `tables.md` files); `|` in cells escaped.
+ *
+ * @example
+ * ```ts
+ * tableMarkdown([{ task: "cola", ours: 12.345 }]); // "| task | ours |\n|---|---|\n| cola | 12.3 |"
+ * ```
+ */
+export function tableMarkdown(rows: readonly Row[], digits = 1): string {
+  const cols = columnsOf(rows);
+  const ds = cols.map((c) => columnDigits(rows, c, digits));
+  const esc = (s: string) => s.replaceAll("|", "\\|");
+  return [
+    `| ${cols.map(esc).join(" | ")} |`,
+    `|${cols.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${cols.map((c, j) => esc(formatCell(r[c], ds[j]))).join(" | ")} |`),
+  ].join("\n");
+}
+
+/**
  * One of the paper's results tables as rows (`method`, then one column per printed header),
  * with this run's scores (keyed by column key) appended as a last row when given.
  *
