@@ -61,7 +61,7 @@ export function protocolTableRows(rows: readonly ProtocolRow[]): Row[] {
     arm: r.arm,
     labels: r.labels ?? "all",
     "training examples": Math.round(r.nTrain),
-    "lr (chosen on held-out training data)": r.lr ?? "–",
+    "lr (chosen on held-out training data)": r.lr === null ? "–" : r.lr.toExponential(0),
     "epochs kept": r.epochs.join(", ") || "–",
     "held-out valid": spread(r.valid),
     [`dev (reported)`]: spread(r.eval),
