@@ -272,16 +272,15 @@ export function protocolClaims(r: {
   const done = r.rows.filter((x) => x.eval !== null);
   const at = (task: string, arm: string, labels: number | null) =>
     done.find((x) => x.task === task && x.arm === arm && x.labels === labels);
+  // the gap of two finished rows and one standard error of it
+  const gapOf = (x: ProtocolRow, y: ProtocolRow) => ({
+    d: x.eval!.mean - y.eval!.mean,
+    se: Math.hypot(protocolNoise(x), protocolNoise(y)),
+  });
   const gaps = (a: string, b: string, labels: number | null = null) =>
     [...new Set(done.map((x) => x.task))].flatMap((t) => {
       const x = at(t, a, labels), y = at(t, b, labels);
-      return x && y
-        ? [{
-          task: t,
-          d: x.eval!.mean - y.eval!.mean,
-          se: Math.hypot(protocolNoise(x), protocolNoise(y)),
-        }]
-        : [];
+      return x && y ? [{ task: t, ...gapOf(x, y) }] : [];
     });
   const summary = (g: { task: string; d: number; se: number }[]) => {
     const m = mean(g.map((x) => x.d));
@@ -330,13 +329,7 @@ export function protocolClaims(r: {
     ].sort((a, b) => a - b);
     const g = [...sizes, null].flatMap((n) => {
       const x = at(t, "full", n), y = at(t, "no-pretrain", n);
-      return x && y
-        ? [{
-          n: n ?? Math.round(x.nTrain),
-          d: x.eval!.mean - y.eval!.mean,
-          se: Math.hypot(protocolNoise(x), protocolNoise(y)),
-        }]
-        : [];
+      return x && y ? [{ n: n ?? Math.round(x.nTrain), ...gapOf(x, y) }] : [];
     });
     if (!g.length) continue;
     const few = g[0];
