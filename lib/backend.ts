@@ -41,6 +41,7 @@ import {
 import { blasLine } from "./blas.ts";
 import { nativeKernelsLine } from "./_native_kernels.ts";
 import { ConfigError } from "./errors.ts";
+import { pinVulkanDrivers } from "./webgpu/_pin.ts";
 
 export {
   activeWasmShims,
@@ -230,6 +231,7 @@ export async function webgpuAdapterInfo(): Promise<
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return null;
   ensureRuntimeDir();
+  pinVulkanDrivers(); // loaded once per process (see webgpu/_pin.ts)
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
   if (!adapter) return null;
   const i = adapter.info;

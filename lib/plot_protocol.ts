@@ -12,6 +12,7 @@
  * @module
  */
 import { CONFIG, type Figure, layout, line, PALETTE, type Trace } from "./_plot.ts";
+import { layersCurves, protocolArm } from "./protocol.ts";
 
 /** One point of the label-budget chart (a protocol summary row has these fields). */
 export interface BudgetPoint {
@@ -45,7 +46,10 @@ export function labelBudgetChart(
   rows: readonly BudgetPoint[],
   opts: { title?: string } = {},
 ): Figure {
-  const done = rows.filter((r) => r.eval !== null);
+  // the layers arms (one size each) have their own chart
+  const done = rows.filter((r) =>
+    r.eval !== null && protocolArm(r.arm)?.transferLayers === undefined
+  );
   const groups = [...new Set(done.map((r) => `${r.task}|${r.arm}`))];
   const tasks = [...new Set(done.map((r) => r.task))];
   const data: Trace[] = groups.map((g, i) => {
@@ -120,6 +124,54 @@ export function protocolArmsChart(
       ),
       barmode: "group",
     },
+    config: { ...CONFIG },
+  };
+}
+
+/**
+ * Figure 2 (left) under the protocol: dev score against layers transferred, on the paper's
+ * axis (0 nothing, 1 the embeddings, k + 1 the embeddings and k blocks), mean ± sd over seeds,
+ * one line per task and label budget. Data: the `no-pretrain`, `layers<k>` and `full` rows of
+ * a protocol summary ({@link layersCurves}).
+ *
+ * @example
+ * ```ts
+ * const { rows } = JSON.parse(await Deno.readTextFile("results/protocol/sst2/summary.json"));
+ * const fig = layersTransferChart(rows, { nLayer: 4 });
+ * ```
+ */
+export function layersTransferChart(
+  rows: readonly BudgetPoint[],
+  opts: { nLayer: number; title?: string },
+): Figure {
+  const curves = layersCurves(rows, opts.nLayer);
+  const data: Trace[] = curves.map((c, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    const ps = c.points;
+    return {
+      ...line(
+        `${c.task}, ${c.labels ?? "all"} labels (${ps[0]?.row.metric ?? ""})`,
+        ps.map((p) => p.transfer + 1),
+        ps.map((p) => p.row.eval!.mean),
+        color,
+        { markers: true },
+      ),
+      error_y: { type: "data", array: ps.map((p) => p.row.eval!.sd), visible: true, color },
+      text: ps.map((p) =>
+        `${p.row.arm}: ${p.row.eval!.mean.toFixed(1)} ± ${p.row.eval!.sd.toFixed(1)}, ` +
+        `${p.row.eval!.n} seeds`
+      ),
+      hoverinfo: "name+x+text",
+    };
+  });
+  return {
+    data,
+    layout: layout(
+      opts.title ?? "Layers transferred (Figure 2 left) under the protocol: mean ± sd over seeds",
+      `layers transferred (0 none, 1 embeddings, ${opts.nLayer + 1} all)`,
+      "dev score (points)",
+      { xaxis: { dtick: 1 } },
+    ),
     config: { ...CONFIG },
   };
 }

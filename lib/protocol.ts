@@ -65,6 +65,55 @@ export const PROTOCOL_ARMS = [
 /** An arm's key. */
 export type ArmKey = typeof PROTOCOL_ARMS[number]["key"];
 
+/** An arm as a run sees it: pre-trained or not, its aux-LM weight, the blocks it transfers. */
+export interface ProtocolArm {
+  readonly key: string;
+  readonly label: string;
+  readonly pretrained: boolean;
+  readonly auxLm: number;
+  /** Blocks transferred after the embeddings (undefined: all of them; the `layers<k>` arms). */
+  readonly transferLayers?: number;
+}
+
+/**
+ * The arm of a key: one of {@link PROTOCOL_ARMS}, or `layers<k>` — the layers-transferred
+ * ablation (Figure 2 left) as protocol arms: the pre-trained Transformer with its embeddings
+ * and first k blocks transferred, the rest freshly initialised, λ = 0.5. `no-pretrain` is the
+ * sweep's "nothing transferred" end and `full` its "every block" end; each `layers<k>` arm
+ * chooses its learning rate the same way as the others. Undefined for an unknown key.
+ *
+ * @example
+ * ```ts
+ * import { protocolArm } from "./protocol.ts";
+ * protocolArm("layers2")?.transferLayers; // 2
+ * ```
+ */
+export function protocolArm(key: string): ProtocolArm | undefined {
+  const a = PROTOCOL_ARMS.find((a) => a.key === key);
+  if (a) return a;
+  const m = /^layers(\d+)$/.exec(key);
+  if (!m) return undefined;
+  const k = Number(m[1]);
+  return {
+    key,
+    label: `Transformer, embeddings + ${k} block${k === 1 ? "" : "s"} transferred`,
+    pretrained: true,
+    auxLm: FT.auxLm,
+    transferLayers: k,
+  };
+}
+
+/**
+ * Blocks transferred by an arm of an `L`-layer model (pure): -1 nothing (`no-pretrain`),
+ * 0 embeddings only, k blocks (`layers<k>`), L (`full`, `no-aux`); undefined for the LSTM or
+ * an unknown key. The x axis of the layers chart and of its Spearman ρ.
+ */
+export function armTransfer(key: string, L: number): number | undefined {
+  if (key === "no-pretrain") return -1;
+  if (key === "full" || key === "no-aux") return L;
+  return protocolArm(key)?.transferLayers;
+}
+
 /** The protocol's defaults: the learning-rate grid, epochs, seeds, base seed, batch size. */
 export const PROTOCOL_DEFAULTS: Readonly<{
   lrs: readonly number[];
@@ -239,6 +288,43 @@ export function chooseLr(
   return best;
 }
 
+/** One curve of the layers-transferred ablation under the protocol: a task at one label budget. */
+export interface LayersCurve<R> {
+  task: string;
+  /** Training-set size of the curve (null: the full set). */
+  labels: number | null;
+  /** Its points by transfer count: -1 nothing (`no-pretrain`), 0 embeddings, … L (`full`). */
+  points: { transfer: number; row: R }[];
+}
+
+/**
+ * The layers curves in protocol rows (pure): for every task and training-set size with at least
+ * one `layers<k>` arm, the rows of `no-pretrain`, `layers<k>` and `full` ordered by blocks
+ * transferred (`no-aux` and the LSTM left out). Rows without a finished seed are left out.
+ */
+export function layersCurves<
+  R extends { task: string; arm: string; labels: number | null; eval: unknown },
+>(rows: readonly R[], nLayer: number): LayersCurve<R>[] {
+  const done = rows.filter((r) => r.eval !== null);
+  const keys = [
+    ...new Set(
+      done.filter((r) => protocolArm(r.arm)?.transferLayers !== undefined)
+        .map((r) => `${r.task}|${r.labels ?? "all"}`),
+    ),
+  ];
+  return keys.map((k) => {
+    const [task, size] = k.split("|");
+    const labels = size === "all" ? null : Number(size);
+    const points = done.filter((r) => r.task === task && r.labels === labels && r.arm !== "no-aux")
+      .flatMap((row) => {
+        const transfer = armTransfer(row.arm, nLayer);
+        return transfer === undefined ? [] : [{ transfer, row }];
+      })
+      .sort((a, b) => a.transfer - b.transfer);
+    return { task, labels, points };
+  });
+}
+
 /**
  * Summarises protocol cells into one row per arm and training-set size (pure): the grid, the
  * chosen learning rate, mean ± sd of the reported and validation scores over the seeds, the
@@ -286,7 +372,7 @@ export function summarizeProtocol(
   }
   const armOrder = (a: string) => {
     const i = PROTOCOL_ARMS.findIndex((x) => x.key === a);
-    return i < 0 ? PROTOCOL_ARMS.length : i;
+    return i >= 0 ? i : PROTOCOL_ARMS.length + (protocolArm(a)?.transferLayers ?? 1e6);
   };
   return rows.sort((a, b) =>
     a.task.localeCompare(b.task) || armOrder(a.arm) - armOrder(b.arm) ||
@@ -357,10 +443,12 @@ export async function runProtocol(opts: ProtocolOptions): Promise<ProtocolResult
   const seed0 = opts.seed ?? PROTOCOL_DEFAULTS.seed;
   const asked = [...(opts.trainSizes ?? [null])];
   const arms = (opts.arms ?? PROTOCOL_ARMS.map((a) => a.key)).map((k) => {
-    const a = PROTOCOL_ARMS.find((a) => a.key === k);
+    const a = protocolArm(k);
     if (!a) {
       throw new ConfigError(`unknown arm ${k}`, {
-        fix: `use ${PROTOCOL_ARMS.map((a) => a.key).join(", ")}`,
+        fix: `use ${
+          PROTOCOL_ARMS.map((a) => a.key).join(", ")
+        } or layers<k> (k blocks transferred)`,
       });
     }
     if (a.key === "lstm" && !opts.lstmInit) {
@@ -403,6 +491,14 @@ export async function runProtocol(opts: ProtocolOptions): Promise<ProtocolResult
     }
   }
   const config = (await readCheckpointInfo(opts.init)).config;
+  const { numLayers } = await import("./language_model.ts");
+  for (const a of arms) {
+    if (a.transferLayers !== undefined && a.transferLayers >= numLayers(config)) {
+      throw new ConfigError(`arm ${a.key}: the checkpoint has ${numLayers(config)} blocks`, {
+        fix: `use layers0..layers${numLayers(config) - 1} (full transfers all of them)`,
+      });
+    }
+  }
   const taskDir = await resolveTaskDir(opts.dataRoot, task);
   const isGlue = (() => {
     try {
@@ -434,6 +530,7 @@ export async function runProtocol(opts: ProtocolOptions): Promise<ProtocolResult
       config,
       tokenizer: opts.tokenizer,
       auxLm: arm.auxLm,
+      ...(arm.transferLayers !== undefined ? { transferLayers: arm.transferLayers } : {}),
       epochs: settings.epochs,
       batchSize: settings.batchSize,
       lr,

@@ -17,8 +17,13 @@ import { join } from "node:path";
 import { exists } from "./fsutil.ts";
 import type { TextEval } from "./pipeline.ts";
 import { lineChart } from "./plot.ts";
-import { additionsChart, labelBudgetChart, protocolArmsChart } from "./plot_protocol.ts";
-import type { ProtocolRow } from "./protocol.ts";
+import {
+  additionsChart,
+  labelBudgetChart,
+  layersTransferChart,
+  protocolArmsChart,
+} from "./plot_protocol.ts";
+import { layersCurves, protocolArm, type ProtocolRow } from "./protocol.ts";
 import type { ReportSection, Row } from "./report.ts";
 import { readLog, readResult, readZeroShot } from "./runs.ts";
 import { paperClaims, protocolClaims } from "./claims.ts";
@@ -33,6 +38,8 @@ export interface ProtocolResults {
   additions: AdditionRow[];
   /** Zero-shot additions of the LSTM run. */
   lstmAdditions: AdditionRow[];
+  /** Blocks of the pre-trained Transformer (`pretrain/config.json`; undefined when absent). */
+  nLayer?: number;
 }
 
 /** Reads the summaries and zero-shot additions of a protocol folder (missing files: empty). */
@@ -48,7 +55,15 @@ export async function readProtocolResults(dir: string): Promise<ProtocolResults>
   }
   const adds = async (run: string) =>
     (await readResult<{ rows?: AdditionRow[] }>(join(dir, run, ADDITIONS_FILE)))?.rows ?? [];
-  return { rows, additions: await adds("pretrain"), lstmAdditions: await adds("pretrain-lstm") };
+  const cfg = await readResult<{ model?: { nLayer?: number } }>(
+    join(dir, "pretrain", "config.json"),
+  );
+  return {
+    rows,
+    additions: await adds("pretrain"),
+    lstmAdditions: await adds("pretrain-lstm"),
+    nLayer: cfg?.model?.nLayer,
+  };
 }
 
 const spread = (s: { mean: number; sd: number; n: number } | null) =>
@@ -127,10 +142,11 @@ export async function protocolSections(dir: string): Promise<ReportSection[]> {
       tables: [{ caption: "Protocol rows", rows: protocolTableRows(full) }],
     });
   }
-  const budget = res.rows.filter((r) => r.labels !== null);
+  const isLayers = (r: ProtocolRow) => protocolArm(r.arm)?.transferLayers !== undefined;
+  const budget = res.rows.filter((r) => r.labels !== null && !isLayers(r));
   if (budget.length) {
     const tasks = new Set(budget.map((r) => r.task));
-    const rows = res.rows.filter((r) => tasks.has(r.task));
+    const rows = res.rows.filter((r) => tasks.has(r.task) && !isLayers(r));
     out.push({
       title: "Label budget (beyond the paper)",
       text: "Score against the number of training labels, pre-trained vs not (mean ± sd over " +
@@ -138,6 +154,22 @@ export async function protocolSections(dir: string): Promise<ReportSection[]> {
         "labels are few.",
       figures: [labelBudgetChart(rows)],
       tables: [{ caption: "Label-budget rows", rows: protocolTableRows(rows) }],
+    });
+  }
+  const curves = res.nLayer === undefined ? [] : layersCurves(res.rows, res.nLayer);
+  if (curves.length) {
+    out.push({
+      title: "Layers transferred (Figure 2 left) under the protocol",
+      text: "The pre-trained Transformer with only its embeddings and first k blocks " +
+        "transferred (the rest freshly initialised), fine-tuned at a limited label budget with " +
+        "the same selection as every other arm (learning rate and epoch on held-out training " +
+        "data, then seeds). 0 = nothing transferred (the no-pre-training arm), " +
+        `${res.nLayer! + 1} = every block (the full arm).`,
+      figures: [layersTransferChart(res.rows, { nLayer: res.nLayer! })],
+      tables: [{
+        caption: "Layers rows",
+        rows: protocolTableRows(curves.flatMap((c) => c.points.map((p) => p.row))),
+      }],
     });
   }
   const zs = await readZeroShot(join(dir, "pretrain"));

@@ -9,7 +9,14 @@ import { saveCheckpoint } from "../lib/checkpoint.ts";
 import { readTestIds, validateSubmission } from "../lib/glue_submission.ts";
 import { meanSd } from "../lib/metrics.ts";
 import { silentProgress } from "../lib/progress.ts";
-import { chooseLr, type ProtocolCell, runProtocol, summarizeProtocol } from "../lib/protocol.ts";
+import {
+  armTransfer,
+  chooseLr,
+  protocolArm,
+  type ProtocolCell,
+  runProtocol,
+  summarizeProtocol,
+} from "../lib/protocol.ts";
 import { parseLrs, parseTrainSizes } from "../lib/protocol_commands.ts";
 
 await initBackend("wasm");
@@ -209,6 +216,54 @@ Deno.test("label budget: the protocol per training-set size, seeded subsets of t
   await Deno.remove(fx.root, { recursive: true });
 });
 
+Deno.test("layers<k> arms: the layers ablation under the protocol (transfer counts, checks, order)", async () => {
+  assertEquals(protocolArm("layers2")?.transferLayers, 2);
+  assertEquals(protocolArm("full")?.transferLayers, undefined);
+  assertEquals(protocolArm("layers"), undefined);
+  assertEquals(
+    ["no-pretrain", "layers0", "layers3", "full", "no-aux", "lstm"].map((a) => armTransfer(a, 4)),
+    [-1, 0, 3, 4, 4, undefined],
+  );
+  const fx = await writeGlueFixture({ nTrain: 60, nDev: 16, nTest: 0 });
+  const dir = await Deno.makeTempDir();
+  const gpt = createLanguageModel(
+    makeConfig("tiny", { vocabSize: fx.tokenizer.vocabSize, nCtx: 32 }),
+    { seed: 1 },
+  );
+  const init = join(dir, "gpt.safetensors");
+  await saveCheckpoint(init, { model: gpt, step: 1 });
+  gpt.dispose();
+  const base = {
+    task: "sst2",
+    init,
+    tokenizer: fx.tokenizer,
+    dataRoot: fx.root,
+    outDir: join(dir, "out"),
+    lrs: [1e-3],
+    epochs: 1,
+    seeds: 1,
+    batchSize: 16,
+    predictTest: false,
+  };
+  // the tiny preset has 2 blocks: layers2 would be `full`
+  await assertRejects(() => runProtocol({ ...base, arms: ["layers2"] }), Error, "layers0..layers1");
+  const r = await runProtocol({ ...base, arms: ["full", "layers1", "layers0", "no-pretrain"] });
+  assertEquals(r.rows.map((x) => x.arm), ["full", "no-pretrain", "layers0", "layers1"]);
+  // what each run transferred: embeddings only, embeddings + block 0, everything, nothing
+  const names = (arm: string) => r.cells.find((c) => c.arm === arm)!.run.split("/").pop()!;
+  const cfg = async (arm: string) =>
+    JSON.parse(await Deno.readTextFile(join(dir, "out", "runs", names(arm), "config.json")));
+  assertEquals(
+    await Promise.all(
+      ["layers0", "layers1", "full"].map(async (a) => (await cfg(a)).transferLayers),
+    ),
+    [0, 1, 2],
+  );
+  assertEquals((await cfg("no-pretrain")).init, "none");
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(fx.root, { recursive: true });
+});
+
 Deno.test("labelBudgetChart: log x, one line per arm, mean ± sd, the full set at its size", async () => {
   const { labelBudgetChart } = await import("../lib/plot_protocol.ts");
   const row = (arm: string, labels: number | null, mean: number, sd: number) => ({
@@ -312,4 +367,76 @@ Deno.test("protocolClaims: arm gaps with dev and seed noise, label-budget gaps, 
   const auroc = c.find((r) => String(r.claim).includes("AUROC of the SST-2"))!;
   assertEquals(auroc.holds, "not shown"); // 51 on 400 is within 2 s.e. (2.9) of chance
   assert(Math.abs(aurocNoise(400) - 2.89) < 0.01);
+});
+
+Deno.test("layers under the protocol: curves, chart, and the Spearman claim", async () => {
+  const { protocolClaims } = await import("../lib/claims.ts");
+  const { layersTransferChart, labelBudgetChart } = await import("../lib/plot_protocol.ts");
+  const { layersCurves } = await import("../lib/protocol.ts");
+  const row = (arm: string, labels: number | null, mean: number) => ({
+    task: "sst2",
+    arm,
+    labels,
+    nTrain: labels ?? 8000,
+    metric: "acc",
+    grid: [],
+    lr: 3e-4,
+    seeds: [42, 43, 44],
+    eval: { mean, sd: 1, n: 3 },
+    nEval: 872,
+    valid: null,
+    epochs: [3, 3, 3],
+    complete: true,
+    bestSeed: 42,
+    testFile: null,
+  });
+  // 4 blocks: none, embeddings, 1..3 blocks, all (no-aux and lstm are not on the curve)
+  const rising = [
+    row("full", 4000, 80),
+    row("no-pretrain", 4000, 60),
+    row("no-aux", 4000, 79),
+    row("lstm", 4000, 70),
+    row("layers0", 4000, 63),
+    row("layers1", 4000, 66),
+    row("layers2", 4000, 71),
+    row("layers3", 4000, 75),
+    row("full", null, 85),
+    row("no-pretrain", null, 75),
+  ];
+  const [curve, ...more] = layersCurves(rising, 4);
+  assertEquals(more.length, 0, "one curve: sst2 at 4000 labels (no layers arm at all)");
+  assertEquals(curve.labels, 4000);
+  assertEquals(curve.points.map((p) => [p.transfer, p.row.arm]), [
+    [-1, "no-pretrain"],
+    [0, "layers0"],
+    [1, "layers1"],
+    [2, "layers2"],
+    [3, "layers3"],
+    [4, "full"],
+  ]);
+  const fig = layersTransferChart(rising, { nLayer: 4 });
+  assertEquals(fig.data.length, 1);
+  assertEquals(fig.data[0].x, [0, 1, 2, 3, 4, 5]);
+  assertEquals(fig.data[0].y, [60, 63, 66, 71, 75, 80]);
+  // the label-budget chart keeps the layers arms out
+  const names = labelBudgetChart(rising).data.map((t) => String(t.name));
+  assert(names.every((n) => !n.includes("layers")), names.join(", "));
+  const claim = (rows: typeof rising) =>
+    protocolClaims({ rows, nLayer: 4 }).find((r) =>
+      String(r.claim).startsWith("more transferred layers help (sst2 at 4000")
+    )!;
+  const up = claim(rising);
+  assertEquals(up.holds, "yes"); // ρ = 1 > 0.829 (6 counts)
+  assert(
+    String(up["this run"]).includes("ρ = 1.00 (critical 0.83, 6 counts)"),
+    String(up["this run"]),
+  );
+  assert(String(up["this run"]).includes("all − none +20.0"), String(up["this run"]));
+  // a flat, noisy curve is not a trend
+  const flat = rising.map((r) =>
+    r.labels === 4000 && r.arm.startsWith("layers")
+      ? { ...r, eval: { ...r.eval, mean: 90 - r.eval.mean } }
+      : r
+  );
+  assertEquals(claim(flat).holds, "not shown");
 });

@@ -14,6 +14,7 @@
  * ```
  * @module
  */
+import { pinVulkanDrivers } from "./_pin.ts";
 
 /** A device with what the engine needs to know about its adapter. */
 export interface GpuContext {
@@ -47,6 +48,7 @@ export function isHardwareAdapter(description: string, isFallback: boolean): boo
 export async function requestGpu(): Promise<GpuContext | null> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return null;
+  pinVulkanDrivers(); // loaded once per process (see _pin.ts)
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
   if (!adapter) return null;
   const a = adapter.limits;

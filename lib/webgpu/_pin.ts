@@ -1,0 +1,109 @@
+/**
+ * Keeps the Vulkan loader and its drivers loaded for the rest of the process, before the first
+ * WebGPU adapter is requested.
+ *
+ * Why: Deno unloads the shared libraries a worker loaded when the worker ends, and `deno test`
+ * runs every test module in a worker of its own. With WebGPU that unloads the Vulkan loader and
+ * every driver it opened (lavapipe with its LLVM, and the other Mesa drivers it probed) after
+ * each module that asked for an adapter, and loads them again for the next one (measured:
+ * `/proc/self/maps` loses `libvulkan_lvp.so` between modules while `libLLVM` stays). Mesa's
+ * drivers are not written to be reloaded into a process: the test suite sometimes aborted at
+ * exit, after every test had passed, with glibc's "double free or corruption (out)" or
+ * "corrupted size vs. prev_size in fastbins" (2 of about 8 CI runs of the suite; the same abort
+ * in 1 of 18 runs of the three WebGPU test files alone). Opening each library once more with
+ * `RTLD_NODELETE` (libc's `dlopen`, through FFI) keeps it mapped, so it is loaded once per
+ * process as every native Vulkan program does.
+ *
+ * Best effort and silent: off Linux, without `--allow-ffi`, or when a driver cannot be opened,
+ * it skips that part; WebGPU then works as before.
+ *
+ * @module
+ */
+
+const RTLD_NOW = 2;
+const RTLD_NODELETE = 0x1000;
+
+/** Folders the Vulkan loader reads driver manifests from (Linux), unless VK_DRIVER_FILES says. */
+const MANIFEST_DIRS = [
+  "/usr/local/etc/vulkan/icd.d",
+  "/usr/local/share/vulkan/icd.d",
+  "/etc/vulkan/icd.d",
+  "/usr/share/vulkan/icd.d",
+];
+
+let pinned: string[] | null = null;
+
+function granted(name: "ffi" | "read" | "env"): boolean {
+  try {
+    return Deno.permissions.querySync({ name }).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+/** The library of a driver manifest (`ICD.library_path`), resolved as the loader does. */
+export function manifestLibrary(manifest: string, text: string): string | null {
+  let path: unknown;
+  try {
+    path = JSON.parse(text)?.ICD?.library_path;
+  } catch {
+    return null;
+  }
+  if (typeof path !== "string" || path === "") return null;
+  if (path.startsWith("/") || !path.includes("/")) return path; // absolute, or a bare soname
+  return `${manifest.slice(0, manifest.lastIndexOf("/") + 1)}${path}`; // relative to the manifest
+}
+
+function manifests(): string[] {
+  const list = granted("env")
+    ? (Deno.env.get("VK_DRIVER_FILES") ?? Deno.env.get("VK_ICD_FILENAMES"))
+    : undefined;
+  if (list) return list.split(":").filter(Boolean);
+  const out: string[] = [];
+  for (const dir of MANIFEST_DIRS) {
+    try {
+      for (const e of Deno.readDirSync(dir)) {
+        if (e.name.endsWith(".json")) out.push(`${dir}/${e.name}`);
+      }
+    } catch {
+      // no such folder
+    }
+  }
+  return out.sort();
+}
+
+/**
+ * Pins `libvulkan.so.1` and every Vulkan driver of the manifests in this process (once per
+ * worker; again is a no-op). Returns the libraries now pinned (empty where it did nothing).
+ */
+export function pinVulkanDrivers(): string[] {
+  if (pinned) return pinned;
+  pinned = [];
+  if (Deno.build.os !== "linux" || !granted("ffi") || !granted("read")) return pinned;
+  let libc: Deno.DynamicLibrary<{ dlopen: { parameters: ["buffer", "i32"]; result: "pointer" } }>;
+  try {
+    libc = Deno.dlopen("libc.so.6", {
+      dlopen: { parameters: ["buffer", "i32"], result: "pointer" },
+    });
+  } catch {
+    return pinned;
+  }
+  const libs = ["libvulkan.so.1"];
+  for (const m of manifests()) {
+    try {
+      const lib = manifestLibrary(m, Deno.readTextFileSync(m));
+      if (lib && !libs.includes(lib)) libs.push(lib);
+    } catch {
+      // unreadable manifest: the loader skips it too
+    }
+  }
+  for (const lib of libs) {
+    const handle = libc.symbols.dlopen(
+      new TextEncoder().encode(`${lib}\0`),
+      RTLD_NOW | RTLD_NODELETE,
+    );
+    if (handle !== null) pinned.push(lib);
+  }
+  // libc itself is never unloaded; its handle is left open on purpose
+  return pinned;
+}

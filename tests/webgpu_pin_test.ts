@@ -1,0 +1,47 @@
+/**
+ * lib/webgpu/_pin.ts: the Vulkan loader and drivers stay loaded from one `deno test` module to
+ * the next (Deno unloads a worker's libraries when it ends; reloading Mesa's drivers made the
+ * suite abort at exit now and then). Runs two fixture modules in a child `deno test` and reads
+ * `/proc/self/maps` from the second; SKIP without a Vulkan adapter or off Linux.
+ */
+import { join } from "node:path";
+import { manifestLibrary } from "../lib/webgpu/_pin.ts";
+import { webgpuAdapterInfo } from "../lib/backend.ts";
+import { assert, assertEquals, ROOT } from "./_util.ts";
+
+Deno.test("manifestLibrary: absolute, bare soname, relative to the manifest, bad JSON", () => {
+  const m = "/usr/share/vulkan/icd.d/x.json";
+  const text = (p: unknown) =>
+    JSON.stringify({ file_format_version: "1.0.0", ICD: { library_path: p } });
+  assertEquals(manifestLibrary(m, text("/usr/lib/libvulkan_lvp.so")), "/usr/lib/libvulkan_lvp.so");
+  assertEquals(manifestLibrary(m, text("libGLX_nvidia.so.0")), "libGLX_nvidia.so.0");
+  assertEquals(
+    manifestLibrary(m, text("../lib/libv.so")),
+    "/usr/share/vulkan/icd.d/../lib/libv.so",
+  );
+  assertEquals(manifestLibrary(m, "{"), null);
+  assertEquals(manifestLibrary(m, text(3)), null);
+});
+
+const gpu = Deno.build.os === "linux" ? await webgpuAdapterInfo() : null;
+if (!gpu) console.log("SKIP the Vulkan pin test: no WebGPU adapter here (or not Linux)");
+
+Deno.test({
+  name: "the Vulkan driver stays mapped from one test module to the next",
+  ignore: !gpu,
+  async fn() {
+    const dir = join(ROOT, "tests", "fixtures", "pin");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["test", "-A", "--no-check", join(dir, "module_test.ts"), join(dir, "module2_test.ts")],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, text);
+    const runs = [...text.matchAll(/PIN (\{.*\})/g)].map((m) => JSON.parse(m[1]));
+    assertEquals(runs.length, 2, text);
+    assert(runs.every((r) => r.after && r.gpu), text);
+    assertEquals(runs[1].before, true, "the second module finds the driver the first one loaded");
+  },
+});
