@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { pinLibraries } from "./_pin.ts";
 import { loadBlas, requestedThreads } from "./blas.ts";
 
 const SYMBOLS = {
@@ -184,6 +185,7 @@ export function nativeKernels(): Lib | null {
       if (setWait) Deno.env.delete("OMP_WAIT_POLICY");
     }
     if (lib.gk_version() !== 7) throw new Error(`${path}: unexpected kernel version`);
+    pinLibraries([path]); // with its libgomp: loaded once per process (_pin.ts)
     state = { lib, path, reason: null };
     syncThreads(lib);
   } catch (e) {

@@ -21,6 +21,7 @@
  * ```
  * @module
  */
+import { pinLibraries } from "./_pin.ts";
 
 /** Row-major storage (`CblasRowMajor`). */
 export const CBLAS_ROW_MAJOR = 101;
@@ -176,6 +177,7 @@ export function loadBlas(): Blas | null {
       failed.push(`${path}: ${msg}`);
       continue;
     }
+    pinLibraries([path]); // loaded once per process, not once per test module (_pin.ts)
     const s = lib.symbols;
     const want = requestedThreads();
     let threadsNow = want;

@@ -13,6 +13,7 @@ const LAYERS: readonly (readonly string[])[] = [
   [
     "errors.ts",
     "fsutil.ts",
+    "_pin.ts",
     "progress.ts",
     "_config_check.ts",
     "config.ts",

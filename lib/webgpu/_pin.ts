@@ -19,9 +19,7 @@
  *
  * @module
  */
-
-const RTLD_NOW = 2;
-const RTLD_NODELETE = 0x1000;
+import { granted, pinLibraries } from "../_pin.ts";
 
 /** Folders the Vulkan loader reads driver manifests from (Linux), unless VK_DRIVER_FILES says. */
 const MANIFEST_DIRS = [
@@ -32,14 +30,6 @@ const MANIFEST_DIRS = [
 ];
 
 let pinned: string[] | null = null;
-
-function granted(name: "ffi" | "read" | "env"): boolean {
-  try {
-    return Deno.permissions.querySync({ name }).state === "granted";
-  } catch {
-    return false;
-  }
-}
 
 /** The library of a driver manifest (`ICD.library_path`), resolved as the loader does. */
 export function manifestLibrary(manifest: string, text: string): string | null {
@@ -80,14 +70,6 @@ export function pinVulkanDrivers(): string[] {
   if (pinned) return pinned;
   pinned = [];
   if (Deno.build.os !== "linux" || !granted("ffi") || !granted("read")) return pinned;
-  let libc: Deno.DynamicLibrary<{ dlopen: { parameters: ["buffer", "i32"]; result: "pointer" } }>;
-  try {
-    libc = Deno.dlopen("libc.so.6", {
-      dlopen: { parameters: ["buffer", "i32"], result: "pointer" },
-    });
-  } catch {
-    return pinned;
-  }
   const libs = ["libvulkan.so.1"];
   for (const m of manifests()) {
     try {
@@ -97,13 +79,6 @@ export function pinVulkanDrivers(): string[] {
       // unreadable manifest: the loader skips it too
     }
   }
-  for (const lib of libs) {
-    const handle = libc.symbols.dlopen(
-      new TextEncoder().encode(`${lib}\0`),
-      RTLD_NOW | RTLD_NODELETE,
-    );
-    if (handle !== null) pinned.push(lib);
-  }
-  // libc itself is never unloaded; its handle is left open on purpose
+  pinned = pinLibraries(libs);
   return pinned;
 }

@@ -1,12 +1,14 @@
 /**
- * lib/webgpu/_pin.ts: the Vulkan loader and drivers stay loaded from one `deno test` module to
- * the next (Deno unloads a worker's libraries when it ends; reloading Mesa's drivers made the
- * suite abort at exit now and then). Runs two fixture modules in a child `deno test` and reads
- * `/proc/self/maps` from the second; SKIP without a Vulkan adapter or off Linux.
+ * lib/_pin.ts and lib/webgpu/_pin.ts: OpenBLAS, the Vulkan loader and its drivers stay loaded
+ * from one `deno test` module to the next (Deno unloads a worker's libraries when it ends;
+ * reloading Mesa's drivers made the suite abort at exit now and then). Runs two fixture modules
+ * in a child `deno test` and reads `/proc/self/maps` from the second; SKIP off Linux, and for
+ * the part without an adapter / a BLAS.
  */
 import { join } from "node:path";
 import { manifestLibrary } from "../lib/webgpu/_pin.ts";
 import { webgpuAdapterInfo } from "../lib/backend.ts";
+import { loadBlas } from "../lib/blas.ts";
 import { assert, assertEquals, ROOT } from "./_util.ts";
 
 Deno.test("manifestLibrary: absolute, bare soname, relative to the manifest, bad JSON", () => {
@@ -23,12 +25,15 @@ Deno.test("manifestLibrary: absolute, bare soname, relative to the manifest, bad
   assertEquals(manifestLibrary(m, text(3)), null);
 });
 
-const gpu = Deno.build.os === "linux" ? await webgpuAdapterInfo() : null;
-if (!gpu) console.log("SKIP the Vulkan pin test: no WebGPU adapter here (or not Linux)");
+const linux = Deno.build.os === "linux";
+const gpu = linux ? await webgpuAdapterInfo() : null;
+const blas = linux && loadBlas() !== null;
+if (!gpu) console.log("SKIP the Vulkan part of the pin test: no WebGPU adapter (or not Linux)");
+if (!blas) console.log("SKIP the BLAS part of the pin test: no BLAS (or not Linux)");
 
 Deno.test({
-  name: "the Vulkan driver stays mapped from one test module to the next",
-  ignore: !gpu,
+  name: "OpenBLAS and the Vulkan driver stay mapped from one test module to the next",
+  ignore: !gpu && !blas,
   async fn() {
     const dir = join(ROOT, "tests", "fixtures", "pin");
     const out = await new Deno.Command(Deno.execPath(), {
@@ -41,7 +46,13 @@ Deno.test({
     assertEquals(out.code, 0, text);
     const runs = [...text.matchAll(/PIN (\{.*\})/g)].map((m) => JSON.parse(m[1]));
     assertEquals(runs.length, 2, text);
-    assert(runs.every((r) => r.after && r.gpu), text);
-    assertEquals(runs[1].before, true, "the second module finds the driver the first one loaded");
+    if (gpu) {
+      assert(runs.every((r) => r.after && r.gpu), text);
+      assertEquals(runs[1].before, true, "the second module finds the driver the first one loaded");
+    }
+    if (blas) {
+      assert(runs.every((r) => r.blas && r.blasAfter), text);
+      assertEquals(runs[1].blasBefore, true, "the second module finds the BLAS the first loaded");
+    }
   },
 });
