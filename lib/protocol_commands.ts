@@ -187,7 +187,7 @@ PROTOCOL_COMMANDS["protocol"] = define(
         tokenizer,
         outDir,
         seed: int(v.seed, "seed", S?.seed ?? D.seed),
-        maxEval: optInt(v["max-eval"], "max-eval"),
+        maxEval: optInt(v["max-eval"], "max-eval") ?? S?.maxEval ?? undefined,
         groupByLength: v["group-by-length"] === true || (S?.groupByLength ?? false),
         predictTest: v["no-predict-test"] === true ? false : undefined,
         glueDir: (v["glue-dir"] as string | undefined) ?? S?.glueDir,

@@ -29,6 +29,7 @@ import type { TextEval } from "./pipeline.ts";
 import {
   defaultDataRoot,
   defaultOutDir,
+  protocolAt,
   type ReproduceSettings,
   reproduceSettings,
   type Scale,
@@ -152,10 +153,25 @@ export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceR
     log(`reproduce: ${r.stage} ${r.status} (${r.seconds.toFixed(1)}s): ${r.note}`);
     await record();
   }
+  // the small-scale protocol (issue 14) into <out>/protocol
+  const protocol = s.protocol ? protocolAt(s.protocol, join(outDir, "protocol")) : null;
+  if (protocol) {
+    const { runProtocolStages } = await import("./protocol_stages.ts");
+    stages.push(...await runProtocolStages(protocol, { ...ctx, log }));
+    await record();
+  }
   const t1 = performance.now();
   const reportPath = join(outDir, "report.html");
   const [about, appendix] = await runSections(s, layout, stages, backend.name, elapsed(t0));
-  const w = await writeReport(reportPath, [about, ...(await layoutSections(layout)), appendix], {
+  const protocolPart = protocol
+    ? await (await import("./protocol_report.ts")).protocolSections(protocol.out)
+    : [];
+  const w = await writeReport(reportPath, [
+    about,
+    ...(await layoutSections(layout)),
+    ...protocolPart,
+    appendix,
+  ], {
     title: `gpt1-lab: the GPT-1 paper at ${s.scale} scale`,
     subtitle: `${s.scale} scale (${s.about}); ${new Date().toISOString().slice(0, 16)}Z; ` +
       `backend ${backend.name}`,

@@ -208,6 +208,11 @@ export interface ReproduceSettings {
   zeroshot: ZeroShotStageSettings;
   /** The LSTM baseline, pre-trained like the Transformer (its preset matches the parameters). */
   lstm: LstmStageSettings;
+  /**
+   * The small-scale protocol (issue 14), run after the stages above into `<out>/protocol`
+   * (`SMALL_PROTOCOL` at `small`, `SMOKE_PROTOCOL` at `smoke`; null: not run).
+   */
+  protocol: ProtocolScaleSettings | null;
 }
 
 /** The 22 Gutenberg books of the committed `small` run, in its order (sherlock.txt held out). */
@@ -244,6 +249,194 @@ function freeze<T>(s: T): Readonly<T> {
     if (typeof v === "object" && v !== null) freeze(v);
   }
   return Object.freeze(s);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the small-scale protocol (issue 14)
+
+/** Settings of the small-scale protocol's pre-training (one run per model family). */
+export interface ProtocolPretrainSettings {
+  /** Transformer run folder. */
+  out: string;
+  /** LSTM run folder (same corpus, vocabulary, batches and order). */
+  lstmOut: string;
+  /** Preset of both models (the LSTM's is parameter-matched). */
+  preset: PresetName;
+  /** Corpus specs (`{data}/` = the datasets folder). */
+  corpus: readonly string[];
+  /** BPE merges learned on the corpus. */
+  merges: number;
+  /** Total updates. */
+  steps: number;
+  /** Windows per batch. */
+  batchSize: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Warmup updates. */
+  warmupSteps: number;
+  /** Log-spaced checkpoints per octave (2: 16, 24, 32, 48, ... ; 16 up to 3,072). */
+  ckptPerOctave: 1 | 2;
+  /** Seed of the models and the data order. */
+  seed: number;
+  /** Held-out book for the final perplexity. */
+  evalText: string;
+  /** Validation every N updates, on this many windows. */
+  evalEvery: number;
+  evalWindows: number;
+  /** Latest-checkpoint interval (a killed run resumes from it). */
+  ckptEvery: number;
+}
+
+/** Settings of the small-scale protocol (what `deno task gpt1 protocol --scale small` runs). */
+export interface ProtocolScaleSettings {
+  /** Pre-training of both model families. */
+  pretrain: ProtocolPretrainSettings;
+  /** Output folder: `<out>/<task>/protocol.json`, summary, runs. */
+  out: string;
+  /** GLUE submission folders, one per arm: `<glueDir>/<arm>/<TASK>.tsv`. */
+  glueDir: string;
+  /** Tasks, in the order they are run. */
+  tasks: readonly string[];
+  /** Cap on training examples per task (null: the whole training set less the hold-out). */
+  maxTrain: Readonly<Record<string, number | null>>;
+  /** Learning-rate grid (chosen on the held-out split, per arm). */
+  lrs: readonly number[];
+  /** Epochs per run (the best on the held-out split is kept). */
+  epochs: number;
+  /** Seeds at the chosen learning rate. */
+  seeds: number;
+  /** Base seed. */
+  seed: number;
+  /** Batch size. */
+  batchSize: number;
+  /** Length-grouped batches. */
+  groupByLength: boolean;
+  /** Cap on validation / dev examples (null: all of them). */
+  maxEval: number | null;
+  /** The label-budget sweep: tasks and training-set sizes (null = the task's full set). */
+  labelBudget: { tasks: readonly string[]; sizes: readonly (number | null)[] };
+  /**
+   * The layers-transferred ablation under the protocol (Figure 2 left): one task at one label
+   * budget, `no-pretrain` (nothing), `layers<k>` (embeddings + k blocks) and `full` (all).
+   */
+  layers: { task: string; labels: number; arms: readonly string[] } | null;
+  /** Zero-shot caps per task (missing: the zero-shot defaults). */
+  zeroshotMax: Readonly<Record<string, number>>;
+}
+
+/**
+ * The small-scale protocol (issue 14). Pre-training: the `small` Transformer and the matched
+ * LSTM on the corpus of `small`, 3,072 updates of 16 × 128 tokens (6.3M tokens, 0.78 epochs
+ * of the 8.0M training tokens; `small` in REPRODUCE_SCALES ran 1,200), checkpoints at half
+ * octaves. Fine-tuning: every arm gets the same selection on the split held out of the
+ * training data (lr from the grid, epoch by early stopping), then seeds. Caps are a CPU budget:
+ * SST-2 is fine-tuned on 8,000 of its 66,349 training sentences (67,349 less the hold-out) (said wherever it is reported);
+ * the other tasks on their whole training sets.
+ */
+export const SMALL_PROTOCOL: Readonly<ProtocolScaleSettings> = freeze({
+  pretrain: {
+    out: "results/protocol/pretrain",
+    lstmOut: "results/protocol/pretrain-lstm",
+    preset: "small",
+    corpus: ["embedded", ...books],
+    merges: PRETRAIN_SETTINGS.small.merges,
+    steps: 3072,
+    batchSize: PRETRAIN_SETTINGS.small.batchSize,
+    lr: PRETRAIN_SETTINGS.small.lr,
+    warmupSteps: PRETRAIN_SETTINGS.small.warmupSteps,
+    ckptPerOctave: 2,
+    seed: PRETRAIN_DEFAULTS.seed,
+    evalText: HELD_OUT,
+    evalEvery: PRETRAIN_SETTINGS.small.evalEvery,
+    evalWindows: 64,
+    ckptEvery: PRETRAIN_SETTINGS.small.ckptEvery,
+  },
+  out: "results/protocol",
+  glueDir: "results/glue",
+  tasks: ["stsb", "sst2", "cola", "rte", "mrpc"],
+  maxTrain: { sst2: 8000, stsb: null, cola: null, rte: null, mrpc: null },
+  lrs: [...PROTOCOL_DEFAULTS.lrs],
+  epochs: PROTOCOL_DEFAULTS.epochs,
+  seeds: PROTOCOL_DEFAULTS.seeds,
+  seed: PROTOCOL_DEFAULTS.seed,
+  batchSize: PROTOCOL_DEFAULTS.batchSize,
+  groupByLength: true,
+  maxEval: null,
+  labelBudget: { tasks: ["sst2", "stsb"], sizes: [1000, 4000, 16000, null] },
+  layers: {
+    task: "sst2",
+    labels: 1000,
+    arms: ["no-pretrain", "layers0", "layers1", "layers2", "layers3", "full"],
+  },
+  zeroshotMax: {},
+});
+
+/**
+ * The protocol as a pipeline check (`reproduce --scale smoke`, CI): the `tiny` model on the
+ * embedded corpus for 256 updates, SST-2 with 160 training sentences and 100 dev, a grid of two
+ * learning rates, 2 seeds, the label budget at 40 / 80 and the layers arms at 40. Its numbers
+ * mean nothing.
+ */
+export const SMOKE_PROTOCOL: Readonly<ProtocolScaleSettings> = freeze({
+  pretrain: {
+    out: "results/protocol/pretrain",
+    lstmOut: "results/protocol/pretrain-lstm",
+    preset: "tiny",
+    corpus: ["embedded"],
+    merges: PRETRAIN_SETTINGS.tiny.merges,
+    steps: 256,
+    batchSize: 16,
+    lr: PRETRAIN_SETTINGS.tiny.lr,
+    warmupSteps: 30,
+    ckptPerOctave: 1,
+    seed: PRETRAIN_DEFAULTS.seed,
+    evalText: HELD_OUT,
+    evalEvery: 64,
+    evalWindows: 32,
+    ckptEvery: 128,
+  },
+  out: "results/protocol",
+  glueDir: "results/glue",
+  tasks: ["sst2"],
+  maxTrain: { sst2: 160 },
+  lrs: [1e-3, 3e-3],
+  epochs: 2,
+  seeds: 2,
+  seed: PROTOCOL_DEFAULTS.seed,
+  batchSize: 16,
+  groupByLength: true,
+  maxEval: 100,
+  labelBudget: { tasks: ["sst2"], sizes: [40, 80, null] },
+  layers: { task: "sst2", labels: 40, arms: ["no-pretrain", "layers0", "layers1", "full"] },
+  zeroshotMax: { sst2: 60, cola: 60, colaTrain: 100, storycloze: 60, wsc: 40, race: 20 },
+});
+
+/**
+ * The protocol's settings with its folders moved under `root` (pure): `results/protocol/...`
+ * becomes `<root>/...` and the GLUE folder `<root>/glue` (what `reproduce` writes into its
+ * output folder instead of the committed results).
+ */
+export function protocolAt(
+  p: Readonly<ProtocolScaleSettings>,
+  root: string,
+): ProtocolScaleSettings {
+  const move = (path: string) =>
+    path === p.out
+      ? root
+      : path.startsWith(`${p.out}/`)
+      ? join(root, path.slice(p.out.length + 1))
+      : path;
+  return {
+    ...p,
+    pretrain: { ...p.pretrain, out: move(p.pretrain.out), lstmOut: move(p.pretrain.lstmOut) },
+    out: root,
+    glueDir: join(root, "glue"),
+  };
+}
+
+/** The final checkpoint of a protocol pre-training run folder. */
+export function protocolCheckpoint(run: string, s = SMALL_PROTOCOL.pretrain): string {
+  return join(run, checkpointName(s.steps));
 }
 
 /**
@@ -303,6 +496,7 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
       batchSize: ZEROSHOT_DEFAULTS.batchSize,
     },
     lstm: { enabled: true, tasks: ["sst2", "rte", "storycloze"] },
+    protocol: SMOKE_PROTOCOL,
   },
   small: {
     scale: "small",
@@ -359,6 +553,7 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
       batchSize: ZEROSHOT_DEFAULTS.batchSize,
     },
     lstm: { enabled: true, tasks: [...TABLE5_TASKS] },
+    protocol: SMALL_PROTOCOL,
   },
   paper: {
     scale: "paper",
@@ -404,6 +599,7 @@ export const REPRODUCE_SCALES: Readonly<Record<Scale, Readonly<ReproduceSettings
       batchSize: ZEROSHOT_DEFAULTS.batchSize,
     },
     lstm: { enabled: true, tasks: [...TABLE5_TASKS] },
+    protocol: null,
   },
 });
 
@@ -463,105 +659,4 @@ export function defaultCacheDir(): string {
 /** The default output folder of a scale: `results/_scratch/reproduce-<scale>` (git-ignored). */
 export function defaultOutDir(scale: Scale): string {
   return join(REPO_ROOT, "results", "_scratch", `reproduce-${scale}`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// the small-scale protocol (issue 14)
-
-/** Settings of the small-scale protocol's pre-training (one run per model family). */
-export interface ProtocolPretrainSettings {
-  /** Transformer run folder. */
-  out: string;
-  /** LSTM run folder (same corpus, vocabulary, batches and order). */
-  lstmOut: string;
-  /** Preset of both models (the LSTM's is parameter-matched). */
-  preset: PresetName;
-  /** Corpus specs (`{data}/` = the datasets folder). */
-  corpus: readonly string[];
-  /** BPE merges learned on the corpus. */
-  merges: number;
-  /** Total updates. */
-  steps: number;
-  /** Windows per batch. */
-  batchSize: number;
-  /** Peak learning rate. */
-  lr: number;
-  /** Warmup updates. */
-  warmupSteps: number;
-  /** Log-spaced checkpoints per octave (2: 16, 24, 32, 48, ... ; 16 up to 3,072). */
-  ckptPerOctave: 1 | 2;
-  /** Seed of the models and the data order. */
-  seed: number;
-  /** Held-out book for the final perplexity. */
-  evalText: string;
-}
-
-/** Settings of the small-scale protocol (what `deno task gpt1 protocol --scale small` runs). */
-export interface ProtocolScaleSettings {
-  /** Pre-training of both model families. */
-  pretrain: ProtocolPretrainSettings;
-  /** Output folder: `<out>/<task>/protocol.json`, summary, runs. */
-  out: string;
-  /** GLUE submission folders, one per arm: `<glueDir>/<arm>/<TASK>.tsv`. */
-  glueDir: string;
-  /** Tasks, in the order they are run. */
-  tasks: readonly string[];
-  /** Cap on training examples per task (null: the whole training set less the hold-out). */
-  maxTrain: Readonly<Record<string, number | null>>;
-  /** Learning-rate grid (chosen on the held-out split, per arm). */
-  lrs: readonly number[];
-  /** Epochs per run (the best on the held-out split is kept). */
-  epochs: number;
-  /** Seeds at the chosen learning rate. */
-  seeds: number;
-  /** Base seed. */
-  seed: number;
-  /** Batch size. */
-  batchSize: number;
-  /** Length-grouped batches. */
-  groupByLength: boolean;
-  /** The label-budget sweep: tasks and training-set sizes (null = the task's full set). */
-  labelBudget: { tasks: readonly string[]; sizes: readonly (number | null)[] };
-}
-
-/**
- * The small-scale protocol (issue 14). Pre-training: the `small` Transformer and the matched
- * LSTM on the corpus of `small`, 3,072 updates of 16 × 128 tokens (6.3M tokens, 0.78 epochs
- * of the 8.0M training tokens; `small` in REPRODUCE_SCALES ran 1,200), checkpoints at half
- * octaves. Fine-tuning: every arm gets the same selection on the split held out of the
- * training data (lr from the grid, epoch by early stopping), then seeds. Caps are a CPU budget:
- * SST-2 is fine-tuned on 8,000 of its 66,349 training sentences (67,349 less the hold-out) (said wherever it is reported);
- * the other tasks on their whole training sets.
- */
-export const SMALL_PROTOCOL: Readonly<ProtocolScaleSettings> = freeze({
-  pretrain: {
-    out: "results/protocol/pretrain",
-    lstmOut: "results/protocol/pretrain-lstm",
-    preset: "small",
-    corpus: ["embedded", ...books],
-    merges: PRETRAIN_SETTINGS.small.merges,
-    steps: 3072,
-    batchSize: PRETRAIN_SETTINGS.small.batchSize,
-    lr: PRETRAIN_SETTINGS.small.lr,
-    warmupSteps: PRETRAIN_SETTINGS.small.warmupSteps,
-    ckptPerOctave: 2,
-    seed: PRETRAIN_DEFAULTS.seed,
-    evalText: HELD_OUT,
-  },
-  out: "results/protocol",
-  glueDir: "results/glue",
-  tasks: ["stsb", "sst2", "cola", "rte", "mrpc"],
-  maxTrain: { sst2: 8000, stsb: null, cola: null, rte: null, mrpc: null },
-  lrs: [...PROTOCOL_DEFAULTS.lrs],
-  epochs: PROTOCOL_DEFAULTS.epochs,
-  seeds: PROTOCOL_DEFAULTS.seeds,
-  seed: PROTOCOL_DEFAULTS.seed,
-  batchSize: PROTOCOL_DEFAULTS.batchSize,
-  groupByLength: true,
-  labelBudget: { tasks: ["sst2", "stsb"], sizes: [1000, 4000, 16000, null] },
-});
-
-/** The final checkpoint of a protocol pre-training run folder. */
-export function protocolCheckpoint(run: string, s = SMALL_PROTOCOL.pretrain): string {
-  return join(run, checkpointName(s.steps));
 }

@@ -81,6 +81,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "released.ts",
     "_protocol_plan.ts",
     "protocol.ts",
+    "protocol_stages.ts",
   ],
   // output
   [

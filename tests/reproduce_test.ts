@@ -235,6 +235,7 @@ function micro(corpusFile: string): ReproduceSettings {
       batchSize: 8,
     },
     lstm: { enabled: true, tasks: ["sst2"] },
+    protocol: null, // its stages: tests/protocol_stages_test.ts
   };
 }
 

@@ -1,0 +1,221 @@
+/**
+ * The small-scale protocol (issue 14) as stages of `deno task reproduce`: pre-training of the
+ * Transformer and the matched LSTM with half-octave checkpoints, zero-shot over every checkpoint
+ * (the paper's heuristics and the additions), then {@link runProtocol} per task (selection on
+ * held-out training data, seeds), the label budget and the layers arms. Each stage resumes: the
+ * pre-training runs through their stamps (`reproduce-stage.json`, see `_stamps.ts`), zero-shot
+ * and the protocol through their own files (`zeroshot*.json`, `protocol.json`). The commands of
+ * the README run the same functions one by one into `results/protocol`.
+ *
+ * @example
+ * ```ts
+ * import { runProtocolStages } from "./protocol_stages.ts";
+ * import { protocolAt, SMOKE_PROTOCOL } from "./settings.ts";
+ * const stages = await runProtocolStages(protocolAt(SMOKE_PROTOCOL, "/tmp/protocol"), {
+ *   dataRoot: "../shared/datasets",
+ * });
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { DataError } from "./errors.ts";
+import { exists, portablePath, writeJsonAtomic } from "./fsutil.ts";
+import type { ModelKind } from "./language_model.ts";
+import { claim, finishStamp, stageKey } from "./_stamps.ts";
+import {
+  ctxDefaults,
+  elapsed,
+  reused,
+  skipped,
+  type StageContext,
+  type StageResult,
+  tasksWithData,
+} from "./_stage_base.ts";
+import { evaluateText, runPretraining } from "./pipeline.ts";
+import { protocolCheckpoint, type ProtocolScaleSettings, resolveDataPath } from "./settings.ts";
+import { ZEROSHOT_FOLDERS, zeroShotCurves } from "./zeroshot.ts";
+import type { ZeroShotTaskName } from "./runs.ts";
+
+/** One pre-training run of the protocol (the Transformer into `out`, the LSTM into `lstmOut`). */
+async function pretrainStage(
+  P: Readonly<ProtocolScaleSettings>,
+  ctx: StageContext,
+  model: ModelKind,
+): Promise<StageResult> {
+  const c = ctxDefaults(ctx);
+  const p = P.pretrain;
+  const name = model === "lstm" ? "protocol pretrain-lstm" : "protocol pretrain";
+  const dir = model === "lstm" ? p.lstmOut : p.out;
+  const t0 = performance.now();
+  const state = await claim(dir, name, stageKey(name, p), p, c.fresh);
+  if (state === "done") return await reused(name, dir);
+  const corpus = p.corpus.map((spec) => resolveDataPath(spec, ctx.dataRoot));
+  for (const spec of corpus) {
+    if (spec !== "embedded" && !(await exists(spec))) {
+      throw new DataError("the protocol's corpus needs this file", {
+        file: spec,
+        fix: "pass the datasets folder (--data / GPT1_DATA), or run --scale smoke",
+      });
+    }
+  }
+  const { result: r, data } = await runPretraining({
+    model,
+    preset: p.preset,
+    corpus,
+    vocab: "train",
+    merges: p.merges,
+    cacheDir: c.cacheDir,
+    outDir: dir,
+    steps: p.steps,
+    batchSize: p.batchSize,
+    lr: p.lr,
+    warmupSteps: p.warmupSteps,
+    seed: p.seed,
+    evalEvery: p.evalEvery,
+    evalWindows: p.evalWindows,
+    ckptEvery: p.ckptEvery,
+    ckptPerOctave: p.ckptPerOctave,
+    resume: state === "resume",
+    progress: { data: c.progress("corpus"), train: c.progress(name) },
+    warn: (m) => c.log(`warning: ${m}`),
+    log: (line) => c.log(line),
+    corpusInfo: p.corpus,
+    runInfo: { protocol: true },
+  });
+  try {
+    let note = `${r.step} updates, validation loss ${r.validLoss?.toFixed(3) ?? "–"}`;
+    const held = resolveDataPath(p.evalText, ctx.dataRoot);
+    if (await exists(held)) {
+      const ev = await evaluateText(r.model, data.tokenizer, held);
+      await writeJsonAtomic(join(dir, "eval-text.json"), {
+        ...ev,
+        source: portablePath(ev.source),
+      });
+      note += `; ${ev.source.split("/").pop()} perplexity ${ev.perplexity.toFixed(1)} per token`;
+    }
+    const seconds = await finishStamp(dir, { seconds: elapsed(t0), note });
+    return { stage: name, status: "ran", seconds, note };
+  } finally {
+    r.model.dispose();
+  }
+}
+
+/** The zero-shot heuristics and additions on every checkpoint of one pre-training run. */
+async function zeroShotStage(
+  P: Readonly<ProtocolScaleSettings>,
+  ctx: StageContext,
+  model: ModelKind,
+): Promise<StageResult> {
+  const c = ctxDefaults(ctx);
+  const name = model === "lstm" ? "protocol zero-shot-lstm" : "protocol zero-shot";
+  const dir = model === "lstm" ? P.pretrain.lstmOut : P.pretrain.out;
+  const all = Object.keys(ZEROSHOT_FOLDERS) as ZeroShotTaskName[];
+  const tasks: ZeroShotTaskName[] = [];
+  for (const t of all) if (await exists(join(ctx.dataRoot, ZEROSHOT_FOLDERS[t]))) tasks.push(t);
+  if (tasks.length === 0) return skipped(name, `no zero-shot data under ${ctx.dataRoot}`);
+  const t0 = performance.now();
+  const { zeroShotAdditionCurves } = await import("./zeroshot_additions.ts");
+  const max = P.zeroshotMax;
+  const { rows } = await zeroShotCurves(dir, {
+    dataRoot: ctx.dataRoot,
+    tasks,
+    maxExamples: { ...max },
+    progress: c.progress(name),
+  });
+  const adds = await zeroShotAdditionCurves(dir, {
+    dataRoot: ctx.dataRoot,
+    maxExamples: { sst2: max.sst2, cola: max.cola, storycloze: max.storycloze },
+    progress: c.progress(`${name} additions`),
+  });
+  const note = `${rows.length} heuristic points, ${adds.rows.length} addition points`;
+  return { stage: name, status: "ran", seconds: elapsed(t0), note };
+}
+
+/**
+ * Every stage of the protocol in order, into the folders of `P` (move them with
+ * `protocolAt`): both pre-training runs, zero-shot on both, then per task the arms (selection
+ * and seeds), the label budget and the layers arms. A stage whose data is missing is skipped.
+ */
+export async function runProtocolStages(
+  P: Readonly<ProtocolScaleSettings>,
+  ctx: StageContext,
+): Promise<StageResult[]> {
+  const c = ctxDefaults(ctx);
+  const out: StageResult[] = [];
+  const push = (r: StageResult) => {
+    out.push(r);
+    c.log(`reproduce: ${r.stage} ${r.status} (${r.seconds.toFixed(1)}s): ${r.note}`);
+  };
+  push(await pretrainStage(P, ctx, "gpt1"));
+  push(await pretrainStage(P, ctx, "lstm"));
+  push(await zeroShotStage(P, ctx, "gpt1"));
+  push(await zeroShotStage(P, ctx, "lstm"));
+  const { runProtocol } = await import("./protocol.ts");
+  const { loadVocab } = await import("./vocab.ts");
+  const init = protocolCheckpoint(P.pretrain.out, P.pretrain);
+  const lstmInit = protocolCheckpoint(P.pretrain.lstmOut, P.pretrain);
+  const tokenizer = await loadVocab(join(P.pretrain.out, "vocab"));
+  const base = {
+    init,
+    lstmInit,
+    tokenizer,
+    dataRoot: ctx.dataRoot,
+    lrs: P.lrs,
+    epochs: P.epochs,
+    seeds: P.seeds,
+    seed: P.seed,
+    batchSize: P.batchSize,
+    maxEval: P.maxEval ?? undefined,
+    groupByLength: P.groupByLength,
+    glueDir: P.glueDir,
+    resume: true,
+    progress: c.progress,
+  };
+  const withData = await tasksWithData(ctx.dataRoot, P.tasks);
+  // one call per part: the arms on the full sets, then the label budget, then the layers arms
+  const parts: {
+    name: string;
+    task: string;
+    arms?: readonly string[];
+    sizes?: (number | null)[];
+  }[] = [
+    ...P.tasks.map((task) => ({ name: `protocol ${task}`, task })),
+    ...P.labelBudget.tasks.map((task) => ({
+      name: `protocol label budget ${task}`,
+      task,
+      arms: ["full", "no-pretrain"],
+      sizes: [...P.labelBudget.sizes],
+    })),
+    ...(P.layers
+      ? [{
+        name: `protocol layers ${P.layers.task}`,
+        task: P.layers.task,
+        arms: P.layers.arms,
+        sizes: [P.layers.labels],
+      }]
+      : []),
+  ];
+  for (const part of parts) {
+    if (!withData.includes(part.task)) {
+      push(skipped(part.name, `no ${part.task} data under ${ctx.dataRoot}`));
+      continue;
+    }
+    const t0 = performance.now();
+    const r = await runProtocol({
+      ...base,
+      task: part.task,
+      outDir: join(P.out, part.task),
+      maxTrain: P.maxTrain[part.task] ?? undefined,
+      ...(part.arms ? { arms: part.arms } : {}),
+      ...(part.sizes ? { trainSizes: part.sizes } : {}),
+    });
+    const rows = r.rows.filter((x) => !part.arms || part.arms.includes(x.arm));
+    push({
+      stage: part.name,
+      status: "ran",
+      seconds: elapsed(t0),
+      note: `${r.cells.length} runs in protocol.json; ${rows.length} rows`,
+    });
+  }
+  return out;
+}
