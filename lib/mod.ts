@@ -70,5 +70,6 @@ export * from "./glue_predict.ts";
 export * from "./protocol.ts";
 export * from "./plot_protocol.ts";
 export * from "./protocol_report.ts";
+export * from "./protocol_stages.ts";
 export * from "./zeroshot_additions.ts";
 export * from "./reproduce.ts";

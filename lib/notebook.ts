@@ -22,6 +22,8 @@
  * ```
  * @module
  */
+import { join } from "node:path";
+import { REPO_ROOT } from "./fsutil.ts";
 import type { Progress } from "./progress.ts";
 import { committedLayout, reproduceLayout, type ResultLayout, type Table5Cell } from "./runs.ts";
 import { buildInputs, getTask, loadTask } from "./tasks/mod.ts";
@@ -33,6 +35,8 @@ import type { ReportSection, Row } from "./report.ts";
 import {
   defaultDataRoot,
   defaultOutDir,
+  protocolAt,
+  type ProtocolScaleSettings,
   type ReproduceSettings,
   reproduceSettings,
   type Scale,
@@ -386,5 +390,43 @@ export async function notebookLayers(
       return sw && { ...sw, progress: (n: number) => bars.progress(`${task} transfer ${n}`) };
     },
     close: () => closed(() => ls.close()),
+  };
+}
+
+/** The protocol of a notebook: its settings (folders moved where it computes) and whether it computes. */
+export interface NotebookProtocol {
+  /** The protocol's settings; their folders are where the notebook reads and writes. */
+  P: Readonly<ProtocolScaleSettings>;
+  /** True: the cells compute (resuming finished work); false: they read committed files. */
+  compute: boolean;
+  /** One line saying which. */
+  note: string;
+}
+
+/**
+ * The small-scale protocol for a notebook ({@link notebookSetup}'s scale): at `small` the
+ * committed run in `results/protocol` (read only; `GPT1_RECOMPUTE=1` computes into
+ * `results/_scratch/reproduce-small/protocol`), at `smoke` `SMOKE_PROTOCOL` in
+ * `results/_scratch/reproduce-smoke/protocol`, the folder `deno task reproduce` uses, so each
+ * reuses the other's finished runs. Null when the scale has no protocol.
+ */
+export function notebookProtocol(
+  nb: Pick<NotebookSetup, "scale" | "settings" | "plan">,
+): NotebookProtocol | null {
+  const P = nb.settings.protocol;
+  if (!P) return null;
+  if (nb.scale === "small" && !nb.plan.compute) {
+    // the committed run, by absolute path (a notebook's working folder is notebooks/)
+    const committed = {
+      ...protocolAt(P, join(REPO_ROOT, P.out)),
+      glueDir: join(REPO_ROOT, P.glueDir),
+    };
+    return { P: committed, compute: false, note: `reading the committed protocol in ${P.out}` };
+  }
+  const dir = join(defaultOutDir(nb.scale), "protocol");
+  return {
+    P: protocolAt(P, dir),
+    compute: nb.plan.compute,
+    note: nb.plan.compute ? `computing into ${dir} (finished runs are reused)` : `reading ${dir}`,
   };
 }

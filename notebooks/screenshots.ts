@@ -1,8 +1,9 @@
 /**
  * The README's images: renders the report of the committed results (`results/`) offline in
  * headless Chromium and saves one PNG per chart under `results/screenshots/`, named after the
- * chart's section (`pretraining_loss.png`, `table5.png`, `layers.png`, `zeroshot.png`, ...).
- * Run after committing new results: `deno task screenshots`.
+ * chart's section (`pretraining_loss.png`, `table5.png`, `layers.png`, `zeroshot.png`, ...),
+ * then the same for the small-scale protocol's report (`results/protocol`: `protocol_*.png`,
+ * `label_budget.png`). Run after committing new results: `deno task screenshots`.
  *
  * Needs Chromium (`$GPT1_CHROMIUM`, default /usr/bin/chromium; `.ci/run` installs it).
  * @module
@@ -10,6 +11,7 @@
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { layoutSections } from "../lib/sections.ts";
+import { protocolSections } from "../lib/protocol_report.ts";
 import { writeReport } from "../lib/report.ts";
 import { REPO_ROOT } from "../lib/fsutil.ts";
 import { committedLayout } from "../lib/runs.ts";
@@ -25,13 +27,20 @@ export function screenshotName(title: string): string | null {
   return null;
 }
 
-if (import.meta.main) {
-  const out = join(REPO_ROOT, "results", "screenshots");
-  const html = join(REPO_ROOT, "results", "_scratch", "report-screenshots.html");
-  await Deno.mkdir(out, { recursive: true });
-  await writeReport(html, await layoutSections(committedLayout()), {
-    title: "gpt1-lab: the committed results",
-  });
+/** The image of a chart of the protocol's report, from its title; null for the others. */
+export function protocolScreenshotName(title: string): string | null {
+  const t = title.toLowerCase();
+  if (t.startsWith("validation loss")) return "protocol_pretraining.png";
+  if (t.startsWith("table 5 under the protocol")) return "protocol_table5.png";
+  if (t.startsWith("label budget")) return "label_budget.png";
+  if (t.startsWith("layers transferred")) return "protocol_layers.png";
+  if (t.startsWith("zero-shot additions")) return "protocol_zeroshot_additions.png";
+  if (t.includes("zero-shot")) return "protocol_zeroshot.png";
+  return null;
+}
+
+/** Renders one report in Chromium and saves the charts `nameOf` names as PNGs in `out`. */
+async function shoot(html: string, out: string, nameOf: (title: string) => string | null) {
   const browser = await chromium.launch({
     executablePath: Deno.env.get("GPT1_CHROMIUM") ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
@@ -48,7 +57,7 @@ if (import.meta.main) {
     for (let i = 0; i < await figs.count(); i++) {
       const fig = figs.nth(i);
       const title = (await fig.locator(".gtitle").first().textContent().catch(() => "")) ?? "";
-      const name = screenshotName(title);
+      const name = nameOf(title);
       console.log(`${name && !seen.has(name) ? name : "(skipped)"}: ${title}`);
       if (!name || seen.has(name)) continue;
       seen.add(name);
@@ -57,4 +66,19 @@ if (import.meta.main) {
   } finally {
     await browser.close();
   }
+}
+
+if (import.meta.main) {
+  const out = join(REPO_ROOT, "results", "screenshots");
+  await Deno.mkdir(out, { recursive: true });
+  const html = join(REPO_ROOT, "results", "_scratch", "report-screenshots.html");
+  await writeReport(html, await layoutSections(committedLayout()), {
+    title: "gpt1-lab: the committed results",
+  });
+  await shoot(html, out, screenshotName);
+  const html2 = join(REPO_ROOT, "results", "_scratch", "report-screenshots-protocol.html");
+  await writeReport(html2, await protocolSections(join(REPO_ROOT, "results", "protocol")), {
+    title: "gpt1-lab: the small-scale protocol",
+  });
+  await shoot(html2, out, protocolScreenshotName);
 }
