@@ -18,21 +18,18 @@
  * @module
  */
 import { join } from "node:path";
-import { DataError } from "./errors.ts";
-import { exists, portablePath, writeJsonAtomic } from "./fsutil.ts";
+import { exists } from "./fsutil.ts";
 import type { ModelKind } from "./language_model.ts";
-import { claim, finishStamp, stageKey } from "./_stamps.ts";
 import {
   ctxDefaults,
   elapsed,
-  reused,
   skipped,
   type StageContext,
   type StageResult,
   tasksWithData,
 } from "./_stage_base.ts";
-import { evaluateText, runPretraining } from "./pipeline.ts";
-import { protocolCheckpoint, type ProtocolScaleSettings, resolveDataPath } from "./settings.ts";
+import { pretrainInto } from "./stages.ts";
+import { protocolCheckpoint, type ProtocolScaleSettings } from "./settings.ts";
 import { ZEROSHOT_FOLDERS, zeroShotCurves } from "./zeroshot.ts";
 import type { ZeroShotTaskName } from "./runs.ts";
 
@@ -42,62 +39,12 @@ async function pretrainStage(
   ctx: StageContext,
   model: ModelKind,
 ): Promise<StageResult> {
-  const c = ctxDefaults(ctx);
-  const p = P.pretrain;
   const name = model === "lstm" ? "protocol pretrain-lstm" : "protocol pretrain";
-  const dir = model === "lstm" ? p.lstmOut : p.out;
-  const t0 = performance.now();
-  const state = await claim(dir, name, stageKey(name, p), p, c.fresh);
-  if (state === "done") return await reused(name, dir);
-  const corpus = p.corpus.map((spec) => resolveDataPath(spec, ctx.dataRoot));
-  for (const spec of corpus) {
-    if (spec !== "embedded" && !(await exists(spec))) {
-      throw new DataError("the protocol's corpus needs this file", {
-        file: spec,
-        fix: "pass the datasets folder (--data / GPT1_DATA), or run --scale smoke",
-      });
-    }
-  }
-  const { result: r, data } = await runPretraining({
-    model,
-    preset: p.preset,
-    corpus,
-    vocab: "train",
-    merges: p.merges,
-    cacheDir: c.cacheDir,
-    outDir: dir,
-    steps: p.steps,
-    batchSize: p.batchSize,
-    lr: p.lr,
-    warmupSteps: p.warmupSteps,
-    seed: p.seed,
-    evalEvery: p.evalEvery,
-    evalWindows: p.evalWindows,
-    ckptEvery: p.ckptEvery,
-    ckptPerOctave: p.ckptPerOctave,
-    resume: state === "resume",
-    progress: { data: c.progress("corpus"), train: c.progress(name) },
-    warn: (m) => c.log(`warning: ${m}`),
-    log: (line) => c.log(line),
-    corpusInfo: p.corpus,
+  const dir = model === "lstm" ? P.pretrain.lstmOut : P.pretrain.out;
+  return await pretrainInto(name, dir, P.pretrain, model, ctx, {
     runInfo: { protocol: true },
+    scale: "protocol's",
   });
-  try {
-    let note = `${r.step} updates, validation loss ${r.validLoss?.toFixed(3) ?? "–"}`;
-    const held = resolveDataPath(p.evalText, ctx.dataRoot);
-    if (await exists(held)) {
-      const ev = await evaluateText(r.model, data.tokenizer, held);
-      await writeJsonAtomic(join(dir, "eval-text.json"), {
-        ...ev,
-        source: portablePath(ev.source),
-      });
-      note += `; ${ev.source.split("/").pop()} perplexity ${ev.perplexity.toFixed(1)} per token`;
-    }
-    const seconds = await finishStamp(dir, { seconds: elapsed(t0), note });
-    return { stage: name, status: "ran", seconds, note };
-  } finally {
-    r.model.dispose();
-  }
 }
 
 /** The zero-shot heuristics and additions on every checkpoint of one pre-training run. */

@@ -29,6 +29,7 @@ import { claim, finishStamp, readStamp, stageKey, ZS_STAMP } from "./_stamps.ts"
 import type { LogRecord, ResultLayout, ZeroShotTaskName } from "./runs.ts";
 import { evaluateText, runPretraining } from "./pipeline.ts";
 import {
+  ctxDefaults,
   elapsed,
   modelStage,
   needFinished,
@@ -38,7 +39,7 @@ import {
   type StageResult,
 } from "./_stage_base.ts";
 import { ZEROSHOT_FOLDERS, zeroShotCurves } from "./zeroshot.ts";
-import { type ReproduceSettings, resolveDataPath } from "./settings.ts";
+import { type PretrainStageSettings, type ReproduceSettings, resolveDataPath } from "./settings.ts";
 
 export { stageKey, STAMP_FILE } from "./_stamps.ts";
 export {
@@ -83,16 +84,63 @@ export async function runPretrainStage(
   ctx: StageContext,
   opts: PretrainStageOptions = {},
 ): Promise<StageResult> {
-  const { c, model, name, dir, off } = modelStage("pretrain", s, layout, ctx, opts.model);
+  const { model, name, dir, off } = modelStage("pretrain", s, layout, ctx, opts.model);
   if (off) return off;
-  const p = s.pretrain;
+  return await pretrainInto(name, dir, s.pretrain, model, ctx, {
+    ...opts,
+    runInfo: { reproduce: s.scale },
+    scale: s.scale,
+  });
+}
+
+/** What {@link pretrainInto} needs of a scale's pre-training settings (the stage key is all of it). */
+export type PretrainRunSettings =
+  & Pick<
+    PretrainStageSettings,
+    | "preset"
+    | "corpus"
+    | "merges"
+    | "steps"
+    | "batchSize"
+    | "lr"
+    | "warmupSteps"
+    | "evalEvery"
+    | "evalWindows"
+    | "ckptEvery"
+    | "seed"
+  >
+  & {
+    /** `train` (default) or `gpt1`. */
+    vocab?: string;
+    /** Log-spaced checkpoints per octave (default 1). */
+    ckptPerOctave?: 1 | 2;
+    /** A held-out book for the final perplexity, or null. */
+    evalText: string | null;
+    /** Cap on its windows (null / absent: all). */
+    evalTextWindows?: number | null;
+  };
+
+/**
+ * The body of a pre-training stage, for `runPretrainStage` and the protocol's stages: claims
+ * `dir` by its stamp (reuse, resume, or a fresh start), checks the corpus, runs
+ * {@link runPretraining}, then the held-out book's perplexity (`eval-text.json`).
+ */
+export async function pretrainInto(
+  name: string,
+  dir: string,
+  p: Readonly<PretrainRunSettings>,
+  model: ModelKind,
+  ctx: StageContext,
+  opts: Omit<PretrainStageOptions, "model"> & { runInfo: Record<string, unknown>; scale: string },
+): Promise<StageResult> {
+  const c = ctxDefaults(ctx);
   const t0 = performance.now();
   const state = await claim(dir, name, stageKey(name, p), p, c.fresh);
   if (state === "done") return await reused(name, dir);
   const corpus = p.corpus.map((spec) => resolveDataPath(spec, ctx.dataRoot));
   for (const spec of corpus) {
     if (spec !== "embedded" && !(await exists(spec))) {
-      throw new DataError(`the ${s.scale} corpus needs this file`, {
+      throw new DataError(`the ${opts.scale} corpus needs this file`, {
         file: spec,
         fix: "pass the datasets folder (--data / GPT1_DATA), or run --scale smoke",
       });
@@ -102,7 +150,7 @@ export async function runPretrainStage(
     model,
     preset: p.preset,
     corpus,
-    vocab: p.vocab,
+    vocab: p.vocab ?? "train",
     merges: p.merges,
     cacheDir: c.cacheDir,
     outDir: dir,
@@ -114,13 +162,15 @@ export async function runPretrainStage(
     evalEvery: p.evalEvery,
     evalWindows: p.evalWindows,
     ckptEvery: p.ckptEvery,
+    ...(p.ckptPerOctave ? { ckptPerOctave: p.ckptPerOctave } : {}),
     resume: state === "resume",
     stopAfter: opts.stopAfter,
     onLog: opts.onLog,
     progress: { data: c.progress("corpus"), train: c.progress(name) },
     warn: (m) => c.log(`warning: ${m}`),
+    log: (line) => c.log(line),
     corpusInfo: p.corpus,
-    runInfo: { reproduce: s.scale },
+    runInfo: opts.runInfo,
   });
   try {
     if (r.step < p.steps) {
