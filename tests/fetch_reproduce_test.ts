@@ -81,6 +81,7 @@ function micro(corpus: string): ReproduceSettings {
     layers: { ...s.layers, tasks: ["rte"], layers: [-1, 2], maxTrain: 12, maxEval: 8, epochs: 1 },
     zeroshot: { tasks: ["sst2", "wsc"], maxExamples: { sst2: 8, wsc: 4 }, batchSize: 8 },
     lstm: { enabled: true, tasks: ["sst2"] },
+    protocol: null, // its stages: tests/protocol_stages_test.ts
   };
 }
 
