@@ -163,6 +163,11 @@ export interface ProtocolOptions {
   maxEval?: number;
   /** Keep the finished cells of `<out>/protocol.json` (same settings required). */
   resume?: boolean;
+  /**
+   * Train nothing: summarise the finished cells of `<out>/protocol.json` (summary.json,
+   * summary.md, GLUE files), e.g. after a run was stopped part way (same settings required).
+   */
+  noTrain?: boolean;
   /** Write GLUE test predictions (default: when the task is a GLUE task with a test file). */
   predictTest?: boolean;
   /** Length-grouped batches (finetune's `groupByLength`). */
@@ -481,7 +486,13 @@ export async function runProtocol(opts: ProtocolOptions): Promise<ProtocolResult
     groupByLength: opts.groupByLength ?? false,
   });
   const path = join(opts.outDir, "protocol.json");
-  if (opts.resume && (await exists(path))) {
+  if (opts.noTrain && !(await exists(path))) {
+    throw new ConfigError("there is no protocol.json to summarise", {
+      file: path,
+      fix: "run the protocol first (without --no-train)",
+    });
+  }
+  if ((opts.resume || opts.noTrain) && (await exists(path))) {
     const old = JSON.parse(await Deno.readTextFile(path)).settings;
     if (JSON.stringify(old) !== JSON.stringify(settings)) {
       throw new ConfigError(
@@ -580,20 +591,21 @@ export async function runProtocol(opts: ProtocolOptions): Promise<ProtocolResult
   };
   const sizeKey = (s: number | null) => s ?? "all";
   let cells: ProtocolCell[] = [];
-  for (const size of sizes) {
-    // 1. selection: the grid at the base seed
-    cells = await sweep(
-      arms.flatMap((a) => lrs.map((lr) => `${a.key}|${sizeKey(size)}|${lr}|${seed0}`)),
-    );
-    // 2. seeds at each arm's chosen learning rate
-    const keys: string[] = [];
-    for (const a of arms) {
-      const grid = cells.filter((c) => c.arm === a.key && c.labels === size && c.seed === seed0);
-      const lr = chooseLr(grid, lrs)!;
-      for (let i = 0; i < nSeeds; i++) keys.push(`${a.key}|${sizeKey(size)}|${lr}|${seed0 + i}`);
-    }
-    cells = await sweep(keys);
-  }
+  if (opts.noTrain) cells = JSON.parse(await Deno.readTextFile(path)).cells ?? [];
+  else {for (const size of sizes) {
+      // 1. selection: the grid at the base seed
+      cells = await sweep(
+        arms.flatMap((a) => lrs.map((lr) => `${a.key}|${sizeKey(size)}|${lr}|${seed0}`)),
+      );
+      // 2. seeds at each arm's chosen learning rate
+      const keys: string[] = [];
+      for (const a of arms) {
+        const grid = cells.filter((c) => c.arm === a.key && c.labels === size && c.seed === seed0);
+        const lr = chooseLr(grid, lrs)!;
+        for (let i = 0; i < nSeeds; i++) keys.push(`${a.key}|${sizeKey(size)}|${lr}|${seed0 + i}`);
+      }
+      cells = await sweep(keys);
+    }}
   // every cell of the file (a label-budget call into the folder of the main protocol keeps the
   // other arms' rows and reuses its `all` cells: same keys, same settings)
   const rows = summarizeProtocol(cells, { lrs, seeds: nSeeds, seed: seed0 });

@@ -123,6 +123,7 @@ PROTOCOL_COMMANDS["protocol"] = define(
     "glue-dir": strOpt("folder of the GLUE files, one folder per arm (default <out>/glue)"),
     out: strOpt("output folder"),
     resume: flag("keep the finished runs of <out>/protocol.json"),
+    "no-train": flag("train nothing: summarise the finished runs of protocol.json (after a stop)"),
     plan: flag("print runs and steps only (no training)"),
     "sec-per-step": strOpt("with --plan: seconds per step, for hours"),
     backend: BACKEND_OPT,
@@ -192,6 +193,7 @@ PROTOCOL_COMMANDS["protocol"] = define(
         predictTest: v["no-predict-test"] === true ? false : undefined,
         glueDir: (v["glue-dir"] as string | undefined) ?? S?.glueDir,
         resume: v.resume === true,
+        noTrain: v["no-train"] === true,
         progress: (label) => terminalProgress(label),
       });
       console.log(protocolMarkdown(r.rows));

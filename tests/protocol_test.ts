@@ -260,6 +260,22 @@ Deno.test("layers<k> arms: the layers ablation under the protocol (transfer coun
     [0, 1, 2],
   );
   assertEquals((await cfg("no-pretrain")).init, "none");
+  // --no-train: the same rows from protocol.json, no run; nothing to summarise is an error
+  await Deno.remove(join(dir, "out", "summary.json"));
+  const calls: string[] = [];
+  const again = await runProtocol({
+    ...base,
+    arms: ["full"],
+    noTrain: true,
+    progress: (l) => (calls.push(l), silentProgress),
+  });
+  assertEquals([calls.length, again.rows], [0, r.rows]);
+  assert(await Deno.stat(join(dir, "out", "summary.json")).then(() => true));
+  await assertRejects(
+    () => runProtocol({ ...base, outDir: join(dir, "empty"), noTrain: true }),
+    Error,
+    "no protocol.json",
+  );
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(fx.root, { recursive: true });
 });
