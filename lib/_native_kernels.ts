@@ -6,13 +6,16 @@
  * Where the library comes from, in order: `GPT1_KERNELS=<path>` (a prebuilt `.so`/`.dylib`),
  * else a build cached under `$GPT1_CACHE` (default `$XDG_CACHE_HOME/gpt1-lab` or
  * `~/.cache/gpt1-lab`), named by a hash of the source, compiler and flags so an edit rebuilds
- * it, else a fresh build with `cc` (gcc or clang with OpenMP; ~1 s). `GPT1_KERNELS=none`, no
+ * it, else a fresh build with `cc` (gcc or clang; ~1 s). `GPT1_KERNELS=none`, no
  * compiler or no `--allow-ffi`/`--allow-run` turn them off: the JS loops of
  * `_wasm_fused_kernels.ts` run instead, with the same formulas. {@link nativeKernelsLine} says
  * which, in one line.
  *
- * Threads: the kernels use as many OpenMP threads as the BLAS has (`GPT1_THREADS`), waiting
- * passively between calls so they never compete with the BLAS's own threads.
+ * Threads: the kernels use as many threads as the BLAS has (`GPT1_THREADS`), from a pool of
+ * their own (pthreads, in the C file) whose threads wait passively between calls, so they never
+ * compete with the BLAS's own threads, and never end (OpenMP's runtime was used until its
+ * per-thread destructor, run for a Deno worker's thread during exit(), aborted the test suite
+ * with glibc's "free(): invalid pointer" now and then).
  *
  * @module
  */
@@ -78,7 +81,8 @@ const CFLAGS = [
   "-march=native",
   "-ffp-contract=off",
   "-fno-math-errno",
-  "-fopenmp",
+  "-fopenmp-simd",
+  "-pthread",
   "-shared",
   "-fPIC",
 ];
@@ -173,19 +177,9 @@ export function nativeKernels(): Lib | null {
   }
   try {
     const path = forced ?? build();
-    // passive OpenMP waits: idle kernel threads must not spin against the BLAS's threads.
-    // libgomp reads it once, when it loads; then it is removed again so that child processes
-    // (PyTorch in bench:train, say) keep their own default
-    const setWait = !env("OMP_WAIT_POLICY");
-    if (setWait) Deno.env.set("OMP_WAIT_POLICY", "PASSIVE");
-    let lib: Lib;
-    try {
-      lib = Deno.dlopen(path, SYMBOLS).symbols;
-    } finally {
-      if (setWait) Deno.env.delete("OMP_WAIT_POLICY");
-    }
-    if (lib.gk_version() !== 7) throw new Error(`${path}: unexpected kernel version`);
-    pinLibraries([path]); // with its libgomp: loaded once per process (_pin.ts)
+    const lib: Lib = Deno.dlopen(path, SYMBOLS).symbols;
+    if (lib.gk_version() !== 8) throw new Error(`${path}: unexpected kernel version`);
+    pinLibraries([path]); // with its pool threads: loaded once per process (_pin.ts)
     state = { lib, path, reason: null };
     syncThreads(lib);
   } catch (e) {

@@ -3,7 +3,7 @@
  *
  * Deno unloads the libraries a worker opened with `Deno.dlopen` (and what they pulled in) when
  * the worker ends, and `deno test` runs every test module in a worker of its own: each module
- * that uses OpenBLAS, the native kernels (and libgomp) or WebGPU (the Vulkan loader and its
+ * that uses OpenBLAS, the native kernels or WebGPU (the Vulkan loader and its
  * drivers) loads them afresh and unloads them again (measured with `/proc/self/maps`). Native
  * libraries with threads and global state are not all written for that (see
  * `webgpu/_pin.ts`). Opening a library once more with `RTLD_NODELETE`, through libc's `dlopen`,

@@ -15,8 +15,8 @@
  * - `Gpt1Attention` / `Gpt1AttentionGrad` (native kernels + BLAS): scores → causal softmax →
  *   dropout → mix as one kernel each way; otherwise `Gpt1HeadScores` / `Gpt1HeadMix` and their
  *   gradients (BLAS). The per-head products are sgemm calls from JS on the BLAS's own threads:
- *   native code never calls the BLAS (called from two OpenMP threads at once, OpenBLAS 0.3.21
- *   corrupted glibc's heap at process exit in about one full test run in three).
+ *   native code never calls the BLAS (the heap corruption at exit once blamed on calling it
+ *   from two OpenMP threads was libgomp's per-thread destructor; see native/gpt1_kernels.c).
  *   Both run the per-(batch, head) products straight on the `[B·T, 3C]` output of `c_attn` and
  *   into the `[B·T, C]` layout of `c_proj`'s input (sgemm leading dimensions `3C` / `C`), so the
  *   heads need no transpose, split or concat.
