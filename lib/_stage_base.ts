@@ -11,7 +11,8 @@ import { exists } from "./fsutil.ts";
 import { type Progress, silentProgress } from "./progress.ts";
 import type { ModelKind } from "./language_model.ts";
 import { readStamp } from "./_stamps.ts";
-import { checkpointName, pretrainDir, type ResultLayout } from "./runs.ts";
+import { checkpointName, pretrainDir, type ResultLayout, type ZeroShotTaskName } from "./runs.ts";
+import { ZEROSHOT_FOLDERS } from "./zeroshot.ts";
 import { getTask } from "./tasks/mod.ts";
 import { defaultCacheDir, type ReproduceSettings } from "./settings.ts";
 
@@ -89,6 +90,16 @@ export function modelStage(
 export async function tasksWithData(dataRoot: string, tasks: readonly string[]): Promise<string[]> {
   const out: string[] = [];
   for (const t of tasks) if (await exists(join(dataRoot, getTask(t).folder))) out.push(t);
+  return out;
+}
+
+/** The zero-shot tasks of `tasks` (default: all of them) whose data folder is under `dataRoot`. */
+export async function zeroShotTasksWithData(
+  dataRoot: string,
+  tasks: readonly ZeroShotTaskName[] = Object.keys(ZEROSHOT_FOLDERS) as ZeroShotTaskName[],
+): Promise<ZeroShotTaskName[]> {
+  const out: ZeroShotTaskName[] = [];
+  for (const t of tasks) if (await exists(join(dataRoot, ZEROSHOT_FOLDERS[t]))) out.push(t);
   return out;
 }
 

@@ -18,7 +18,6 @@
  * @module
  */
 import { join } from "node:path";
-import { exists } from "./fsutil.ts";
 import type { ModelKind } from "./language_model.ts";
 import {
   ctxDefaults,
@@ -27,11 +26,11 @@ import {
   type StageContext,
   type StageResult,
   tasksWithData,
+  zeroShotTasksWithData,
 } from "./_stage_base.ts";
 import { pretrainInto } from "./stages.ts";
 import { protocolCheckpoint, type ProtocolScaleSettings } from "./settings.ts";
-import { ZEROSHOT_FOLDERS, zeroShotCurves } from "./zeroshot.ts";
-import type { ZeroShotTaskName } from "./runs.ts";
+import { zeroShotCurves } from "./zeroshot.ts";
 
 /** One pre-training run of the protocol (the Transformer into `out`, the LSTM into `lstmOut`). */
 async function pretrainStage(
@@ -56,9 +55,7 @@ async function zeroShotStage(
   const c = ctxDefaults(ctx);
   const name = model === "lstm" ? "protocol zero-shot-lstm" : "protocol zero-shot";
   const dir = model === "lstm" ? P.pretrain.lstmOut : P.pretrain.out;
-  const all = Object.keys(ZEROSHOT_FOLDERS) as ZeroShotTaskName[];
-  const tasks: ZeroShotTaskName[] = [];
-  for (const t of all) if (await exists(join(ctx.dataRoot, ZEROSHOT_FOLDERS[t]))) tasks.push(t);
+  const tasks = await zeroShotTasksWithData(ctx.dataRoot);
   if (tasks.length === 0) return skipped(name, `no zero-shot data under ${ctx.dataRoot}`);
   const t0 = performance.now();
   const { zeroShotAdditionCurves } = await import("./zeroshot_additions.ts");

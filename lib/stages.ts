@@ -26,7 +26,7 @@ import { DataError } from "./errors.ts";
 import { exists, portablePath, writeJsonAtomic } from "./fsutil.ts";
 import type { ModelKind } from "./language_model.ts";
 import { claim, finishStamp, readStamp, stageKey, ZS_STAMP } from "./_stamps.ts";
-import type { LogRecord, ResultLayout, ZeroShotTaskName } from "./runs.ts";
+import type { LogRecord, ResultLayout } from "./runs.ts";
 import { evaluateText, runPretraining } from "./pipeline.ts";
 import {
   ctxDefaults,
@@ -37,8 +37,9 @@ import {
   skipped,
   type StageContext,
   type StageResult,
+  zeroShotTasksWithData,
 } from "./_stage_base.ts";
-import { ZEROSHOT_FOLDERS, zeroShotCurves } from "./zeroshot.ts";
+import { zeroShotCurves } from "./zeroshot.ts";
 import { type PretrainStageSettings, type ReproduceSettings, resolveDataPath } from "./settings.ts";
 
 export { stageKey, STAMP_FILE } from "./_stamps.ts";
@@ -213,9 +214,7 @@ export async function runZeroShotStage(
   if (off) return off;
   const z = s.zeroshot;
   const t0 = performance.now();
-  const all = z.tasks ?? (Object.keys(ZEROSHOT_FOLDERS) as ZeroShotTaskName[]);
-  const tasks: ZeroShotTaskName[] = [];
-  for (const t of all) if (await exists(join(ctx.dataRoot, ZEROSHOT_FOLDERS[t]))) tasks.push(t);
+  const tasks = await zeroShotTasksWithData(ctx.dataRoot, z.tasks ?? undefined);
   if (tasks.length === 0) return skipped(name, `no zero-shot data under ${ctx.dataRoot}`);
   const upstream = await needFinished(layout, s, model);
   const key = stageKey(name, { z, tasks }, upstream);
