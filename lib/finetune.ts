@@ -435,11 +435,11 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
       { ...trainScore, split: "train", checkpoint: portablePath(o.init) },
     ];
     await writeJsonAtomic(join(o.outDir, "metrics.json"), rows);
+    // the prediction per example and where the example is (file:line); its label stays in the
+    // dataset, which is never copied into run folders
     await writeFileAtomic(
       join(o.outDir, "predictions.jsonl"),
-      report.map((e, i) =>
-        JSON.stringify({ source: portablePath(e.source), label: e.label, pred: rep.preds[i] })
-      )
+      report.map((e, i) => JSON.stringify({ source: portablePath(e.source), pred: rep.preds[i] }))
         .join("\n") + "\n",
     );
     await writeFileAtomic(join(o.outDir, "log.jsonl"), log.join("\n") + "\n");
