@@ -12,7 +12,7 @@
  * @module
  */
 import { CONFIG, type Figure, layout, line, PALETTE, type Trace } from "./_plot.ts";
-import { layersCurves, protocolArm } from "./protocol.ts";
+import { isLayersArm, layersCurves } from "./protocol.ts";
 
 /** One point of the label-budget chart (a protocol summary row has these fields). */
 export interface BudgetPoint {
@@ -47,9 +47,7 @@ export function labelBudgetChart(
   opts: { title?: string } = {},
 ): Figure {
   // the layers arms (one size each) have their own chart
-  const done = rows.filter((r) =>
-    r.eval !== null && protocolArm(r.arm)?.transferLayers === undefined
-  );
+  const done = rows.filter((r) => r.eval !== null && !isLayersArm(r.arm));
   const groups = [...new Set(done.map((r) => `${r.task}|${r.arm}`))];
   const tasks = [...new Set(done.map((r) => r.task))];
   const data: Trace[] = groups.map((g, i) => {

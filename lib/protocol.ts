@@ -103,6 +103,11 @@ export function protocolArm(key: string): ProtocolArm | undefined {
   };
 }
 
+/** True for a `layers<k>` arm (one point of the layers ablation, not a Table 5 row). */
+export function isLayersArm(key: string): boolean {
+  return protocolArm(key)?.transferLayers !== undefined;
+}
+
 /**
  * Blocks transferred by an arm of an `L`-layer model (pure): -1 nothing (`no-pretrain`),
  * 0 embeddings only, k blocks (`layers<k>`), L (`full`, `no-aux`); undefined for the LSTM or
@@ -313,7 +318,7 @@ export function layersCurves<
   const done = rows.filter((r) => r.eval !== null);
   const keys = [
     ...new Set(
-      done.filter((r) => protocolArm(r.arm)?.transferLayers !== undefined)
+      done.filter((r) => isLayersArm(r.arm))
         .map((r) => `${r.task}|${r.labels ?? "all"}`),
     ),
   ];
@@ -592,20 +597,20 @@ export async function runProtocol(opts: ProtocolOptions): Promise<ProtocolResult
   const sizeKey = (s: number | null) => s ?? "all";
   let cells: ProtocolCell[] = [];
   if (opts.noTrain) cells = JSON.parse(await Deno.readTextFile(path)).cells ?? [];
-  else {for (const size of sizes) {
-      // 1. selection: the grid at the base seed
-      cells = await sweep(
-        arms.flatMap((a) => lrs.map((lr) => `${a.key}|${sizeKey(size)}|${lr}|${seed0}`)),
-      );
-      // 2. seeds at each arm's chosen learning rate
-      const keys: string[] = [];
-      for (const a of arms) {
-        const grid = cells.filter((c) => c.arm === a.key && c.labels === size && c.seed === seed0);
-        const lr = chooseLr(grid, lrs)!;
-        for (let i = 0; i < nSeeds; i++) keys.push(`${a.key}|${sizeKey(size)}|${lr}|${seed0 + i}`);
-      }
-      cells = await sweep(keys);
-    }}
+  for (const size of opts.noTrain ? [] : sizes) {
+    // 1. selection: the grid at the base seed
+    cells = await sweep(
+      arms.flatMap((a) => lrs.map((lr) => `${a.key}|${sizeKey(size)}|${lr}|${seed0}`)),
+    );
+    // 2. seeds at each arm's chosen learning rate
+    const keys: string[] = [];
+    for (const a of arms) {
+      const grid = cells.filter((c) => c.arm === a.key && c.labels === size && c.seed === seed0);
+      const lr = chooseLr(grid, lrs)!;
+      for (let i = 0; i < nSeeds; i++) keys.push(`${a.key}|${sizeKey(size)}|${lr}|${seed0 + i}`);
+    }
+    cells = await sweep(keys);
+  }
   // every cell of the file (a label-budget call into the folder of the main protocol keeps the
   // other arms' rows and reuses its `all` cells: same keys, same settings)
   const rows = summarizeProtocol(cells, { lrs, seeds: nSeeds, seed: seed0 });

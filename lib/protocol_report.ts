@@ -23,7 +23,7 @@ import {
   layersTransferChart,
   protocolArmsChart,
 } from "./plot_protocol.ts";
-import { layersCurves, protocolArm, type ProtocolRow } from "./protocol.ts";
+import { isLayersArm, layersCurves, type ProtocolRow } from "./protocol.ts";
 import type { ReportSection, Row } from "./report.ts";
 import { readLog, readResult, readZeroShot } from "./runs.ts";
 import { paperClaims, protocolClaims } from "./claims.ts";
@@ -142,11 +142,10 @@ export async function protocolSections(dir: string): Promise<ReportSection[]> {
       tables: [{ caption: "Protocol rows", rows: protocolTableRows(full) }],
     });
   }
-  const isLayers = (r: ProtocolRow) => protocolArm(r.arm)?.transferLayers !== undefined;
-  const budget = res.rows.filter((r) => r.labels !== null && !isLayers(r));
+  const budget = res.rows.filter((r) => r.labels !== null && !isLayersArm(r.arm));
   if (budget.length) {
     const tasks = new Set(budget.map((r) => r.task));
-    const rows = res.rows.filter((r) => tasks.has(r.task) && !isLayers(r));
+    const rows = res.rows.filter((r) => tasks.has(r.task) && !isLayersArm(r.arm));
     out.push({
       title: "Label budget (beyond the paper)",
       text: "Score against the number of training labels, pre-trained vs not (mean ± sd over " +
