@@ -6,13 +6,13 @@
  * runs every test module in a worker of its own. With WebGPU that unloads the Vulkan loader and
  * every driver it opened (lavapipe with its LLVM, and the other Mesa drivers it probed) after
  * each module that asked for an adapter, and loads them again for the next one (measured:
- * `/proc/self/maps` loses `libvulkan_lvp.so` between modules while `libLLVM` stays). Mesa's
- * drivers are not written to be reloaded into a process: the test suite sometimes aborted at
- * exit, after every test had passed, with glibc's "double free or corruption (out)" or
- * "corrupted size vs. prev_size in fastbins" (2 of about 8 CI runs of the suite; the same abort
- * in 1 of 18 runs of the three WebGPU test files alone). Opening each library once more with
- * `RTLD_NODELETE` (libc's `dlopen`, through FFI) keeps it mapped, so it is loaded once per
- * process as every native Vulkan program does.
+ * `/proc/self/maps` loses `libvulkan_lvp.so` between modules while `libLLVM` stays), which
+ * Mesa's drivers are not written for. It was suspected of the suite's rare abort at exit
+ * ("corrupted size vs. prev_size in fastbins"; once in 18 runs of the three WebGPU test files
+ * alone); the one abort caught in a core dump came from elsewhere (libgomp, see
+ * native/gpt1_kernels.c), so this is a precaution, not a proven fix. Opening each library once
+ * more with `RTLD_NODELETE` (libc's `dlopen`, through FFI) keeps it mapped, so it is loaded
+ * once per process as every native Vulkan program does.
  *
  * Best effort and silent: off Linux, without `--allow-ffi`, or when a driver cannot be opened,
  * it skips that part; WebGPU then works as before.
