@@ -17,7 +17,6 @@
  * @module
  */
 import {
-  BadRows,
   type EntailmentExample,
   findFile,
   type LoadOptions,
@@ -25,7 +24,7 @@ import {
   normalizeSplit,
   type Split,
 } from "./common.ts";
-import { addNliRow, readNliJsonl } from "./snli.ts";
+import { collectNli, type NliLine, readNliJsonl } from "./snli.ts";
 import { readTsv } from "./tsv.ts";
 
 /** SciTail label strings in class-index order. */
@@ -46,35 +45,21 @@ export async function loadSciTail(
     `${s}.tsv`,
     `snli_format/scitail_1.0_${s}.txt`,
   ], OBTAIN);
-  if (file.endsWith(".txt")) {
-    return readNliJsonl(file, SCITAIL_LABELS, opts, { entailment: "entails" });
-  }
-  const bad = new BadRows(opts.onBadRow);
-  const examples: EntailmentExample[] = [];
+  return file.endsWith(".txt")
+    ? await readNliJsonl(file, SCITAIL_LABELS, opts, { entailment: "entails" })
+    : await collectNli(file, sciTailTsvLines(file), SCITAIL_LABELS, opts, []);
+}
+
+/** The rows of a SciTail TSV file (3 cells, no header; a `premise hypothesis label` one skipped). */
+async function* sciTailTsvLines(file: string): AsyncGenerator<NliLine> {
   let row = 0;
   for await (const { line, cells } of readTsv(file)) {
     if (line === 1 && cells.join(" ").toLowerCase() === "premise hypothesis label") continue;
     const id = String(row++);
     if (cells.length !== 3) {
-      bad.bad(file, line, `expected 3 tab-separated cells, got ${cells.length}`);
+      yield { line, malformed: `expected 3 tab-separated cells, got ${cells.length}` };
       continue;
     }
-    const stop = addNliRow(
-      examples,
-      bad,
-      SCITAIL_LABELS,
-      {
-        id,
-        premise: cells[0],
-        hypothesis: cells[1],
-        label: cells[2],
-      },
-      file,
-      line,
-      opts,
-      [],
-    );
-    if (stop) break;
+    yield { line, row: { id, premise: cells[0], hypothesis: cells[1], label: cells[2] } };
   }
-  return bad.result(examples, file);
 }

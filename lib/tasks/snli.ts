@@ -34,16 +34,30 @@ export const SNLI_LABELS = ["entailment", "neutral", "contradiction"] as const;
 
 const OBTAIN = "https://nlp.stanford.edu/projects/snli/ (snli_1.0.zip)";
 
+/** The (premise, hypothesis, gold label) triple of one row, with the row's id. */
+export interface NliRow {
+  /** The file's pair id, else the 0-based row index. */
+  id: string;
+  /** First text, as read (checked by {@link collectNli}). */
+  premise: unknown;
+  /** Second text, as read. */
+  hypothesis: unknown;
+  /** Gold label string, as read. */
+  label: unknown;
+}
+
+/** One line of an NLI file: the row it holds, or why it is malformed. */
+export type NliLine = { line: number; row: NliRow } | { line: number; malformed: string };
+
 /**
- * Checks one (premise, hypothesis, gold label) triple and appends the example, or reports why
- * it cannot. Shared by the SNLI and SciTail loaders.
+ * Checks one row and appends the example, or reports why it cannot.
  * @returns true when the caller should stop reading (limit reached)
  */
-export function addNliRow(
+function addNliRow(
   out: EntailmentExample[],
   bad: BadRows,
   labels: readonly string[],
-  row: { id: string; premise: unknown; hypothesis: unknown; label: unknown },
+  row: NliRow,
   file: string,
   line: number | string,
   opts: LoadOptions,
@@ -76,17 +90,43 @@ export function addNliRow(
 }
 
 /**
+ * The examples of an NLI file's `lines`, read until the end or `opts.limit`: each row checked
+ * (strings, not empty, a known label; a label in `unlabeled` drops the row), each malformed line
+ * reported under `opts.onBadRow`. Shared by the SNLI and SciTail readers, which only parse.
+ */
+export async function collectNli(
+  file: string,
+  lines: AsyncIterable<NliLine>,
+  labels: readonly string[],
+  opts: LoadOptions,
+  unlabeled?: readonly string[],
+): Promise<LoadResult<EntailmentExample>> {
+  const bad = new BadRows(opts.onBadRow);
+  const examples: EntailmentExample[] = [];
+  for await (const l of lines) {
+    if ("malformed" in l) bad.bad(file, l.line, l.malformed);
+    else if (addNliRow(examples, bad, labels, l.row, file, l.line, opts, unlabeled)) break;
+  }
+  return bad.result(examples, file);
+}
+
+/**
  * Reads a JSON-lines file of NLI pairs (fields named as in SNLI: `sentence1`, `sentence2`,
  * `gold_label`, optional `pairID`). Shared with SciTail's `snli_format`.
  */
-export async function readNliJsonl(
+export function readNliJsonl(
   file: string,
   labels: readonly string[],
   opts: LoadOptions,
   relabel: Record<string, string> = {},
 ): Promise<LoadResult<EntailmentExample>> {
-  const bad = new BadRows(opts.onBadRow);
-  const examples: EntailmentExample[] = [];
+  return collectNli(file, nliJsonlLines(file, relabel), labels, opts);
+}
+
+async function* nliJsonlLines(
+  file: string,
+  relabel: Record<string, string>,
+): AsyncGenerator<NliLine> {
   let row = 0;
   for await (const { line, text } of readLines(file)) {
     let obj: Record<string, unknown>;
@@ -94,43 +134,30 @@ export async function readNliJsonl(
       obj = JSON.parse(text);
       if (obj === null || typeof obj !== "object" || Array.isArray(obj)) throw new Error();
     } catch {
-      bad.bad(file, line, "not a JSON object");
+      yield { line, malformed: "not a JSON object" };
       continue;
     }
     const id = typeof obj.pairID === "string" ? obj.pairID : String(row);
     row++;
     const g = typeof obj.gold_label === "string" ? (relabel[obj.gold_label] ?? obj.gold_label) : obj
       .gold_label;
-    const stop = addNliRow(
-      examples,
-      bad,
-      labels,
-      {
-        id,
-        premise: obj.sentence1,
-        hypothesis: obj.sentence2,
-        label: g,
-      },
-      file,
-      line,
-      opts,
-    );
-    if (stop) break;
+    yield { line, row: { id, premise: obj.sentence1, hypothesis: obj.sentence2, label: g } };
   }
-  return bad.result(examples, file);
 }
 
 /**
  * Reads a tab-separated NLI file whose header names `sentence1`, `sentence2` and
- * `gold_label` (any other columns are ignored). Shared with SciTail.
+ * `gold_label` (any other columns are ignored).
  */
-export async function readNliTsv(
+export function readNliTsv(
   file: string,
   labels: readonly string[],
   opts: LoadOptions,
 ): Promise<LoadResult<EntailmentExample>> {
-  const bad = new BadRows(opts.onBadRow);
-  const examples: EntailmentExample[] = [];
+  return collectNli(file, nliTsvLines(file), labels, opts);
+}
+
+async function* nliTsvLines(file: string): AsyncGenerator<NliLine> {
   let idx: Record<string, number> = {};
   let nCols = 0;
   let row = 0;
@@ -144,26 +171,19 @@ export async function readNliTsv(
     const id = idx.pairID >= 0 && cells[idx.pairID] ? cells[idx.pairID] : String(row);
     row++;
     if (cells.length !== nCols) {
-      bad.bad(file, line, `expected ${nCols} tab-separated cells, got ${cells.length}`);
+      yield { line, malformed: `expected ${nCols} tab-separated cells, got ${cells.length}` };
       continue;
     }
-    const stop = addNliRow(
-      examples,
-      bad,
-      labels,
-      {
+    yield {
+      line,
+      row: {
         id,
         premise: cells[idx.sentence1],
         hypothesis: cells[idx.sentence2],
         label: cells[idx.gold_label],
       },
-      file,
-      line,
-      opts,
-    );
-    if (stop) break;
+    };
   }
-  return bad.result(examples, file);
 }
 
 /** Loads an SNLI split (`train` | `dev` | `test`) from the SNLI folder. */
