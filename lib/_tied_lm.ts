@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { ConfigError } from "./errors.ts";
+import { CheckpointError, ConfigError } from "./errors.ts";
 import { dropoutMask, mixModelSeed } from "./random.ts";
 import { fusedKernels } from "./_wasm_fused_kernels.ts";
 import { asInt32, fusedDropout, type Ids, linear, tiedLmLoss, tiedLogits } from "./ops.ts";
@@ -300,6 +300,104 @@ export function assignWeights(
       p.assign(tf.reshape(tf.cast(t, "float32"), p.shape));
     });
   }
+}
+
+/** What a model's `setWeights` says about a wrong name or size, and how it compares shapes. */
+export interface WeightRules {
+  /** The model in the unknown-name error: `this model`, `this LSTM model`. */
+  model: string;
+  /** The fix of an unknown name outside the classifier (`clf.*`). */
+  namesFix: string;
+  /** The config fields a size mismatch points to, e.g. `vocabSize, nSpecial, nEmbd`. */
+  configFields: string;
+  /** Whether a tensor of shape `got` fits a parameter of shape `want`. */
+  fits(got: number[], want: number[]): boolean;
+}
+
+/**
+ * A model's `setWeights`: every name must be a parameter and every size must fit (a tensor by
+ * `rules.fits`, a `Float32Array` by length), all checked before anything is written
+ * ({@link assignWeights}); CheckpointError names the tensor.
+ */
+export function setCheckedWeights(
+  params: Map<string, tf.Variable>,
+  named: Map<string, Float32Array | tf.Tensor>,
+  rules: WeightRules,
+): void {
+  for (const [name, v] of named) {
+    const p = params.get(name);
+    if (!p) {
+      throw new CheckpointError(`unknown tensor "${name}" for ${rules.model}`, {
+        fix: name.startsWith("clf.") ? "call addClassifier(nOut) first" : rules.namesFix,
+      });
+    }
+    const ok = v instanceof tf.Tensor ? rules.fits(v.shape, p.shape) : v.length === p.size;
+    if (!ok) {
+      const got = v instanceof tf.Tensor ? `shape [${v.shape}]` : `${v.length} values`;
+      throw new CheckpointError(
+        `tensor "${name}" has ${got}, the model expects [${p.shape}] (${p.size} values)`,
+        { fix: `check the config (${rules.configFields}) of the checkpoint` },
+      );
+    }
+  }
+  assignWeights(params, named);
+}
+
+/** Layer transfer's source tensor `name`; CheckpointError (with `fix`, if given) when missing. */
+export function sourceWeight(
+  src: Map<string, Float32Array>,
+  name: string,
+  fix?: string,
+): Float32Array {
+  const a = src.get(name);
+  if (!a) throw new CheckpointError(`source weights lack "${name}"`, { fix });
+  return a;
+}
+
+/**
+ * Layer transfer of an embedding table `p` (`[rows, width]`): the first `min(source rows,
+ * maxRows)` rows of the source `a`, then `p`'s own further rows (the special tokens keep their
+ * fresh init). `width` names the width in the error of a source that is not whole rows.
+ */
+export function transferredRows(
+  name: string,
+  a: Float32Array,
+  p: tf.Variable,
+  maxRows: number,
+  width: "C" | "E",
+): tf.Tensor {
+  const W = p.shape[1]!;
+  if (a.length % W !== 0) {
+    throw new CheckpointError(`"${name}" has ${a.length} values, not a multiple of ${width}=${W}`, {
+      fix: "transfer between models of the same width",
+    });
+  }
+  const rows = Math.min(a.length / W, maxRows);
+  return tf.tidy(() =>
+    tf.concat([
+      tf.tensor2d(a.subarray(0, rows * W), [rows, W]),
+      tf.slice(p, [rows, 0], [p.shape[0] - rows, W]),
+    ], 0)
+  );
+}
+
+/**
+ * Writes a layer transfer: `fill` puts the transferred weights into a map, `model.setWeights`
+ * writes them, and the tensors in the map are disposed whatever happens. Returns the names
+ * written.
+ */
+export function writeTransfer(
+  model: { setWeights(named: Map<string, Float32Array | tf.Tensor>): void },
+  fill: (updates: Map<string, Float32Array | tf.Tensor>) => void,
+): string[] {
+  const updates = new Map<string, Float32Array | tf.Tensor>();
+  try {
+    fill(updates);
+    model.setWeights(updates);
+  } finally {
+    for (const v of updates.values()) if (v instanceof tf.Tensor) v.dispose();
+  }
+  return [...updates.keys()];
 }
 
 /** Every parameter as a `Float32Array`, read synchronously (not on webgpu). */

@@ -43,9 +43,17 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { ensureKernels } from "./backend.ts";
-import { CheckpointError, ConfigError } from "./errors.ts";
+import { ConfigError } from "./errors.ts";
 import { asInt32, type Ids, linear } from "./ops.ts";
-import { assignWeights, type ForwardOptions, type ModelOptions, TiedLmModel } from "./_tied_lm.ts";
+import {
+  type ForwardOptions,
+  type ModelOptions,
+  setCheckedWeights,
+  sourceWeight,
+  TiedLmModel,
+  transferredRows,
+  writeTransfer,
+} from "./_tied_lm.ts";
 import { mixModelSeed, randn } from "./random.ts";
 import { buildConfig, checkKeys, checkNumbers } from "./_config_check.ts";
 
@@ -369,27 +377,12 @@ export class LstmModel extends TiedLmModel<LstmConfig> {
    * checked before anything is written (CheckpointError names the tensor).
    */
   setWeights(named: Map<string, Float32Array | tf.Tensor>): void {
-    for (const [name, v] of named) {
-      const p = this.params.get(name);
-      if (!p) {
-        throw new CheckpointError(`unknown tensor "${name}" for this LSTM model`, {
-          fix: name.startsWith("clf.")
-            ? "call addClassifier(nOut) first"
-            : "use the names of lstmParameterShapes()",
-        });
-      }
-      const ok = v instanceof tf.Tensor
-        ? tf.util.arraysEqual(v.shape, p.shape)
-        : v.length === p.size;
-      if (!ok) {
-        const got = v instanceof tf.Tensor ? `shape [${v.shape}]` : `${v.length} values`;
-        throw new CheckpointError(
-          `tensor "${name}" has ${got}, the model expects [${p.shape}] (${p.size} values)`,
-          { fix: "check the config (vocabSize, nSpecial, nEmbd, nHidden) of the checkpoint" },
-        );
-      }
-    }
-    assignWeights(this.params, named);
+    setCheckedWeights(this.params, named, {
+      model: "this LSTM model",
+      namesFix: "use the names of lstmParameterShapes()",
+      configFields: "vocabSize, nSpecial, nEmbd, nHidden",
+      fits: (got, want) => tf.util.arraysEqual(got, want),
+    });
   }
 
   /**
@@ -398,52 +391,24 @@ export class LstmModel extends TiedLmModel<LstmConfig> {
    * embedding + the LSTM + the projection. Returns the names written.
    */
   transferFrom(src: Map<string, Float32Array>, nTransfer: number): string[] {
-    const E = this.config.nEmbd;
     if (!Number.isInteger(nTransfer) || nTransfer < -1 || nTransfer > 1) {
       throw new ConfigError(`nTransfer must be -1, 0 or 1 for the LSTM, got ${nTransfer}`);
     }
     if (nTransfer < 0) return [];
-    const need = (name: string) => {
-      const a = src.get(name);
-      if (!a) {
-        throw new CheckpointError(`source weights lack "${name}"`, {
-          fix: "transfer from an LSTM checkpoint",
-        });
-      }
-      return a;
-    };
-    const a = need("tokens_embed.weight");
-    if (a.length % E !== 0) {
-      throw new CheckpointError(
-        `"tokens_embed.weight" has ${a.length} values, not a multiple of E=${E}`,
-        {
-          fix: "transfer between models of the same width",
-        },
-      );
-    }
-    const updates = new Map<string, Float32Array | tf.Tensor>();
-    try {
-      const p = this.params.get("tokens_embed.weight")!;
-      const rows = Math.min(a.length / E, this.config.vocabSize);
+    const fix = "transfer from an LSTM checkpoint";
+    const a = sourceWeight(src, "tokens_embed.weight", fix);
+    const p = this.params.get("tokens_embed.weight")!;
+    return writeTransfer(this, (updates) => {
       updates.set(
         "tokens_embed.weight",
-        tf.tidy(() =>
-          tf.concat([
-            tf.tensor2d(a.subarray(0, rows * E), [rows, E]),
-            tf.slice(p, [rows, 0], [p.shape[0] - rows, E]),
-          ], 0)
-        ),
+        transferredRows("tokens_embed.weight", a, p, this.config.vocabSize, "E"),
       );
       if (nTransfer >= 1) {
         for (const [name] of lstmParameterShapes(this.config).slice(1)) {
-          updates.set(name, need(name));
+          updates.set(name, sourceWeight(src, name, fix));
         }
       }
-      this.setWeights(updates);
-    } finally {
-      for (const v of updates.values()) if (v instanceof tf.Tensor) v.dispose();
-    }
-    return [...updates.keys()];
+    });
   }
 }
 

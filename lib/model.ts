@@ -45,9 +45,17 @@ import * as tf from "@tensorflow/tfjs";
 import { ensureKernels, requireBackend } from "./backend.ts";
 import { fusedAttention, fusedAttentionCore, fusedCausalSoftmax } from "./_wasm_fused_kernels.ts";
 import type { Gpt1Config } from "./config.ts";
-import { CheckpointError, ConfigError } from "./errors.ts";
+import { ConfigError } from "./errors.ts";
 import { mixModelSeed, randn } from "./random.ts";
-import { assignWeights, type ForwardOptions, type ModelOptions, TiedLmModel } from "./_tied_lm.ts";
+import {
+  type ForwardOptions,
+  type ModelOptions,
+  setCheckedWeights,
+  sourceWeight,
+  TiedLmModel,
+  transferredRows,
+  writeTransfer,
+} from "./_tied_lm.ts";
 import {
   asInt32,
   attentionCore,
@@ -381,27 +389,12 @@ export class Gpt1Model extends TiedLmModel<Gpt1Config> {
    * checked before anything is written. Throws CheckpointError naming the tensor and shapes.
    */
   setWeights(named: Map<string, Float32Array | tf.Tensor>): void {
-    for (const [name, v] of named) {
-      const p = this.params.get(name);
-      if (!p) {
-        throw new CheckpointError(`unknown tensor "${name}" for this model`, {
-          fix: name.startsWith("clf.")
-            ? "call addClassifier(nOut) first"
-            : "map the checkpoint to openai-gpt names (see parameterShapes())",
-        });
-      }
-      const ok = v instanceof tf.Tensor
-        ? sameShape(squeezeLead(v.shape), squeezeLead(p.shape))
-        : v.length === p.size;
-      if (!ok) {
-        const got = v instanceof tf.Tensor ? `shape [${v.shape}]` : `${v.length} values`;
-        throw new CheckpointError(
-          `tensor "${name}" has ${got}, the model expects [${p.shape}] (${p.size} values)`,
-          { fix: "check the config (vocabSize, nSpecial, nCtx, nEmbd, nInner) of the checkpoint" },
-        );
-      }
-    }
-    assignWeights(this.params, named);
+    setCheckedWeights(this.params, named, {
+      model: "this model",
+      namesFix: "map the checkpoint to openai-gpt names (see parameterShapes())",
+      configFields: "vocabSize, nSpecial, nCtx, nEmbd, nInner",
+      fits: (got, want) => sameShape(squeezeLead(got), squeezeLead(want)),
+    });
   }
 
   /**
@@ -411,52 +404,30 @@ export class Gpt1Model extends TiedLmModel<Gpt1Config> {
    * N(0, initStd) init. Returns the names written.
    */
   transferFrom(src: Map<string, Float32Array>, nTransfer: number): string[] {
-    const L = this.config.nLayer, C = this.config.nEmbd;
+    const L = this.config.nLayer;
     if (!Number.isInteger(nTransfer) || nTransfer < -1 || nTransfer > L) {
       throw new ConfigError(`nTransfer must be an integer in [-1, ${L}], got ${nTransfer}`);
     }
     if (nTransfer < 0) return [];
-    const need = (name: string) => {
-      const a = src.get(name);
-      if (!a) throw new CheckpointError(`source weights lack "${name}"`);
-      return a;
-    };
     const blocks: [string, Float32Array][] = [];
     for (let l = 0; l < nTransfer; l++) {
-      for (const [t] of BLOCK_TENSORS) blocks.push([`h.${l}.${t}`, need(`h.${l}.${t}`)]);
+      for (const [t] of BLOCK_TENSORS) {
+        blocks.push([`h.${l}.${t}`, sourceWeight(src, `h.${l}.${t}`)]);
+      }
     }
-    const updates = new Map<string, Float32Array | tf.Tensor>();
-    try {
+    return writeTransfer(this, (updates) => {
       for (
         const [name, maxRows] of [
           ["positions_embed.weight", this.config.nCtx],
           ["tokens_embed.weight", this.config.vocabSize],
         ] as const
       ) {
-        const a = need(name);
-        if (a.length % C !== 0) {
-          throw new CheckpointError(`"${name}" has ${a.length} values, not a multiple of C=${C}`, {
-            fix: "transfer between models of the same width",
-          });
-        }
-        const p = this.params.get(name)!, rows = Math.min(a.length / C, maxRows);
         // the rows past the source's (and the special tokens) keep their current values
-        updates.set(
-          name,
-          tf.tidy(() =>
-            tf.concat([
-              tf.tensor2d(a.subarray(0, rows * C), [rows, C]),
-              tf.slice(p, [rows, 0], [p.shape[0] - rows, C]),
-            ], 0)
-          ),
-        );
+        const p = this.params.get(name)!;
+        updates.set(name, transferredRows(name, sourceWeight(src, name), p, maxRows, "C"));
       }
       for (const [name, a] of blocks) updates.set(name, a);
-      this.setWeights(updates);
-    } finally {
-      for (const v of updates.values()) if (v instanceof tf.Tensor) v.dispose();
-    }
-    return [...updates.keys()];
+    });
   }
 }
 
