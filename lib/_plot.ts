@@ -1,6 +1,7 @@
 /**
- * Internal to the chart builders (`plot.ts`, `paper_charts.ts`): the figure types, the palette
- * and the layout / trace helpers every chart uses. `plot.ts` re-exports the public names.
+ * Internal to the chart builders (`plot.ts`, `paper_charts.ts`, `plot_protocol.ts`): the figure
+ * types, the palette and the figure / layout / trace helpers every chart uses. `plot.ts`
+ * re-exports the public names.
  *
  * @example
  * ```ts
@@ -64,17 +65,17 @@ export function titleText(t: unknown): string {
   return "";
 }
 
+/** What a chart adds to {@link layout}'s: axis settings merged into its axes, any other key. */
+export type LayoutExtra =
+  & { xaxis?: Record<string, unknown>; yaxis?: Record<string, unknown> }
+  & Record<string, unknown>;
+
 /** A layout with title, axis titles (with units) and the legend below the plot. */
 export function layout(
   title: string,
   xTitle: string,
   yTitle: string,
-  extra:
-    & { xaxis?: Record<string, unknown>; yaxis?: Record<string, unknown> }
-    & Record<
-      string,
-      unknown
-    > = {},
+  extra: LayoutExtra = {},
 ): Record<string, unknown> {
   const { xaxis = {}, yaxis = {}, ...rest } = extra;
   return {
@@ -87,6 +88,17 @@ export function layout(
     hovermode: "closest",
     ...rest,
   };
+}
+
+/** A chart's figure: its traces, {@link layout}'s layout and the config of every chart. */
+export function figure(
+  data: Trace[],
+  title: string,
+  xTitle: string,
+  yTitle: string,
+  extra: LayoutExtra = {},
+): Figure {
+  return { data, layout: layout(title, xTitle, yTitle, extra), config: { ...CONFIG } };
 }
 
 /** A line trace (markers, dash and width as given). */

@@ -19,7 +19,7 @@ import {
   TABLE5_VARIANT_NAMES,
   type ZeroShotTask,
 } from "./paper.ts";
-import { CONFIG, type Figure, layout, line, PALETTE, type Trace } from "./_plot.ts";
+import { type Figure, figure, line, PALETTE, type Trace } from "./_plot.ts";
 
 // ---------------------------------------------------------------------------------------
 // tables as bars
@@ -93,18 +93,15 @@ export function table5Chart(cells: readonly Table5Point[], opts: { title?: strin
       });
     }
   });
-  return {
+  return figure(
     data,
-    layout: layout(
-      opts.title ?? "Table 5: ablations (this run vs paper)",
-      "task (metric)",
-      Y_POINTS,
-      {
-        barmode: "group",
-      },
-    ),
-    config: { ...CONFIG },
-  };
+    opts.title ?? "Table 5: ablations (this run vs paper)",
+    "task (metric)",
+    Y_POINTS,
+    {
+      barmode: "group",
+    },
+  );
 }
 
 /** Options of {@link barsVsPaper}. */
@@ -177,13 +174,9 @@ export function barsVsPaper(
     }
   }
   const id = table.id.replace("table", "Table ");
-  return {
-    data,
-    layout: layout(opts.title ?? `${id}: ${table.title}`, "task (metric)", Y_POINTS, {
-      barmode: "group",
-    }),
-    config: { ...CONFIG },
-  };
+  return figure(data, opts.title ?? `${id}: ${table.title}`, "task (metric)", Y_POINTS, {
+    barmode: "group",
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -271,16 +264,13 @@ export function layersChart(
       add("MultiNLI", paperRows.mnliDev, paperRows.mnliTrain, "#bcbd22");
     }
   }
-  return {
+  return figure(
     data,
-    layout: layout(
-      opts.title ?? "Figure 2 (left): transferring pre-trained layers",
-      "layers transferred (0 = none, 1 = embeddings, k = embeddings + k−1 blocks)",
-      "accuracy (%)",
-      { xaxis: { dtick: 1 } },
-    ),
-    config: { ...CONFIG },
-  };
+    opts.title ?? "Figure 2 (left): transferring pre-trained layers",
+    "layers transferred (0 = none, 1 = embeddings, k = embeddings + k−1 blocks)",
+    "accuracy (%)",
+    { xaxis: { dtick: 1 } },
+  );
 }
 
 /** One point of a zero-shot curve (see `zeroshot.ts`); `relative` is 0 = chance, 1 = reference. */
@@ -390,16 +380,13 @@ export function zeroShotChart(
       data.push(tr);
     }
   }
-  return {
+  return figure(
     data,
-    layout: layout(
-      opts.title ?? "Figure 2 (right): zero-shot behaviour during pre-training",
-      "pre-training updates (log scale)",
-      "relative task performance (0 = chance, 1 = reference score)",
-      { xaxis: { type: "log" } },
-    ),
-    config: { ...CONFIG },
-  };
+    opts.title ?? "Figure 2 (right): zero-shot behaviour during pre-training",
+    "pre-training updates (log scale)",
+    "relative task performance (0 = chance, 1 = reference score)",
+    { xaxis: { type: "log" } },
+  );
 }
 
 /** The paper's Table 5 value for a variant and task key, or null (for callers building cells). */

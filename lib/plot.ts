@@ -17,10 +17,9 @@
  */
 import { PAPER_FACTS } from "./paper.ts";
 import {
-  CONFIG,
   type Figure,
+  figure,
   hline,
-  layout,
   line,
   type MimeBundle,
   PALETTE,
@@ -119,15 +118,12 @@ export function lossCurve(records: readonly LogPoint[], opts: CurveOptions = {})
       ),
     );
   }
-  return {
+  return figure(
     data,
-    layout: layout(
-      opts.title ?? "Pre-training loss",
-      "update (optimizer steps)",
-      "cross-entropy (nats / token)",
-    ),
-    config: { ...CONFIG },
-  };
+    opts.title ?? "Pre-training loss",
+    "update (optimizer steps)",
+    "cross-entropy (nats / token)",
+  );
 }
 
 /**
@@ -159,18 +155,15 @@ export function perplexityCurve(records: readonly LogPoint[], opts: CurveOptions
       ),
     );
   }
-  return {
+  return figure(
     data,
-    layout: layout(
-      opts.title ?? "Pre-training perplexity",
-      "update (optimizer steps)",
-      "perplexity (per token, log scale)",
-      {
-        yaxis: { type: "log" },
-      },
-    ),
-    config: { ...CONFIG },
-  };
+    opts.title ?? "Pre-training perplexity",
+    "update (optimizer steps)",
+    "perplexity (per token, log scale)",
+    {
+      yaxis: { type: "log" },
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -205,16 +198,13 @@ export function lineChart(
   series: readonly Series[],
   opts: { title: string; x: string; y: string; logX?: boolean; logY?: boolean },
 ): Figure {
-  return {
-    data: series.map((s, i) =>
-      line(s.name, s.x, s.y, PALETTE[i % PALETTE.length], { dash: s.dash, markers: s.markers })
-    ),
-    layout: layout(opts.title, opts.x, opts.y, {
-      xaxis: opts.logX ? { type: "log" } : {},
-      yaxis: opts.logY ? { type: "log" } : {},
-    }),
-    config: { ...CONFIG },
-  };
+  const data = series.map((s, i) =>
+    line(s.name, s.x, s.y, PALETTE[i % PALETTE.length], { dash: s.dash, markers: s.markers })
+  );
+  return figure(data, opts.title, opts.x, opts.y, {
+    xaxis: opts.logX ? { type: "log" } : {},
+    yaxis: opts.logY ? { type: "log" } : {},
+  });
 }
 
 function fmt(v: number): string {

@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { CONFIG, type Figure, layout, line, PALETTE, type Trace } from "./_plot.ts";
+import { type Figure, figure, line, PALETTE, type Trace } from "./_plot.ts";
 import { isLayersArm, layersCurves } from "./protocol.ts";
 
 /** One point of the label-budget chart (a protocol summary row has these fields). */
@@ -72,16 +72,13 @@ export function labelBudgetChart(
     };
   });
   const metrics = [...new Set(done.map((r) => r.metric))];
-  return {
+  return figure(
     data,
-    layout: layout(
-      opts.title ?? "Label budget: score against training labels (mean ± sd over seeds)",
-      "training labels (log scale)",
-      `${metrics.join(" / ") || "score"} on dev (points)`,
-      { xaxis: { type: "log" } },
-    ),
-    config: { ...CONFIG },
-  };
+    opts.title ?? "Label budget: score against training labels (mean ± sd over seeds)",
+    "training labels (log scale)",
+    `${metrics.join(" / ") || "score"} on dev (points)`,
+    { xaxis: { type: "log" } },
+  );
 }
 
 /**
@@ -112,18 +109,13 @@ export function protocolArmsChart(
       hoverinfo: "name+x+text",
     };
   });
-  return {
+  return figure(
     data,
-    layout: {
-      ...layout(
-        opts.title ?? "Table 5 under the protocol: dev score per arm (mean ± sd over seeds)",
-        "task (metric)",
-        "dev score (points)",
-      ),
-      barmode: "group",
-    },
-    config: { ...CONFIG },
-  };
+    opts.title ?? "Table 5 under the protocol: dev score per arm (mean ± sd over seeds)",
+    "task (metric)",
+    "dev score (points)",
+    { barmode: "group" },
+  );
 }
 
 /**
@@ -162,16 +154,13 @@ export function layersTransferChart(
       hoverinfo: "name+x+text",
     };
   });
-  return {
+  return figure(
     data,
-    layout: layout(
-      opts.title ?? "Layers transferred (Figure 2 left) under the protocol: mean ± sd over seeds",
-      `layers transferred (0 none, 1 embeddings, ${opts.nLayer + 1} all)`,
-      "dev score (points)",
-      { xaxis: { dtick: 1 } },
-    ),
-    config: { ...CONFIG },
-  };
+    opts.title ?? "Layers transferred (Figure 2 left) under the protocol: mean ± sd over seeds",
+    `layers transferred (0 none, 1 embeddings, ${opts.nLayer + 1} all)`,
+    "dev score (points)",
+    { xaxis: { dtick: 1 } },
+  );
 }
 
 /** One zero-shot addition on one checkpoint (a row of zeroshot-additions.json has these). */
@@ -219,14 +208,11 @@ export function additionsChart(
       }),
     });
   }
-  return {
+  return figure(
     data,
-    layout: layout(
-      "Zero-shot additions over pre-training (AUROC or accuracy, points; beyond the paper)",
-      "pre-training updates (log scale)",
-      "points (chance 50)",
-      { xaxis: { type: "log" } },
-    ),
-    config: { ...CONFIG },
-  };
+    "Zero-shot additions over pre-training (AUROC or accuracy, points; beyond the paper)",
+    "pre-training updates (log scale)",
+    "points (chance 50)",
+    { xaxis: { type: "log" } },
+  );
 }
