@@ -35,7 +35,7 @@ import { checkSameVocab, loadAnyCheckpoint } from "./checkpoint.ts";
 import { ConfigError } from "./errors.ts";
 import { exists, writeJsonAtomic } from "./fsutil.ts";
 import type { LanguageModel } from "./language_model.ts";
-import { accuracy, auroc } from "./metrics.ts";
+import { accuracy, argmaxRows, auroc } from "./metrics.ts";
 import { type Progress, silentProgress } from "./progress.ts";
 import { runCheckpoints } from "./runs.ts";
 import { contextPrefix, evenSample, sequenceLogProbs, type ZeroShotTokenizer } from "./scoring.ts";
@@ -110,7 +110,7 @@ export function calibrate(
     logSoftmax(row).forEach((l, k) => prior[k] += Math.exp(l) / contentFree.length);
   }
   const calibrated = scores.map((row) => logSoftmax(row).map((l, k) => l - Math.log(prior[k])));
-  const preds = calibrated.map((c) => c.reduce((b, x, k) => (x > c[b] ? k : b), 0));
+  const preds = argmaxRows(calibrated);
   return { preds, calibrated, prior };
 }
 
@@ -221,7 +221,7 @@ export async function storyClozePmi(
   opts: HeuristicOptions = {},
 ): Promise<AdditionRow> {
   const s = await pmiScores(model, tok, examples, opts);
-  const preds = s.map((c) => c.reduce((b, x, k) => (x > c[b] ? k : b), 0));
+  const preds = argmaxRows(s);
   const value = 100 * accuracy(preds, examples.map((e) => e.label!));
   return additionRow(step, "storycloze-pmi", "acc", value, examples.length, {
     predictedShare: share(preds),

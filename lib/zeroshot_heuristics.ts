@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { accuracy, matthewsCorr } from "./metrics.ts";
+import { accuracy, argmaxRows, matthewsCorr } from "./metrics.ts";
 import type { LanguageModel } from "./language_model.ts";
 import {
   type MultipleChoiceExample,
@@ -75,12 +75,6 @@ function accuracyResult(preds: number[], labels: number[], scores: number[][]): 
     labels,
     scores,
   };
-}
-
-function argmax(xs: number[]): number {
-  let b = 0;
-  for (let k = 1; k < xs.length; k++) if (xs[k] > xs[b]) b = k;
-  return b;
 }
 
 /**
@@ -220,5 +214,5 @@ async function pickHighestMean(
   });
   let k = 0;
   const scores = candidates.map((c) => c.map(() => meanOf(lp[k++])));
-  return accuracyResult(scores.map(argmax), labels, scores);
+  return accuracyResult(argmaxRows(scores), labels, scores);
 }
