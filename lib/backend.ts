@@ -9,7 +9,8 @@
  * 2. `webgpu`: when `navigator.gpu` gives a hardware adapter and a small forward + backward
  *    parity check against `cpu` passes. Software adapters (llvmpipe/lavapipe, SwiftShader:
  *    `isFallbackAdapter` or a CPU device name) are skipped unless forced: they are ~100× slower
- *    than `wasm`.
+ *    than `wasm`. On Linux without a GPU device node in `/dev` no adapter is asked for at all
+ *    (`noHardwareGpuReason` in `webgpu/device.ts`).
  * 3. `wasm`: the CPU default, single-threaded XNNPACK (threads do not work under Deno), with
  *    the shims below and a parity self-check against `cpu`.
  * 4. `cpu`: the pure-JS reference (slow), with a fast `UnsortedSegmentSum`.
@@ -42,6 +43,7 @@ import { blasLine } from "./blas.ts";
 import { nativeKernelsLine } from "./_native_kernels.ts";
 import { ConfigError } from "./errors.ts";
 import { pinVulkanDrivers } from "./webgpu/_pin.ts";
+import { noHardwareGpuReason } from "./webgpu/device.ts";
 
 export {
   activeWasmShims,
@@ -242,6 +244,8 @@ export async function webgpuAdapterInfo(): Promise<
 }
 
 async function initWebgpu(allowSoftware: boolean): Promise<BackendChoice> {
+  const none = allowSoftware ? null : noHardwareGpuReason();
+  if (none) throw new Error(none); // not even the Vulkan loader is loaded
   const info = await webgpuAdapterInfo();
   if (!info) throw new Error("navigator.gpu gives no adapter");
   if (info.software && !allowSoftware) {

@@ -31,7 +31,13 @@ import { isLstmConfig, type ModelKind } from "./language_model.ts";
 import { Gpt1Model } from "./model.ts";
 import { OpenAIAdam } from "./optim.ts";
 import type { TrainEngine, TrainEngineFactory, UpdateStats } from "./train.ts";
-import { type GpuContext, requestGpu, RING_SLOTS, WebGpuGptEngine } from "./webgpu/mod.ts";
+import {
+  type GpuContext,
+  noHardwareGpuReason,
+  requestGpu,
+  RING_SLOTS,
+  WebGpuGptEngine,
+} from "./webgpu/mod.ts";
 
 /** The engines of `pretrain --engine`. */
 export const ENGINES = ["auto", "tfjs", "webgpu"] as const;
@@ -55,8 +61,9 @@ export interface EngineChoice {
 /**
  * Picks the pre-training engine: `tfjs` as asked; `webgpu` as asked (ConfigError for the LSTM
  * baseline or without an adapter; a software adapter is allowed, for tests); `auto`: webgpu
- * only for GPT-1 on a hardware adapter (not lavapipe/llvmpipe/SwiftShader), else tfjs.
- * `request` is the adapter lookup (tests pass their own).
+ * only for GPT-1 on a hardware adapter (not lavapipe/llvmpipe/SwiftShader), else tfjs; on Linux
+ * without a GPU device node it asks for no adapter (`noHardwareGpuReason`). `request` is the
+ * adapter lookup (tests pass their own).
  */
 export async function chooseEngine(
   requested: string,
@@ -79,6 +86,8 @@ export async function chooseEngine(
     }
     return done("tfjs", "the WebGPU engine trains GPT-1 only, not the LSTM");
   }
+  const none = requested === "auto" && request === requestGpu ? noHardwareGpuReason() : null;
+  if (none) return done("tfjs", none); // the Vulkan loader is never loaded
   const gpu = await request();
   if (!gpu) {
     if (requested === "webgpu") {

@@ -4,6 +4,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../lib/backend.ts";
+import { makeConfig } from "../lib/config.ts";
+import { Gpt1Model } from "../lib/model.ts";
 
 /** Runs `f` on backend `name` (inside a tidy) and reads back every returned tensor. */
 export async function onBackend(name: string, f: () => tf.Tensor[]): Promise<Float32Array[]> {
@@ -12,4 +14,16 @@ export async function onBackend(name: string, f: () => tf.Tensor[]): Promise<Flo
   const res = await Promise.all(outs.map(async (t) => new Float32Array(await t.data())));
   tf.dispose(outs);
   return res;
+}
+
+/** Logits, LM loss (eval and with dropout) and every gradient of a small model. */
+export function modelOutputs(): tf.Tensor[] {
+  const cfg = makeConfig("tiny", { nLayer: 1, nCtx: 16 });
+  const m = new Gpt1Model(cfg, { seed: 3 });
+  const ids = [[1, 5, 9, 2, 7, 7, 0, 3], [4, 4, 8, 1, 2, 511, 6, 5]];
+  const logits = m.lmLogitsTensor(ids);
+  const { value, grads } = m.valueAndGrads(() => m.lmLossTensor(ids, { training: true, seed: 5 }));
+  const out = [logits, m.lmLossTensor(ids), value, ...grads.values()];
+  m.dispose();
+  return out;
 }

@@ -40,6 +40,45 @@ export function isHardwareAdapter(description: string, isFallback: boolean): boo
   return !isFallback && !SOFTWARE.test(description);
 }
 
+/** `/dev` entries a hardware GPU shows up as on Linux: DRM render nodes, NVIDIA, WSL, ROCm. */
+const GPU_NODE = /^(renderD\d+|nvidia\d+|dxg|kfd)$/;
+
+/**
+ * The GPU device nodes of this Linux machine (`/dev/dri/renderD*`, `/dev/nvidia0`, `/dev/dxg`,
+ * `/dev/kfd`), or null where that cannot be told (not Linux, no `--allow-read`). An empty list
+ * means no hardware adapter can exist: only a software rasterizer would answer, so the
+ * automatic choices (`selectBackend()`'s search, `--engine auto`) skip WebGPU without loading
+ * the Vulkan loader and its drivers (lavapipe brings LLVM: ~0.3 s and ~100 MB per process).
+ * A forced WebGPU (`--backend webgpu`, `--engine webgpu`, the tests) still asks for an adapter.
+ */
+export function gpuDeviceNodes(): string[] | null {
+  if (Deno.build.os !== "linux") return null;
+  try {
+    if (Deno.permissions.querySync({ name: "read" }).state !== "granted") return null;
+  } catch {
+    return null;
+  }
+  const nodes: string[] = [];
+  for (const dir of ["/dev", "/dev/dri"]) {
+    try {
+      for (const e of Deno.readDirSync(dir)) {
+        if (GPU_NODE.test(e.name)) nodes.push(`${dir}/${e.name}`);
+      }
+    } catch {
+      // no such folder (a container without /dev/dri)
+    }
+  }
+  return nodes.sort();
+}
+
+/** Why the automatic choices skip WebGPU here without asking for an adapter, or null. */
+export function noHardwareGpuReason(): string | null {
+  const nodes = gpuDeviceNodes();
+  return nodes !== null && nodes.length === 0
+    ? "no GPU device node (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg, /dev/kfd): only a software adapter could answer"
+    : null;
+}
+
 /**
  * Requests a high-performance adapter and a device with the adapter's maximum buffer and
  * binding limits (and `shader-f16` where offered). Returns null when there is no

@@ -9,7 +9,13 @@
  * ```
  * @module
  */
-export { type GpuContext, isHardwareAdapter, requestGpu } from "./device.ts";
+export {
+  type GpuContext,
+  gpuDeviceNodes,
+  isHardwareAdapter,
+  noHardwareGpuReason,
+  requestGpu,
+} from "./device.ts";
 export {
   adamStepSize,
   type EngineCounts,

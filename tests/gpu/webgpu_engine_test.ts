@@ -7,15 +7,15 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { selectBackend } from "../lib/backend.ts";
-import { type Gpt1Config, makeConfig } from "../lib/config.ts";
-import { ConfigError } from "../lib/errors.ts";
-import { loadCheckpoint, saveCheckpoint } from "../lib/checkpoint.ts";
-import { Gpt1Model } from "../lib/model.ts";
-import { type AdamOptions, OpenAIAdam } from "../lib/optim.ts";
-import { mixSeed } from "../lib/random.ts";
-import { type GpuContext, requestGpu, RING_SLOTS, WebGpuGptEngine } from "../lib/webgpu/mod.ts";
-import { assert, assertEquals, assertThrows, maxRelErr } from "./_util.ts";
+import { selectBackend } from "../../lib/backend.ts";
+import { type Gpt1Config, makeConfig } from "../../lib/config.ts";
+import { ConfigError } from "../../lib/errors.ts";
+import { loadCheckpoint, saveCheckpoint } from "../../lib/checkpoint.ts";
+import { Gpt1Model } from "../../lib/model.ts";
+import { type AdamOptions, OpenAIAdam } from "../../lib/optim.ts";
+import { mixSeed } from "../../lib/random.ts";
+import { type GpuContext, requestGpu, RING_SLOTS, WebGpuGptEngine } from "../../lib/webgpu/mod.ts";
+import { assert, assertEquals, assertThrows, maxRelErr } from "../_util.ts";
 
 const gpu: GpuContext | null = await requestGpu();
 if (!gpu) console.log("SKIP webgpu engine tests: no WebGPU adapter (navigator.gpu)");

@@ -1,15 +1,15 @@
 /**
  * lib/_pin.ts and lib/webgpu/_pin.ts: OpenBLAS, the Vulkan loader and its drivers stay loaded
  * from one `deno test` module to the next (Deno unloads a worker's libraries when it ends;
- * reloading Mesa's drivers made the suite abort at exit now and then). Runs two fixture modules
+ * reloading Mesa's drivers was suspected of the suite's rare abort at exit). Runs two fixture modules
  * in a child `deno test` and reads `/proc/self/maps` from the second; SKIP off Linux, and for
  * the part without an adapter / a BLAS.
  */
 import { join } from "node:path";
-import { manifestLibrary } from "../lib/webgpu/_pin.ts";
-import { webgpuAdapterInfo } from "../lib/backend.ts";
-import { loadBlas } from "../lib/blas.ts";
-import { assert, assertEquals, ROOT } from "./_util.ts";
+import { manifestLibrary } from "../../lib/webgpu/_pin.ts";
+import { webgpuAdapterInfo } from "../../lib/backend.ts";
+import { loadBlas } from "../../lib/blas.ts";
+import { assert, assertEquals, ROOT } from "../_util.ts";
 
 Deno.test("manifestLibrary: absolute, bare soname, relative to the manifest, bad JSON", () => {
   const m = "/usr/share/vulkan/icd.d/x.json";

@@ -7,21 +7,21 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { selectBackend } from "../lib/backend.ts";
-import { loadCheckpoint } from "../lib/checkpoint.ts";
-import { makeConfig } from "../lib/config.ts";
-import { ConfigError } from "../lib/errors.ts";
-import { checkpointName, listCheckpoints, type LogRecord, readLog } from "../lib/runs.ts";
-import { DivergenceError, pretrain, type PretrainOptions } from "../lib/train.ts";
+import { selectBackend } from "../../lib/backend.ts";
+import { loadCheckpoint } from "../../lib/checkpoint.ts";
+import { makeConfig } from "../../lib/config.ts";
+import { ConfigError } from "../../lib/errors.ts";
+import { checkpointName, listCheckpoints, type LogRecord, readLog } from "../../lib/runs.ts";
+import { DivergenceError, pretrain, type PretrainOptions } from "../../lib/train.ts";
 import {
   activationBytesPerWindow,
   chooseEngine,
   defaultMicroBatch,
   webgpuEngine,
-} from "../lib/train_webgpu.ts";
-import { type GpuContext, requestGpu } from "../lib/webgpu/mod.ts";
-import { assert, assertEquals, assertRejects } from "./_util.ts";
-import { toyCorpus } from "./_toy.ts";
+} from "../../lib/train_webgpu.ts";
+import { type GpuContext, requestGpu } from "../../lib/webgpu/mod.ts";
+import { assert, assertEquals, assertRejects } from "../_util.ts";
+import { toyCorpus } from "../_toy.ts";
 
 const gpu: GpuContext | null = await requestGpu();
 if (!gpu) console.log("SKIP pretrain on the webgpu engine: no WebGPU adapter (navigator.gpu)");

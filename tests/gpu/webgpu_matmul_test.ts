@@ -6,10 +6,10 @@
  * everywhere against the tfjs reference. Skipped with a SKIP line without a WebGPU adapter.
  */
 import * as tf from "@tensorflow/tfjs";
-import { selectBackend } from "../lib/backend.ts";
-import { makeConfig } from "../lib/config.ts";
-import { Gpt1Model } from "../lib/model.ts";
-import { mixSeed } from "../lib/random.ts";
+import { selectBackend } from "../../lib/backend.ts";
+import { makeConfig } from "../../lib/config.ts";
+import { Gpt1Model } from "../../lib/model.ts";
+import { mixSeed } from "../../lib/random.ts";
 import {
   matmul128Wgsl,
   type MatmulVariant,
@@ -18,9 +18,9 @@ import {
   splitReduceWgsl,
   TILE,
   TILE_L,
-} from "../lib/webgpu/kernels.ts";
-import { type GpuContext, requestGpu, WebGpuGptEngine } from "../lib/webgpu/mod.ts";
-import { assert, assertEquals, maxRelErr } from "./_util.ts";
+} from "../../lib/webgpu/kernels.ts";
+import { type GpuContext, requestGpu, WebGpuGptEngine } from "../../lib/webgpu/mod.ts";
+import { assert, assertEquals, maxRelErr } from "../_util.ts";
 
 const gpu: GpuContext | null = await requestGpu();
 if (!gpu) console.log("SKIP webgpu matmul tests: no WebGPU adapter (navigator.gpu)");
@@ -239,7 +239,7 @@ for (const splitK of [1, 3]) {
         const lr = value.dataSync()[0];
         assert(Math.abs(r.loss - lr) / lr < 1e-5, `loss ${r.loss} vs ${lr}`);
         tf.dispose([value, ...grads.values()]);
-        const { OpenAIAdam } = await import("../lib/optim.ts");
+        const { OpenAIAdam } = await import("../../lib/optim.ts");
         const opt = new OpenAIAdam(model.params, adam);
         const ref: number[] = [];
         for (let s = 0; s < 10; s++) {
