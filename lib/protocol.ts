@@ -32,6 +32,11 @@
  * Cells are rows of `<out>/protocol.json` (rewritten after every run by `resumableSweep`, so a
  * killed protocol keeps what finished and `resume` continues it without recomputing a cell).
  *
+ * This file runs the protocol ({@link runProtocol}, {@link protocolPlan}); the arms are in
+ * `_protocol_arms.ts`, the summary of finished cells (the chosen learning rate, mean ± sd, the
+ * seed whose GLUE file is the arm's, summary.md) in `_protocol_summary.ts` and the plan's
+ * arithmetic in `_protocol_plan.ts`, each re-exported here.
+ *
  * @example
  * ```ts
  * const { rows } = await runProtocol({ task: "sst2", init: "results/small/ckpt-004096.safetensors",
@@ -46,78 +51,37 @@ import { ConfigError } from "./errors.ts";
 import { exists, portablePath, writeFileAtomic, writeJsonAtomic } from "./fsutil.ts";
 import { submissionFormat } from "./glue_submission.ts";
 import type { TaskEncoder } from "./finetune.ts";
-import type { ModelKind } from "./language_model.ts";
-import { meanSd } from "./metrics.ts";
 import { resumableSweep } from "./sweeps.ts";
 import type { Progress } from "./progress.ts";
 import { planProtocol, type ProtocolPlan } from "./_protocol_plan.ts";
+import { PROTOCOL_ARMS, protocolArm } from "./_protocol_arms.ts";
+import {
+  chooseLr,
+  type ProtocolCell,
+  protocolMarkdown,
+  type ProtocolRow,
+  summarizeProtocol,
+} from "./_protocol_summary.ts";
 
 export { planProtocol, type ProtocolPlan };
-
-/** The arms of the protocol (Table 5's rows). */
-export const PROTOCOL_ARMS = [
-  { key: "full", label: "Transformer w/ aux LM (full)", pretrained: true, auxLm: FT.auxLm },
-  { key: "no-pretrain", label: "Transformer w/o pre-training", pretrained: false, auxLm: FT.auxLm },
-  { key: "no-aux", label: "Transformer w/o aux LM", pretrained: true, auxLm: 0 },
-  { key: "lstm", label: "LSTM w/ aux LM", pretrained: true, auxLm: FT.auxLm },
-] as const;
-
-/** An arm's key. */
-export type ArmKey = typeof PROTOCOL_ARMS[number]["key"];
-
-/** An arm as a run sees it: pre-trained or not, its aux-LM weight, the blocks it transfers. */
-export interface ProtocolArm {
-  readonly key: string;
-  readonly label: string;
-  readonly pretrained: boolean;
-  readonly auxLm: number;
-  /** Blocks transferred after the embeddings (undefined: all of them; the `layers<k>` arms). */
-  readonly transferLayers?: number;
-}
-
-/**
- * The arm of a key: one of {@link PROTOCOL_ARMS}, or `layers<k>` — the layers-transferred
- * ablation (Figure 2 left) as protocol arms: the pre-trained Transformer with its embeddings
- * and first k blocks transferred, the rest freshly initialised, λ = 0.5. `no-pretrain` is the
- * sweep's "nothing transferred" end and `full` its "every block" end; each `layers<k>` arm
- * chooses its learning rate the same way as the others. Undefined for an unknown key.
- *
- * @example
- * ```ts
- * import { protocolArm } from "./protocol.ts";
- * protocolArm("layers2")?.transferLayers; // 2
- * ```
- */
-export function protocolArm(key: string): ProtocolArm | undefined {
-  const a = PROTOCOL_ARMS.find((a) => a.key === key);
-  if (a) return a;
-  const m = /^layers(\d+)$/.exec(key);
-  if (!m) return undefined;
-  const k = Number(m[1]);
-  return {
-    key,
-    label: `Transformer, embeddings + ${k} block${k === 1 ? "" : "s"} transferred`,
-    pretrained: true,
-    auxLm: FT.auxLm,
-    transferLayers: k,
-  };
-}
-
-/** True for a `layers<k>` arm (one point of the layers ablation, not a Table 5 row). */
-export function isLayersArm(key: string): boolean {
-  return protocolArm(key)?.transferLayers !== undefined;
-}
-
-/**
- * Blocks transferred by an arm of an `L`-layer model (pure): -1 nothing (`no-pretrain`),
- * 0 embeddings only, k blocks (`layers<k>`), L (`full`, `no-aux`); undefined for the LSTM or
- * an unknown key. The x axis of the layers chart and of its Spearman ρ.
- */
-export function armTransfer(key: string, L: number): number | undefined {
-  if (key === "no-pretrain") return -1;
-  if (key === "full" || key === "no-aux") return L;
-  return protocolArm(key)?.transferLayers;
-}
+export {
+  type ArmKey,
+  armTransfer,
+  isLayersArm,
+  PROTOCOL_ARMS,
+  type ProtocolArm,
+  protocolArm,
+} from "./_protocol_arms.ts";
+export {
+  chooseLr,
+  type LayersCurve,
+  layersCurves,
+  type ProtocolCell,
+  protocolMarkdown,
+  type ProtocolRow,
+  type Spread,
+  summarizeProtocol,
+} from "./_protocol_summary.ts";
 
 /** The protocol's defaults: the learning-rate grid, epochs, seeds, base seed, batch size. */
 export const PROTOCOL_DEFAULTS: Readonly<{
@@ -187,225 +151,11 @@ export interface ProtocolOptions {
   glueDir?: string;
 }
 
-/** One fine-tuning run of the protocol (a row of protocol.json). */
-export interface ProtocolCell {
-  /** Task registry name. */
-  task: string;
-  /** Arm key. */
-  arm: string;
-  /** The model family fine-tuned. */
-  model: ModelKind;
-  /** Requested training-set size (null = all, capped by maxTrain). */
-  labels: number | null;
-  /** Peak learning rate. */
-  lr: number;
-  /** Seed. */
-  seed: number;
-  /** Training examples actually used. */
-  nTrain: number;
-  /** The task's metric. */
-  metric: string;
-  /** Kept model's score on the validation split held out of the training data (points). */
-  valid: number;
-  /** Validation score after each epoch. */
-  validByEpoch: number[];
-  /** The kept epoch (1-based). */
-  bestEpoch: number;
-  /** Kept model's score on (a sample of) its training data. */
-  train: number;
-  /** Kept model's score on the reported split (never used for selection). */
-  eval: number;
-  /** Further metrics on the reported split. */
-  evalExtra: Record<string, number>;
-  /** The reported split. */
-  split: string;
-  /** Examples scored on the reported split. */
-  n: number;
-  /** The run folder. */
-  run: string;
-  /** The run's GLUE submission file, if one was written. */
-  testFile: string | null;
-}
-
 /** A cell's identity in protocol.json. */
 export function cellKey(
   c: { arm: string; labels: number | null; lr: number; seed: number },
 ): string {
   return `${c.arm}|${c.labels ?? "all"}|${c.lr}|${c.seed}`;
-}
-
-/** Mean ± sd over seeds. */
-export interface Spread {
-  /** Mean. */
-  mean: number;
-  /** Sample standard deviation (0 for one seed). */
-  sd: number;
-  /** Seeds. */
-  n: number;
-}
-
-/** One arm at one training-set size, summarised (a row of summary.json). */
-export interface ProtocolRow {
-  /** Task. */
-  task: string;
-  /** Arm key. */
-  arm: string;
-  /** Requested training-set size (null = all). */
-  labels: number | null;
-  /** Training examples used (the seeds' mean; subsets are seeded, sizes agree unless capped). */
-  nTrain: number;
-  /** Metric. */
-  metric: string;
-  /** The grid at the base seed: validation score and kept epoch per learning rate. */
-  grid: { lr: number; valid: number; bestEpoch: number }[];
-  /** The chosen learning rate (best validation score of the grid), or null before selection. */
-  lr: number | null;
-  /** Seeds done at the chosen learning rate. */
-  seeds: number[];
-  /** Reported-split score over the seeds. */
-  eval: Spread | null;
-  /** Examples scored on the reported split (the smallest over the seeds; 0 before any). */
-  nEval: number;
-  /** Validation score over the seeds. */
-  valid: Spread | null;
-  /** The seeds' kept epochs. */
-  epochs: number[];
-  /** All `seeds` runs finished. */
-  complete: boolean;
-  /** The seed with the best validation score (its test predictions are the arm's). */
-  bestSeed: number | null;
-  /** That seed's GLUE submission file, if any. */
-  testFile: string | null;
-}
-
-/**
- * The learning rate chosen from the grid cells of one arm and size at the base seed: the best
- * validation score, ties to the first of `lrs`. Null when a grid cell is missing. Pure.
- */
-export function chooseLr(
-  cells: readonly ProtocolCell[],
-  lrs: readonly number[],
-): number | null {
-  let best: number | null = null, bestValid = -Infinity;
-  for (const lr of lrs) {
-    const c = cells.find((c) => c.lr === lr);
-    if (!c) return null;
-    if (c.valid > bestValid) {
-      best = lr;
-      bestValid = c.valid;
-    }
-  }
-  return best;
-}
-
-/** One curve of the layers-transferred ablation under the protocol: a task at one label budget. */
-export interface LayersCurve<R> {
-  task: string;
-  /** Training-set size of the curve (null: the full set). */
-  labels: number | null;
-  /** Its points by transfer count: -1 nothing (`no-pretrain`), 0 embeddings, … L (`full`). */
-  points: { transfer: number; row: R }[];
-}
-
-/**
- * The layers curves in protocol rows (pure): for every task and training-set size with at least
- * one `layers<k>` arm, the rows of `no-pretrain`, `layers<k>` and `full` ordered by blocks
- * transferred (`no-aux` and the LSTM left out). Rows without a finished seed are left out.
- */
-export function layersCurves<
-  R extends { task: string; arm: string; labels: number | null; eval: unknown },
->(rows: readonly R[], nLayer: number): LayersCurve<R>[] {
-  const done = rows.filter((r) => r.eval !== null);
-  const keys = [
-    ...new Set(
-      done.filter((r) => isLayersArm(r.arm))
-        .map((r) => `${r.task}|${r.labels ?? "all"}`),
-    ),
-  ];
-  return keys.map((k) => {
-    const [task, size] = k.split("|");
-    const labels = size === "all" ? null : Number(size);
-    const points = done.filter((r) => r.task === task && r.labels === labels && r.arm !== "no-aux")
-      .flatMap((row) => {
-        const transfer = armTransfer(row.arm, nLayer);
-        return transfer === undefined ? [] : [{ transfer, row }];
-      })
-      .sort((a, b) => a.transfer - b.transfer);
-    return { task, labels, points };
-  });
-}
-
-/**
- * Summarises protocol cells into one row per arm and training-set size (pure): the grid, the
- * chosen learning rate, mean ± sd of the reported and validation scores over the seeds, the
- * best-validation seed.
- */
-export function summarizeProtocol(
-  cells: readonly ProtocolCell[],
-  opts: { lrs: readonly number[]; seeds: number; seed: number },
-): ProtocolRow[] {
-  const groups = new Map<string, ProtocolCell[]>();
-  for (const c of cells) {
-    const k = `${c.task}|${c.arm}|${c.labels ?? "all"}`;
-    groups.set(k, [...(groups.get(k) ?? []), c]);
-  }
-  const rows: ProtocolRow[] = [];
-  for (const cs of groups.values()) {
-    const grid = opts.lrs.flatMap((lr) => {
-      const c = cs.find((c) => c.lr === lr && c.seed === opts.seed);
-      return c ? [{ lr, valid: c.valid, bestEpoch: c.bestEpoch }] : [];
-    });
-    const lr = chooseLr(cs.filter((c) => c.seed === opts.seed), opts.lrs);
-    const wanted = Array.from({ length: opts.seeds }, (_, i) => opts.seed + i);
-    const runs = lr === null
-      ? []
-      : wanted.flatMap((s) => cs.filter((c) => c.lr === lr && c.seed === s));
-    let best: ProtocolCell | null = null;
-    for (const c of runs) if (!best || c.valid > best.valid) best = c;
-    rows.push({
-      task: cs[0].task,
-      arm: cs[0].arm,
-      labels: cs[0].labels,
-      nTrain: runs.length ? runs.reduce((s, c) => s + c.nTrain, 0) / runs.length : cs[0].nTrain,
-      metric: cs[0].metric,
-      grid,
-      lr,
-      seeds: runs.map((c) => c.seed),
-      eval: runs.length ? meanSd(runs.map((c) => c.eval)) : null,
-      nEval: runs.length ? Math.min(...runs.map((c) => c.n)) : 0,
-      valid: runs.length ? meanSd(runs.map((c) => c.valid)) : null,
-      epochs: runs.map((c) => c.bestEpoch),
-      complete: runs.length === opts.seeds,
-      bestSeed: best?.seed ?? null,
-      testFile: best?.testFile ?? null,
-    });
-  }
-  const armOrder = (a: string) => {
-    const i = PROTOCOL_ARMS.findIndex((x) => x.key === a);
-    return i >= 0 ? i : PROTOCOL_ARMS.length + (protocolArm(a)?.transferLayers ?? 1e6);
-  };
-  return rows.sort((a, b) =>
-    a.task.localeCompare(b.task) || armOrder(a.arm) - armOrder(b.arm) ||
-    (a.labels ?? Infinity) - (b.labels ?? Infinity)
-  );
-}
-
-const fmt = (s: Spread | null) => s ? `${s.mean.toFixed(1)} ± ${s.sd.toFixed(1)} (n=${s.n})` : "–";
-
-/** Protocol rows as a Markdown table (pure). */
-export function protocolMarkdown(rows: readonly ProtocolRow[]): string {
-  const out = [
-    "| task | arm | labels | lr (chosen on valid) | epochs kept | valid | dev (reported) |",
-    "|---|---|---|---|---|---|---|",
-  ];
-  for (const r of rows) {
-    out.push(
-      `| ${r.task} | ${r.arm} | ${r.labels ?? `all (${Math.round(r.nTrain)})`} | ${r.lr ?? "–"} | ${
-        r.epochs.join(", ") || "–"
-      } | ${fmt(r.valid)} | ${fmt(r.eval)} (${r.metric})${r.complete ? "" : " incomplete"} |`,
-    );
-  }
-  return out.join("\n") + "\n";
 }
 
 /** A cell's run folder under `<out>/runs/`, e.g. `full-all-lr0.0003-s42`, `lstm-n1000-lr0.001-s43`. */

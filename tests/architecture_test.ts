@@ -80,6 +80,8 @@ const LAYERS: readonly (readonly string[])[] = [
     "stages.ts",
     "released.ts",
     "_protocol_plan.ts",
+    "_protocol_arms.ts",
+    "_protocol_summary.ts",
     "protocol.ts",
     "protocol_stages.ts",
   ],
