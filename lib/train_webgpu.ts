@@ -63,12 +63,13 @@ export interface EngineChoice {
  * baseline or without an adapter; a software adapter is allowed, for tests); `auto`: webgpu
  * only for GPT-1 on a hardware adapter (not lavapipe/llvmpipe/SwiftShader), else tfjs; on Linux
  * without a GPU device node it asks for no adapter (`noHardwareGpuReason`). `request` is the
- * adapter lookup (tests pass their own).
+ * adapter lookup and `noGpu` the reason `auto` asks for none (tests pass their own).
  */
 export async function chooseEngine(
   requested: string,
   kind: ModelKind,
   request: () => Promise<GpuContext | null> = requestGpu,
+  noGpu: () => string | null = noHardwareGpuReason,
 ): Promise<EngineChoice> {
   if (!(ENGINES as readonly string[]).includes(requested)) {
     throw new ConfigError(`unknown --engine ${requested}`, { fix: ENGINES.join(" | ") });
@@ -86,7 +87,7 @@ export async function chooseEngine(
     }
     return done("tfjs", "the WebGPU engine trains GPT-1 only, not the LSTM");
   }
-  const none = requested === "auto" && request === requestGpu ? noHardwareGpuReason() : null;
+  const none = requested === "auto" ? noGpu() : null;
   if (none) return done("tfjs", none); // the Vulkan loader is never loaded
   const gpu = await request();
   if (!gpu) {

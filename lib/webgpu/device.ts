@@ -48,7 +48,8 @@ const GPU_NODE = /^(renderD\d+|nvidia\d+|dxg|kfd)$/;
  * `/dev/kfd`), or null where that cannot be told (not Linux, no `--allow-read`). An empty list
  * means no hardware adapter can exist: only a software rasterizer would answer, so the
  * automatic choices (`selectBackend()`'s search, `--engine auto`) skip WebGPU without loading
- * the Vulkan loader and its drivers (lavapipe brings LLVM: measured 35–150 ms, +68 MB resident, ~50 more shared libraries).
+ * the Vulkan loader and its drivers (lavapipe brings LLVM: measured 35–150 ms, +68 MB resident,
+ * ~50 more shared libraries).
  * A forced WebGPU (`--backend webgpu`, `--engine webgpu`, the tests) still asks for an adapter.
  */
 export function gpuDeviceNodes(): string[] | null {

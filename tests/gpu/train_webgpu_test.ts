@@ -68,16 +68,17 @@ Deno.test("chooseEngine: tfjs as asked; auto takes webgpu only on a hardware ada
   });
   const none = () => Promise.resolve(null);
   const hw = () => Promise.resolve(fake(true)), sw = () => Promise.resolve(fake(false));
+  const nodes = () => null; // as on a machine with a GPU device node: auto asks for an adapter
   assertEquals((await chooseEngine("tfjs", "gpt1", hw)).engine, "tfjs");
-  const a = await chooseEngine("auto", "gpt1", hw);
+  const a = await chooseEngine("auto", "gpt1", hw, nodes);
   assertEquals([a.engine, a.line], [
     "webgpu",
     "[gpt1] engine: webgpu (hardware adapter Some GPU 9000)",
   ]);
-  const s = await chooseEngine("auto", "gpt1", sw);
+  const s = await chooseEngine("auto", "gpt1", sw, nodes);
   assertEquals(s.engine, "tfjs");
   assert(s.why.includes("software") && s.gpu === undefined && destroyed === 1, s.why);
-  assertEquals((await chooseEngine("auto", "gpt1", none)).why, "no WebGPU adapter");
+  assertEquals((await chooseEngine("auto", "gpt1", none, nodes)).why, "no WebGPU adapter");
   assertEquals((await chooseEngine("auto", "lstm", hw)).engine, "tfjs");
   assertEquals((await chooseEngine("webgpu", "gpt1", sw)).engine, "webgpu", "asked: allowed");
   await assertRejects(() => chooseEngine("webgpu", "lstm", hw), ConfigError);
