@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../lib/backend.ts";
 import { makeConfig } from "../lib/config.ts";
 import { Gpt1Model } from "../lib/model.ts";
+import { assert, assertEquals, maxRelErr } from "./_util.ts";
 
 /** Runs `f` on backend `name` (inside a tidy) and reads back every returned tensor. */
 export async function onBackend(name: string, f: () => tf.Tensor[]): Promise<Float32Array[]> {
@@ -26,4 +27,14 @@ export function modelOutputs(): tf.Tensor[] {
   const out = [logits, m.lmLossTensor(ids), value, ...grads.values()];
   m.dispose();
   return out;
+}
+
+/** Asserts that every output of `got` matches `ref` (same sizes) within `tol` relative. */
+export function assertClose(got: Float32Array[], ref: Float32Array[], tol: number, what: string) {
+  assertEquals(got.length, ref.length);
+  for (let i = 0; i < ref.length; i++) {
+    assertEquals(got[i].length, ref[i].length, `${what} output ${i} size`);
+    const err = maxRelErr(got[i], ref[i]);
+    assert(err <= tol, `${what} output ${i}: rel err ${err}`);
+  }
 }

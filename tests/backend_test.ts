@@ -13,7 +13,7 @@ import { ConfigError } from "../lib/errors.ts";
 import { randn } from "../lib/random.ts";
 import { assert, assertEquals, assertRejects, maxRelErr, ROOT } from "./_util.ts";
 import { gpuDeviceNodes, noHardwareGpuReason } from "../lib/webgpu/device.ts";
-import { modelOutputs, onBackend } from "./_backend.ts";
+import { assertClose, modelOutputs, onBackend } from "./_backend.ts";
 
 const quiet = { log: () => {} };
 
@@ -37,12 +37,7 @@ async function parity(name: string, f: () => tf.Tensor[], tol: number, what: str
       `wasm shims are on: ${activeWasmShims()}`,
     );
   }
-  assertEquals(got.length, ref.length);
-  for (let i = 0; i < ref.length; i++) {
-    assertEquals(got[i].length, ref[i].length, `${what} output ${i} size`);
-    const err = maxRelErr(got[i], ref[i]);
-    assert(err <= tol, `${what} output ${i}: ${name} vs cpu rel err ${err}`);
-  }
+  assertClose(got, ref, tol, `${what} (${name} vs cpu)`);
 }
 
 const rnd = (shape: number[], seed: number) =>

@@ -4,8 +4,7 @@
  * Vulkan loader, so the rest of the suite runs in a process that never does (see deno.json).
  */
 import { selectBackend, webgpuAdapterInfo } from "../../lib/backend.ts";
-import { assert, maxRelErr } from "../_util.ts";
-import { modelOutputs, onBackend } from "../_backend.ts";
+import { assertClose, modelOutputs, onBackend } from "../_backend.ts";
 
 const gpu = await webgpuAdapterInfo();
 if (!gpu) console.log("SKIP webgpu backend parity: no WebGPU adapter");
@@ -16,11 +15,7 @@ Deno.test({
   fn: async () => {
     const ref = await onBackend("cpu", modelOutputs);
     const got = await onBackend("webgpu", modelOutputs);
-    assert(ref.length === got.length && ref.length > 3);
-    for (let i = 0; i < ref.length; i++) {
-      const e = maxRelErr(got[i], ref[i]);
-      assert(e < 1e-4, `output ${i}: max rel err ${e}`);
-    }
+    assertClose(got, ref, 1e-4, "tiny GPT (webgpu vs cpu)");
     await selectBackend({ force: "cpu", log: () => {} });
   },
 });
