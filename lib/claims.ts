@@ -332,7 +332,7 @@ export function protocolClaims(r: {
     const g = [...sizes, null].flatMap((n) => {
       const x = at(t, "full", n), y = at(t, "no-pretrain", n);
       return x && y ? [{ n: n ?? Math.round(x.nTrain), ...gapOf(x, y) }] : [];
-    });
+    }).sort((a, b) => a.n - b.n); // a full set under a cap can be smaller than a size above it
     if (!g.length) continue;
     const few = g[0];
     out.push({

@@ -42,17 +42,49 @@ export interface ProtocolResults {
   nLayer?: number;
 }
 
-/** Reads the summaries and zero-shot additions of a protocol folder (missing files: empty). */
+/** The sorted names of the folders in `dir` (none when it is missing). */
+async function folders(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  if (await exists(dir)) {
+    for await (const e of Deno.readDir(dir)) if (e.isDirectory) names.push(e.name);
+  }
+  return names.sort();
+}
+
+/**
+ * Reads the summaries and zero-shot additions of a protocol folder (missing files: empty).
+ *
+ * The rows are those of every `<dir>/<task>/summary.json`, then those of the protocol folders
+ * nested one level down (`<dir>/<name>/<task>/summary.json`, `SMALL_PROTOCOL.beyondCap`): these
+ * are label-budget points above a task's cap, so a nested full-set row becomes a label-budget
+ * row at its actual size (`labels` = its training examples) and never a Table 5 row. Rows are
+ * ordered by task and arm as found, then by training-set size.
+ */
 export async function readProtocolResults(dir: string): Promise<ProtocolResults> {
   const rows: ProtocolRow[] = [];
-  if (await exists(dir)) {
-    const names: string[] = [];
-    for await (const e of Deno.readDir(dir)) if (e.isDirectory) names.push(e.name);
-    for (const name of names.sort()) {
-      const s = await readResult<{ rows?: ProtocolRow[] }>(join(dir, name, "summary.json"));
-      rows.push(...(s?.rows ?? []));
+  const summary = async (d: string) =>
+    (await readResult<{ rows?: ProtocolRow[] }>(join(d, "summary.json")))?.rows;
+  const nested: ProtocolRow[] = [];
+  for (const name of await folders(dir)) {
+    const own = await summary(join(dir, name));
+    if (own) {
+      rows.push(...own);
+      continue;
+    }
+    for (const sub of await folders(join(dir, name))) {
+      const more = await summary(join(dir, name, sub));
+      for (const r of more ?? []) nested.push({ ...r, labels: r.labels ?? Math.round(r.nTrain) });
     }
   }
+  rows.push(...nested);
+  const group = new Map<string, number>();
+  for (const r of rows) {
+    if (!group.has(`${r.task}|${r.arm}`)) group.set(`${r.task}|${r.arm}`, group.size);
+  }
+  const size = (r: ProtocolRow) => r.labels ?? r.nTrain;
+  rows.sort((a, b) =>
+    group.get(`${a.task}|${a.arm}`)! - group.get(`${b.task}|${b.arm}`)! || size(a) - size(b)
+  );
   const adds = async (run: string) =>
     (await readResult<{ rows?: AdditionRow[] }>(join(dir, run, ADDITIONS_FILE)))?.rows ?? [];
   const cfg = await readResult<{ model?: { nLayer?: number } }>(

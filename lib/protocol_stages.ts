@@ -2,7 +2,8 @@
  * The small-scale protocol (issue 14) as stages of `deno task reproduce`: pre-training of the
  * Transformer and the matched LSTM with half-octave checkpoints, zero-shot over every checkpoint
  * (the paper's heuristics and the additions), then {@link runProtocol} per task (selection on
- * held-out training data, seeds), the label budget and the layers arms. Each stage resumes: the
+ * held-out training data, seeds), the label budget, the layers arms and the label-budget points
+ * above a task's cap (`beyondCap`, folders nested in the protocol's). Each stage resumes: the
  * pre-training runs through their stamps (`reproduce-stage.json`, see `_stamps.ts`), zero-shot
  * and the protocol through their own files (`zeroshot*.json`, `protocol.json`). The commands of
  * the README run the same functions one by one into `results/protocol`.
@@ -122,6 +123,8 @@ export async function runProtocolStages(
     task: string;
     arms?: readonly string[];
     sizes?: (number | null)[];
+    /** A label-budget folder above the task's cap (`P.beyondCap`): its folder, cap and grid. */
+    beyond?: { dir: string; maxTrain: number; lrs?: readonly number[] };
   }[] = [
     ...P.tasks.map((task) => ({ name: `protocol ${task}`, task })),
     ...P.labelBudget.tasks.map((task) => ({
@@ -138,6 +141,13 @@ export async function runProtocolStages(
         sizes: [P.layers.labels],
       }]
       : []),
+    ...P.beyondCap.map((b) => ({
+      name: `protocol label budget ${b.task} beyond its cap (${b.name})`,
+      task: b.task,
+      arms: b.arms,
+      sizes: [...b.sizes],
+      beyond: { dir: join(P.out, b.name), maxTrain: b.maxTrain, lrs: b.lrs },
+    })),
   ];
   for (const part of parts) {
     if (!withData.includes(part.task)) {
@@ -145,11 +155,13 @@ export async function runProtocolStages(
       continue;
     }
     const t0 = performance.now();
+    const b = part.beyond;
     const r = await runProtocol({
       ...base,
       task: part.task,
-      outDir: join(P.out, part.task),
-      maxTrain: P.maxTrain[part.task] ?? undefined,
+      outDir: join(b?.dir ?? P.out, part.task),
+      maxTrain: b ? b.maxTrain : P.maxTrain[part.task] ?? undefined,
+      ...(b ? { glueDir: join(b.dir, "glue"), lrs: b.lrs ?? P.lrs } : {}),
       ...(part.arms ? { arms: part.arms } : {}),
       ...(part.sizes ? { trainSizes: part.sizes } : {}),
     });

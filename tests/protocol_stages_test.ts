@@ -2,8 +2,8 @@
  * lib/protocol_stages.ts: the protocol as reproduce stages on micro settings (Moby Dick chapters
  * as corpus, the tiny GLUE-shaped fixture of _glue_fixture.ts as datasets): both pre-training
  * runs, the zero-shot files (SST-2, the only zero-shot task the fixture has), the arms, the
- * label budget and the layers arms; the report's protocol sections; a second call recomputes
- * nothing.
+ * label budget, the layers arms and a label-budget folder above the cap; the report's protocol
+ * sections; a second call recomputes nothing.
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./_util.ts";
@@ -11,7 +11,8 @@ import { writeGlueFixture } from "./_glue_fixture.ts";
 import { initBackend } from "../lib/backend.ts";
 import { collectDocuments, mobyDickCorpus } from "../lib/corpus.ts";
 import { runProtocolStages } from "../lib/protocol_stages.ts";
-import { protocolSections } from "../lib/protocol_report.ts";
+import type { ProtocolCell } from "../lib/protocol.ts";
+import { protocolSections, readProtocolResults } from "../lib/protocol_report.ts";
 import { protocolAt, type ProtocolScaleSettings, SMOKE_PROTOCOL } from "../lib/settings.ts";
 
 await initBackend("wasm");
@@ -50,6 +51,15 @@ Deno.test({
         epochs: 1,
         labelBudget: { tasks: ["sst2"], sizes: [16, null] },
         layers: { task: "sst2", labels: 16, arms: ["no-pretrain", "layers0", "full"] },
+        // above the 48 cap: the whole training set (54 after the hold-out), pre-trained arm
+        beyondCap: [{
+          name: "sst2-more",
+          task: "sst2",
+          maxTrain: 1000,
+          arms: ["full"],
+          sizes: [null],
+          lrs: [3e-3],
+        }],
         zeroshotMax: { sst2: 12 },
       };
       const fx = await writeGlueFixture({ nTrain: 60, nDev: 20, nTest: 7 });
@@ -63,7 +73,23 @@ Deno.test({
         ["protocol sst2", "ran"],
         ["protocol label budget sst2", "ran"],
         ["protocol layers sst2", "ran"],
+        ["protocol label budget sst2 beyond its cap (sst2-more)", "ran"],
       ]);
+      // its own folder, cap, grid and GLUE folder; read back as a label-budget point at 54
+      const more = JSON.parse(
+        await Deno.readTextFile(join(P.out, "sst2-more", "sst2", "protocol.json")),
+      );
+      assertEquals(more.cells.map((c: ProtocolCell) => [c.arm, c.lr, c.nTrain, c.seed]), [
+        ["full", 3e-3, 54, 42],
+        ["full", 3e-3, 54, 43],
+      ]);
+      assert((await Deno.stat(join(P.out, "sst2-more", "glue", "full", "SST-2.tsv"))).isFile);
+      const { rows } = await readProtocolResults(P.out);
+      assertEquals(
+        rows.filter((r) => r.arm === "full").map((r) => r.labels),
+        [16, null, 54],
+        "the main folder's 16 and full set (48), then the nested 54",
+      );
       const file = join(P.out, "sst2", "protocol.json");
       const cells = JSON.parse(await Deno.readTextFile(file)).cells;
       // 4 arms × (1 lr + 1 more seed) on the full set; the budget adds full / no-pretrain at
@@ -139,5 +165,21 @@ Deno.test("SMALL_PROTOCOL describes the committed protocol (results/protocol, wh
       `${task} protocol settings`,
     );
     assertEquals(pr.lrs, S.lrs, `${task} grid`);
+  }
+  for (const b of S.beyondCap) {
+    const pr = await read(join(S.out, b.name, b.task, "protocol.json"));
+    if (!pr) {
+      console.log(`SKIP ${b.name}: no protocol.json`);
+      continue;
+    }
+    const st = pr.settings;
+    assertEquals(
+      [st.epochs, st.seed, st.batchSize, st.maxTrain, st.maxEval, st.groupByLength],
+      [S.epochs, S.seed, S.batchSize, b.maxTrain, S.maxEval, S.groupByLength],
+      `${b.name} protocol settings`,
+    );
+    assertEquals(pr.lrs, b.lrs ?? S.lrs, `${b.name} grid`);
+    const arms = new Set(pr.cells.map((c: { arm: string }) => c.arm));
+    assertEquals([...arms].sort(), [...b.arms].sort(), `${b.name} arms`);
   }
 });

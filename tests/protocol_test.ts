@@ -456,3 +456,38 @@ Deno.test("layers under the protocol: curves, chart, and the Spearman claim", as
   );
   assertEquals(claim(flat).holds, "not shown");
 });
+
+Deno.test("readProtocolResults: nested protocol folders are label-budget points above the cap", async () => {
+  const { readProtocolResults } = await import("../lib/protocol_report.ts");
+  const { protocolClaims } = await import("../lib/claims.ts");
+  const dir = await Deno.makeTempDir();
+  const write = async (sub: string, cells: ProtocolCell[]) => {
+    await Deno.mkdir(join(dir, sub), { recursive: true });
+    const rows = summarizeProtocol(cells, { lrs: [1e-4], seeds: 1, seed: 42 });
+    await Deno.writeTextFile(join(dir, sub, "summary.json"), JSON.stringify({ rows }));
+  };
+  // the main folder: capped at 8,000 (its full set) and a 1,000-label point
+  await write("sst2", [
+    cell({ arm: "full", nTrain: 8000, eval: 76 }),
+    cell({ arm: "no-pretrain", nTrain: 8000, eval: 73 }),
+    cell({ arm: "full", labels: 1000, nTrain: 1000, eval: 66 }),
+    cell({ arm: "no-pretrain", labels: 1000, nTrain: 1000, eval: 51 }),
+  ]);
+  // nested folders above the cap: 16,000 labels, and all 66,349 (pre-trained only)
+  await write(join("sst2-16k", "sst2"), [
+    cell({ arm: "full", labels: 16000, nTrain: 16000, eval: 78 }),
+    cell({ arm: "no-pretrain", labels: 16000, nTrain: 16000, eval: 76 }),
+  ]);
+  await write(join("sst2-all", "sst2"), [cell({ arm: "full", nTrain: 66349, eval: 79 })]);
+  await Deno.mkdir(join(dir, "pretrain", "vocab"), { recursive: true }); // no summary: nothing
+  const { rows } = await readProtocolResults(dir);
+  const at = (arm: string) => rows.filter((r) => r.arm === arm).map((r) => r.labels);
+  assertEquals(at("full"), [1000, null, 16000, 66349], "by size, the 8,000 cap between");
+  assertEquals(at("no-pretrain"), [1000, null, 16000]);
+  assertEquals(rows.map((r) => r.arm), [...Array(4).fill("full"), ...Array(3).fill("no-pretrain")]);
+  assertEquals(rows.filter((r) => r.labels === null).length, 2, "Table 5 keeps the main folder");
+  const budget = protocolClaims({ rows }).find((r) => String(r.claim).includes("few labels"))!;
+  const gaps = String(budget["this run"]).split(", ").map((g) => g.split(" ±")[0]);
+  assertEquals(gaps, ["1000: +15.0", "8000: +3.0", "16000: +2.0"], "by size; none at 66349");
+  await Deno.remove(dir, { recursive: true });
+});
