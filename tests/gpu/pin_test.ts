@@ -10,6 +10,7 @@ import { manifestLibrary } from "../../lib/webgpu/_pin.ts";
 import { webgpuAdapterInfo } from "../../lib/backend.ts";
 import { loadBlas } from "../../lib/blas.ts";
 import { assert, assertEquals, ROOT } from "../_util.ts";
+import { knownTeardownAbort } from "../_teardown.ts";
 
 Deno.test("manifestLibrary: absolute, bare soname, relative to the manifest, bad JSON", () => {
   const m = "/usr/share/vulkan/icd.d/x.json";
@@ -43,7 +44,12 @@ Deno.test({
       stderr: "piped",
     }).output();
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    assertEquals(out.code, 0, text);
+    if (out.code !== 0 && knownTeardownAbort(out, text) !== null) {
+      // tests/_teardown.ts: both modules passed, then the child aborted at exit (seen in CI once)
+      console.log(`the child deno test aborted at exit (${out.signal ?? out.code}) after passing`);
+    } else {
+      assertEquals(out.code, 0, text);
+    }
     const runs = [...text.matchAll(/PIN (\{.*\})/g)].map((m) => JSON.parse(m[1]));
     assertEquals(runs.length, 2, text);
     if (gpu) {
