@@ -46,7 +46,9 @@ export const TABLE5_TASKS = ["cola", "sst2", "mrpc", "stsb", "rte", "snli", "sto
  * JSON file `path` (under `listName`), and rewrites the file atomically after every finished
  * run with `header(items)` and the items (sorted by `order` when given). A killed sweep keeps
  * what finished; with `skipDone` the finished items are read back and their keys skipped
- * (without it, the file is started afresh).
+ * (without it, the file is started afresh). With `skipDone`, the file is read again before each
+ * run and before each write, so two processes sweeping different keys into one file keep each
+ * other's items (the window between that read and the atomic write is the only race left).
  *
  * @example
  * ```ts
@@ -68,13 +70,27 @@ export async function resumableSweep<K, T>(opts: {
   header: (items: readonly T[]) => Record<string, unknown>;
   order?: (a: T, b: T) => number;
 }): Promise<T[]> {
-  let items: T[] = [];
-  if (opts.skipDone && (await exists(opts.path))) {
-    items = JSON.parse(await Deno.readTextFile(opts.path))[opts.listName] ?? [];
-  }
+  const onDisk = async (): Promise<T[]> =>
+    (await exists(opts.path))
+      ? JSON.parse(await Deno.readTextFile(opts.path))[opts.listName] ?? []
+      : [];
+  const has = (list: readonly T[], key: K) => list.some((it) => opts.keyOf(it) === key);
+  // with skipDone, items another process added to the file meanwhile are kept (merged by key)
+  const merge = async (items: T[]) => {
+    if (opts.skipDone) {
+      for (const it of await onDisk()) if (!has(items, opts.keyOf(it))) items.push(it);
+    }
+  };
+  const items: T[] = opts.skipDone ? await onDisk() : [];
   for (const key of opts.keys) {
-    if (items.some((it) => opts.keyOf(it) === key)) continue;
-    items.push(await opts.run(key));
+    if (has(items, key)) continue;
+    await merge(items);
+    if (has(items, key)) continue;
+    const item = await opts.run(key);
+    await merge(items);
+    const at = items.findIndex((it) => opts.keyOf(it) === key); // another process ran it too
+    if (at >= 0) items[at] = item;
+    else items.push(item);
     if (opts.order) items.sort(opts.order);
     await writeJsonAtomic(opts.path, { ...opts.header(items), [opts.listName]: items });
   }

@@ -76,3 +76,34 @@ Deno.test("table5Markdown: a row per variant present, the LSTM row last, paper s
   const lstmOnly = table5Markdown([cell("rte", "no-pretrain", 49, null, "lstm")]);
   assert(lstmOnly.includes("| LSTM w/o pre-training | 49.0 |"), lstmOnly);
 });
+
+Deno.test("resumableSweep with skipDone: two sweeps into one file keep each other's items", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "rows.json");
+  const sweep = (keys: number[], hold?: Promise<void>) =>
+    resumableSweep<number, Row>({
+      path,
+      listName: "rows",
+      keys,
+      keyOf: (r) => r.k,
+      skipDone: true,
+      order: (a, b) => a.k - b.k,
+      header: () => ({}),
+      run: async (k) => {
+        if (hold && k === keys[0]) await hold;
+        return { k, score: k * 10 };
+      },
+    });
+  // A starts first and finishes its first key only after B has written both of its keys
+  let release = () => {};
+  const held = new Promise<void>((r) => release = r);
+  const a = sweep([1, 2], held);
+  const b = await sweep([3, 4, 2]);
+  assertEquals(b.map((r) => r.k), [2, 3, 4]);
+  release();
+  const rows = await a;
+  assertEquals(rows.map((r) => r.k), [1, 2, 3, 4], "A kept B's keys and skipped key 2, B ran it");
+  const file = JSON.parse(await Deno.readTextFile(path)).rows.map((r: Row) => r.k);
+  assertEquals(file, [1, 2, 3, 4]);
+  await Deno.remove(dir, { recursive: true });
+});
