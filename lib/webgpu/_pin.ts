@@ -14,6 +14,10 @@
  * more with `RTLD_NODELETE` (libc's `dlopen`, through FFI) keeps it mapped, so it is loaded
  * once per process as every native Vulkan program does.
  *
+ * A second core dump of that abort (2026-12-07, a `deno test` of two modules that only ask for
+ * an adapter) caught it in wgpu's unused OpenGL backend instead: libEGL's destructor at exit.
+ * {@link vulkanOnly} keeps that backend from loading, before the first adapter is requested.
+ *
  * Best effort and silent: off Linux, without `--allow-ffi`, or when a driver cannot be opened,
  * it skips that part; WebGPU then works as before.
  *
@@ -63,15 +67,36 @@ function manifests(): string[] {
 }
 
 /**
+ * Asks Deno's wgpu for its Vulkan backend only (`DENO_WEBGPU_BACKEND=vulkan`), on Linux, where a
+ * Vulkan driver manifest exists and the user has not set `DENO_WEBGPU_BACKEND` (read when the
+ * first adapter is requested). Without it wgpu also starts its OpenGL backend: it loads libEGL,
+ * Mesa's EGL and `swrast_dri.so` (a second LLVM-based rasteriser with threads of its own) and
+ * never uses them for the Vulkan adapter it returns. A core dump of the abort at exit (2026-12-07)
+ * caught libEGL's destructor (`_dl_fini` → libEGL → `dlclose`) running while another thread was
+ * freeing its thread-specific data ("double free or corruption"). Returns whether it set it.
+ */
+export function vulkanOnly(haveVulkan: boolean): boolean {
+  if (!haveVulkan || !granted("env") || Deno.env.get("DENO_WEBGPU_BACKEND") !== undefined) {
+    return false;
+  }
+  Deno.env.set("DENO_WEBGPU_BACKEND", "vulkan");
+  return true;
+}
+
+/**
  * Pins `libvulkan.so.1` and every Vulkan driver of the manifests in this process (once per
- * worker; again is a no-op). Returns the libraries now pinned (empty where it did nothing).
+ * worker; again is a no-op), after {@link vulkanOnly}. Returns the libraries now pinned (empty
+ * where it did nothing).
  */
 export function pinVulkanDrivers(): string[] {
   if (pinned) return pinned;
   pinned = [];
-  if (Deno.build.os !== "linux" || !granted("ffi") || !granted("read")) return pinned;
+  if (Deno.build.os !== "linux" || !granted("read")) return pinned;
+  const found = manifests();
+  vulkanOnly(found.length > 0);
+  if (!granted("ffi")) return pinned;
   const libs = ["libvulkan.so.1"];
-  for (const m of manifests()) {
+  for (const m of found) {
     try {
       const lib = manifestLibrary(m, Deno.readTextFileSync(m));
       if (lib && !libs.includes(lib)) libs.push(lib);

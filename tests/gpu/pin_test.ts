@@ -55,6 +55,11 @@ Deno.test({
     if (gpu) {
       assert(runs.every((r) => r.after && r.gpu), text);
       assertEquals(runs[1].before, true, "the second module finds the driver the first one loaded");
+      // lib/webgpu/_pin.ts vulkanOnly: wgpu's OpenGL backend stays unloaded (unless the user
+      // chose a backend with DENO_WEBGPU_BACKEND)
+      if (Deno.env.get("DENO_WEBGPU_BACKEND") === undefined) {
+        assert(runs.every((r) => r.egl === false), `libEGL was loaded:\n${text}`);
+      }
     }
     if (blas) {
       assert(runs.every((r) => r.blas && r.blasAfter), text);
