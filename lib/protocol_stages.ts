@@ -133,14 +133,12 @@ export async function runProtocolStages(
       arms: ["full", "no-pretrain"],
       sizes: [...P.labelBudget.sizes],
     })),
-    ...(P.layers
-      ? [{
-        name: `protocol layers ${P.layers.task}`,
-        task: P.layers.task,
-        arms: P.layers.arms,
-        sizes: [P.layers.labels],
-      }]
-      : []),
+    ...P.layers.map((l) => ({
+      name: `protocol layers ${l.task}`,
+      task: l.task,
+      arms: l.arms,
+      sizes: [l.labels],
+    })),
     ...P.beyondCap.map((b) => ({
       name: `protocol label budget ${b.task} beyond its cap (${b.name})`,
       task: b.task,

@@ -50,7 +50,7 @@ Deno.test({
         lrs: [1e-3],
         epochs: 1,
         labelBudget: { tasks: ["sst2"], sizes: [16, null] },
-        layers: { task: "sst2", labels: 16, arms: ["no-pretrain", "layers0", "full"] },
+        layers: [{ task: "sst2", labels: 16, arms: ["no-pretrain", "layers0", "full"] }],
         // above the 48 cap: the whole training set (54 after the hold-out), pre-trained arm
         beyondCap: [{
           name: "sst2-more",
@@ -181,5 +181,20 @@ Deno.test("SMALL_PROTOCOL describes the committed protocol (results/protocol, wh
     assertEquals(pr.lrs, b.lrs ?? S.lrs, `${b.name} grid`);
     const arms = new Set(pr.cells.map((c: { arm: string }) => c.arm));
     assertEquals([...arms].sort(), [...b.arms].sort(), `${b.name} arms`);
+  }
+  // every layers arm of the settings is committed at its label budget with all its seeds
+  for (const l of S.layers) {
+    const pr = await read(join(S.out, l.task, "protocol.json"));
+    if (!pr) {
+      console.log(`SKIP the layers arms of ${l.task}: no protocol.json`);
+      continue;
+    }
+    for (const arm of l.arms) {
+      const cells = pr.cells.filter((c: { arm: string; labels: number | null }) =>
+        c.arm === arm && c.labels === l.labels
+      );
+      const seeds = new Set(cells.map((c: { seed: number }) => c.seed));
+      assertEquals(seeds.size, S.seeds, `${l.task} ${arm} at ${l.labels} labels: seeds`);
+    }
   }
 });
