@@ -3,14 +3,17 @@
  * "corrupted size vs. prev_size in fastbins" / "corrupted double-linked list") in a `deno test`
  * process that loaded the Vulkan loader, Mesa's software adapter and wgpu, after its summary line
  * reported every test passed and none failed (a summary is printed after the last test, so an
- * abort during a test leaves none). Seen in CI three times (twice in the `tests/gpu/`
- * process, once in the child `deno test` of `tests/gpu/pin_test.ts`), rarely by hand; its cause is
- * not found (README, "Tests"). Anything else (a failed test, no summary, an abort before the
- * summary, another signal or exit code) is not forgiven.
+ * abort during a test leaves none). Seen in CI five times; a core dump pointed at wgpu's unused
+ * OpenGL backend (libEGL's destructor at exit), which `vulkanOnly` in `lib/webgpu/_pin.ts` now
+ * keeps unloaded. Not proven to be the only cause, so the rule stays (README, "Tests"). Anything
+ * else (a failed test, no summary, an abort before the summary, another signal or exit code) is
+ * not forgiven.
  *
- * Pure: no tensors, no processes; used by `tests/gpu/_run.ts` and `tests/gpu/pin_test.ts`.
+ * Pure: no tensors, no processes (colours removed with `stripAnsi` of `lib/report.ts`); used by
+ * `tests/gpu/_run.ts` and `tests/gpu/pin_test.ts`.
  * @module
  */
+import { stripAnsi } from "../lib/report.ts";
 
 /** How a child process ended, as `Deno.CommandStatus` / `Deno.CommandOutput` give it. */
 export interface ExitStatus {
@@ -32,8 +35,7 @@ export interface ExitStatus {
 export function knownTeardownAbort(status: ExitStatus, output: string): number | null {
   const aborted = status.signal === "SIGABRT" || status.code === 134;
   if (!aborted) return null;
-  // deno-lint-ignore no-control-regex
-  const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
+  const plain = stripAnsi(output);
   const summaries = [...plain.matchAll(/^(ok|FAILED) \| (\d+) passed[^|\n]*\| (\d+) failed/gm)];
   const last = summaries.at(-1);
   if (!last || last[1] !== "ok" || Number(last[3]) !== 0 || Number(last[2]) === 0) return null;

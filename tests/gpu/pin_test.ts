@@ -45,7 +45,7 @@ Deno.test({
     }).output();
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
     if (out.code !== 0 && knownTeardownAbort(out, text) !== null) {
-      // tests/_teardown.ts: both modules passed, then the child aborted at exit (seen in CI once)
+      // tests/_teardown.ts: both modules passed, then the child aborted at exit (CI, 8926458)
       console.log(`the child deno test aborted at exit (${out.signal ?? out.code}) after passing`);
     } else {
       assertEquals(out.code, 0, text);
