@@ -2,7 +2,8 @@
  * Each CLI command fed the wrong kind of path (a file for a folder, a missing path) fails with
  * the project's DataError/CheckpointError naming the path, never an uncaught Deno error.
  */
-import { assert } from "./_util.ts";
+import { join } from "node:path";
+import { assert, ROOT } from "./_util.ts";
 import { COMMANDS } from "../lib/commands.ts";
 import { Gpt1LabError } from "../lib/errors.ts";
 
@@ -13,15 +14,17 @@ Deno.test("CLI: wrong kinds of paths give the project's errors naming the path",
   for (const split of ["train", "dev"]) {
     await Deno.writeTextFile(`${out}/SST-2/${split}.tsv`, "sentence\tlabel\ngood \t1\nbad \t0\n");
   }
-  const ft = { task: "SST-2", init: "none", vocab: "gpt1", out, backend: "cpu" };
+  // a committed vocabulary (ours), so the test needs nothing from ../shared
+  const vocab = join(ROOT, "results", "small", "vocab");
+  const ft = { task: "SST-2", init: "none", vocab, out, backend: "cpu" };
   const cases: [string, Record<string, unknown>, string[], string][] = [
     ["finetune", { ...ft, data: f }, [], f],
     ["finetune", { ...ft, data: "/nonexistent-data" }, [], "/nonexistent-data"],
     ["finetune", { ...ft, data: out, "eval-file": "/nonexistent/dev.tsv" }, [], "/nonexistent"],
     ["eval-lm", { ckpt: "/nonexistent.safetensors", text: f, backend: "cpu" }, [], "/nonexistent"],
     ["eval-lm", { ckpt: f, text: f, backend: "cpu" }, [], f],
-    ["zeroshot", { run: "/nonexistent-run", backend: "cpu" }, [], "/nonexistent-run"],
-    ["zeroshot", { run: f, backend: "cpu" }, [], f],
+    ["zeroshot", { run: "/nonexistent-run", data: out, backend: "cpu" }, [], "/nonexistent-run"],
+    ["zeroshot", { run: f, data: out, backend: "cpu" }, [], f],
     ["zeroshot", { init: "gpt1", data: out, backend: "cpu" }, [], out],
     ["tokenize", { vocab: "/nonexistent-vocab" }, ["hi"], "/nonexistent-vocab"],
     ["fetch", { dir: f }, ["wsc"], f],
